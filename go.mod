@@ -1,0 +1,3 @@
+module github.com/sshwarden/sshwarden
+
+go 1.25

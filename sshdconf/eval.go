@@ -1,0 +1,285 @@
+package sshdconf
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// evaluator runs one pass of sshd over the configuration: the first pass
+// (ci == nil: global values, Match blocks checked for syntax) or the second
+// (a connection: only Match blocks, values copied over the globals).
+type evaluator struct {
+	c       *Config
+	ci      *ConnSpec
+	lines   int
+	diags   []Diag
+	stopped bool // a fatal diagnostic was met (the second pass stops there)
+}
+
+const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
+
+func (c *Config) firstPass() {
+	e := &evaluator{c: c}
+	o := newOptions()
+	active := 1
+	e.parseDepth(o, c.Main, 0, &active, 0, Pos{})
+	e.processQueuedListens(o)
+	if msg := c.fillDefaults(o); msg != "" {
+		e.add(Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg})
+	}
+	e.checkSensible(o)
+	c.global = o
+	c.diags = e.diags
+	for i := range e.diags {
+		if e.diags[i].Severity == SevFatal {
+			d := e.diags[i]
+			c.fatal = &d
+			break
+		}
+	}
+}
+
+func (e *evaluator) add(d Diag) {
+	e.diags = append(e.diags, d)
+	if d.Severity == SevFatal {
+		e.stopped = true
+	}
+}
+
+// parseDepth ports parse_server_config_depth.
+func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int, depth int, from Pos) {
+	if depth > maxIncludeDepth {
+		e.add(Diag{Pos: from, Kind: KindInclude, Severity: SevFatal,
+			Msg:  fmt.Sprintf("includes nest more than %d levels deep", maxIncludeDepth),
+			SSHD: "Too many recursive configuration includes"})
+		return
+	}
+	src := e.c.read(name)
+	if src.err != nil {
+		d := *src.err
+		if !from.IsDefault() {
+			d.Pos = from
+			d.Msg = fmt.Sprintf("included file %s: %s", name, strings.TrimPrefix(d.Msg, "cannot read: "))
+		}
+		e.add(d)
+		return
+	}
+	bad := 0
+	for i, raw := range src.lines {
+		if e.ci != nil && e.stopped {
+			return
+		}
+		e.lines++
+		if e.lines > e.c.opt.MaxLines {
+			if e.lines == e.c.opt.MaxLines+1 {
+				e.add(Diag{Pos: Pos{File: name, Line: i + 1}, Kind: KindLimit, Severity: SevFatal,
+					Msg:  fmt.Sprintf("more than %d lines to read, counting every inclusion: stopping", e.c.opt.MaxLines),
+					SSHD: "configuration too large"})
+			}
+			return
+		}
+		var syn *Line
+		if !src.file.nul && i < len(src.file.Lines) {
+			syn = src.file.Lines[i]
+		}
+		buf := make([]byte, len(raw)+1)
+		copy(buf, raw)
+		if !e.processLine(o, buf, Pos{File: name, Line: i + 1}, syn, activep, &flags, depth) {
+			bad++
+		}
+	}
+	if bad > 0 {
+		e.add(Diag{Pos: Pos{File: name}, Kind: KindTerminating, Severity: SevFatal,
+			Msg:  fmt.Sprintf("%d bad configuration options", bad),
+			SSHD: fmt.Sprintf("%s: terminating, %d bad configuration options", name, bad)})
+	}
+}
+
+// lineCtx carries what the messages of one line need.
+type lineCtx struct {
+	pos Pos
+	syn *Line
+	kw  string
+}
+
+func (l lineCtx) at(arg int) Pos {
+	p := l.pos
+	if l.syn == nil {
+		return p
+	}
+	switch {
+	case arg < 0:
+		p.Col = l.syn.Keyword.Off + 1
+	case arg < len(l.syn.Args):
+		p.Col = l.syn.Args[arg].Off + 1
+	case len(l.syn.Args) > 0:
+		last := l.syn.Args[len(l.syn.Args)-1]
+		p.Col = last.Off + 1
+	default:
+		p.Col = l.syn.Keyword.Off + 1
+	}
+	return p
+}
+
+func (e *evaluator) fatalf(l lineCtx, arg int, kind DiagKind, msg string, sshd string) {
+	e.add(Diag{Pos: l.at(arg), Kind: kind, Severity: SevFatal, Msg: msg, SSHD: sshd})
+}
+
+// fatalLine reports a fatal "FILE line N: TEXT" message.
+func (e *evaluator) fatalLine(l lineCtx, arg int, kind DiagKind, text string) {
+	e.fatalf(l, arg, kind, strings.TrimSuffix(text, "."), fmt.Sprintf("%s line %d: %s", l.pos.File, l.pos.Line, text))
+}
+
+func (e *evaluator) errorLine(l lineCtx, arg int, kind DiagKind, text string) {
+	e.add(Diag{Pos: l.at(arg), Kind: kind, Severity: SevError, Msg: strings.TrimSuffix(text, "."),
+		SSHD: fmt.Sprintf("%s line %d: %s", l.pos.File, l.pos.Line, text)})
+}
+
+// multistate tables of servconf.c.
+type state struct {
+	key string
+	val int
+}
+
+var (
+	msFlag        = []state{{"yes", 1}, {"no", 0}}
+	msIgnoreRhost = []state{{"yes", 1}, {"no", 0}, {"shosts-only", 2}}
+	msAddrFamily  = []state{{"inet", 2}, {"inet6", 10}, {"any", 0}}
+	msRootLogin   = []state{{"without-password", 3}, {"prohibit-password", 3}, {"forced-commands-only", 1}, {"yes", 5}, {"no", 2}}
+	msCompression = []state{{"yes", 2}, {"delayed", 2}, {"no", 0}}
+	msGatewayPort = []state{{"clientspecified", 2}, {"yes", 1}, {"no", 0}}
+	msTCPFwd      = []state{{"yes", 3}, {"all", 3}, {"no", 0}, {"remote", 2}, {"local", 1}}
+	tunModes      = []state{{"no", 0}, {"point-to-point", 1}, {"ethernet", 2}, {"yes", 0x7}}
+	logFacilities = []state{{"DAEMON", 0}, {"USER", 1}, {"AUTH", 2}, {"AUTHPRIV", 3}, {"LOCAL0", 4}, {"LOCAL1", 5}, {"LOCAL2", 6}, {"LOCAL3", 7}, {"LOCAL4", 8}, {"LOCAL5", 9}, {"LOCAL6", 10}, {"LOCAL7", 11}}
+	logLevels     = []state{{"SILENT", 0}, {"QUIET", 0}, {"FATAL", 1}, {"ERROR", 2}, {"INFO", 3}, {"VERBOSE", 4}, {"DEBUG", 5}, {"DEBUG1", 5}, {"DEBUG2", 6}, {"DEBUG3", 7}}
+	digests       = []state{{"MD5", 0}, {"SHA1", 1}, {"SHA256", 2}, {"SHA384", 3}, {"SHA512", 4}}
+)
+
+func lookupState(t []state, s string, fold bool) int {
+	for _, st := range t {
+		if st.key == s || (fold && strings.EqualFold(st.key, s)) {
+			return st.val
+		}
+	}
+	return -1
+}
+
+func stateName(t []state, v int) string {
+	for _, st := range t {
+		if st.val == v {
+			return st.key
+		}
+	}
+	return "UNKNOWN"
+}
+
+// argv is argv_split's vector with argv_next and argv_consume.
+type argv struct {
+	v []string
+	i int
+}
+
+func (a *argv) next() (string, bool) {
+	if a.i < len(a.v) {
+		a.i++
+		return a.v[a.i-1], true
+	}
+	return "", false
+}
+func (a *argv) left() int            { return len(a.v) - a.i }
+func (a *argv) consume()             { a.i = len(a.v) }
+func (a *argv) peek() (string, bool) { return a.v[a.i], a.i < len(a.v) }
+
+// processLine ports process_server_config_line_depth. It returns false for
+// a "bad configuration option" (counted), true otherwise; fatal problems are
+// recorded as diagnostics.
+func (e *evaluator) processLine(o *options, line []byte, pos Pos, syn *Line, activep *int, incFlags *int, depth int) bool {
+	// Strip trailing whitespace and form feeds.
+	n := len(line) - 1 // line is NUL-terminated
+	if n <= 0 {
+		return true
+	}
+	for n--; n > 0; n-- {
+		if indexByte(whitespace+"\f", line[n]) < 0 {
+			break
+		}
+		line[n] = 0
+	}
+	str := 0
+	kwb, ok := strdelim(line, &str)
+	if !ok {
+		return true
+	}
+	if len(kwb) == 0 {
+		kwb, ok = strdelim(line, &str)
+	}
+	if !ok || len(kwb) == 0 || kwb[0] == '#' {
+		return true
+	}
+	keyword := string(kwb)
+	l := lineCtx{pos: pos, syn: syn, kw: keyword}
+	if str < 0 || line[str] == 0 {
+		e.errorLine(l, -1, KindSyntax, fmt.Sprintf("no argument after keyword \"%s\"", keyword))
+		return false
+	}
+	kw := Lookup(keyword)
+	op, flags := sBadOption, 0
+	if kw != nil && kw.Since != "" && versionLess("9.2", kw.Since) {
+		kw = nil // a keyword of a later OpenSSH
+	}
+	if kw != nil {
+		op, flags = kw.op, kw.flags
+	} else {
+		e.add(Diag{Pos: l.at(-1), Kind: KindBadOption, Severity: SevError,
+			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
+			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", pos.File, pos.Line, keyword)})
+	}
+	rest := cstr(line, str)
+	vals, ok := argvSplit(rest)
+	if !ok {
+		e.errorLine(l, 0, KindSyntax, "invalid quotes")
+		return false
+	}
+	av := &argv{v: vals}
+	if *activep == 0 && flags&cfgMatch == 0 {
+		if e.ci == nil {
+			name := keyword
+			if kw != nil {
+				name = kw.Name
+			}
+			e.fatalf(l, -1, KindNotInMatch, fmt.Sprintf("%s is not allowed inside a Match block", name),
+				fmt.Sprintf("%s line %d: Directive '%s' is not allowed within a Match block", pos.File, pos.Line, keyword))
+		}
+		return true // the second pass skips what the first processed
+	}
+	if op == sBadOption {
+		return false
+	}
+	if !e.directive(o, op, l, av, line, str, activep, incFlags, depth) {
+		return false
+	}
+	if av.left() > 0 {
+		e.errorLine(l, av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
+		return false
+	}
+	return true
+}
+
+// versionLess reports whether OpenSSH version a is older than b ("9.2" < "10.0").
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}

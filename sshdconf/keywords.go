@@ -1,0 +1,356 @@
+package sshdconf
+
+import "strings"
+
+// opcode mirrors ServerOpCodes of OpenSSH servconf.c.
+type opcode int
+
+const (
+	sBadOption opcode = iota
+	sUsePAM
+	sPort
+	sHostKeyFile
+	sLoginGraceTime
+	sPermitRootLogin
+	sLogFacility
+	sLogLevel
+	sLogVerbose
+	sKerberosAuthentication
+	sKerberosOrLocalPasswd
+	sKerberosTicketCleanup
+	sKerberosGetAFSToken
+	sPasswordAuthentication
+	sKbdInteractiveAuthentication
+	sListenAddress
+	sAddressFamily
+	sPrintMotd
+	sPrintLastLog
+	sIgnoreRhosts
+	sX11Forwarding
+	sX11DisplayOffset
+	sX11UseLocalhost
+	sPermitTTY
+	sStrictModes
+	sEmptyPasswd
+	sTCPKeepAlive
+	sPermitUserEnvironment
+	sAllowTcpForwarding
+	sCompression
+	sRekeyLimit
+	sAllowUsers
+	sDenyUsers
+	sAllowGroups
+	sDenyGroups
+	sIgnoreUserKnownHosts
+	sCiphers
+	sMacs
+	sPidFile
+	sModuliFile
+	sGatewayPorts
+	sPubkeyAuthentication
+	sPubkeyAcceptedAlgorithms
+	sXAuthLocation
+	sSubsystem
+	sMaxStartups
+	sMaxAuthTries
+	sMaxSessions
+	sBanner
+	sUseDNS
+	sHostbasedAuthentication
+	sHostbasedUsesNameFromPacketOnly
+	sHostbasedAcceptedAlgorithms
+	sHostKeyAlgorithms
+	sPerSourceMaxStartups
+	sPerSourceNetBlockSize
+	sClientAliveInterval
+	sClientAliveCountMax
+	sAuthorizedKeysFile
+	sGssAuthentication
+	sGssCleanupCreds
+	sGssStrictAcceptor
+	sGssKeyEx
+	sGssKexAlgorithms
+	sGssStoreRekey
+	sAcceptEnv
+	sSetEnv
+	sPermitTunnel
+	sMatch
+	sPermitOpen
+	sPermitListen
+	sForceCommand
+	sChrootDirectory
+	sUsePrivilegeSeparation
+	sAllowAgentForwarding
+	sHostCertificate
+	sInclude
+	sRevokedKeys
+	sTrustedUserCAKeys
+	sAuthorizedPrincipalsFile
+	sAuthorizedPrincipalsCommand
+	sAuthorizedPrincipalsCommandUser
+	sKexAlgorithms
+	sCASignatureAlgorithms
+	sIPQoS
+	sVersionAddendum
+	sAuthorizedKeysCommand
+	sAuthorizedKeysCommandUser
+	sAuthenticationMethods
+	sHostKeyAgent
+	sPermitUserRC
+	sStreamLocalBindMask
+	sStreamLocalBindUnlink
+	sAllowStreamLocalForwarding
+	sFingerprintHash
+	sDisableForwarding
+	sExposeAuthInfo
+	sRDomain
+	sPubkeyAuthOptions
+	sSecurityKeyProvider
+	sRequiredRSASize
+	sChannelTimeout
+	sUnusedConnectionTimeout
+	sDebianBanner
+	// Keywords of OpenSSH releases after 9.2; an older sshd calls them bad.
+	sPerSourcePenalties
+	sPerSourcePenaltyExemptList
+	sSshdSessionPath
+	sSshdAuthPath
+	sRefuseConnection
+	sGSSAPIDelegateCredentials
+	sDeprecated
+	sIgnore
+	sUnsupported
+)
+
+const (
+	cfgGlobal = 0x01 // allowed in the main section
+	cfgMatch  = 0x02 // allowed inside a Match block
+	cfgAll    = cfgGlobal | cfgMatch
+
+	// Include flags, internal to evaluation (SSHCFG_NEVERMATCH, SSHCFG_MATCH_ONLY).
+	cfgNeverMatch = 0x04
+	cfgMatchOnly  = 0x08
+)
+
+// ValueType says what a keyword's argument is.
+type ValueType string
+
+// Value types.
+const (
+	TypeFlag     ValueType = "flag"     // yes or no
+	TypeEnum     ValueType = "enum"     // one of Keyword.Choices
+	TypeTime     ValueType = "time"     // seconds, or N[smhdw]...
+	TypeInt      ValueType = "int"      // a non-negative integer
+	TypePath     ValueType = "path"     // a file name, relative to sshd's cwd unless absolute
+	TypeString   ValueType = "string"   // a word
+	TypeAlgos    ValueType = "algos"    // comma list, may start with + - ^
+	TypePatterns ValueType = "patterns" // user, group or host patterns
+	TypeCommand  ValueType = "command"  // the rest of the line
+	TypeSpecial  ValueType = "special"  // a syntax of its own
+	TypeNone     ValueType = "none"     // deprecated or unsupported: ignored
+)
+
+// Combine says how several lines setting one keyword combine.
+type Combine string
+
+// Ways of combining repeated lines.
+const (
+	FirstWins  Combine = "first"      // the first value obtained is used
+	FirstLine  Combine = "first-line" // the list of the first line is used
+	Accumulate Combine = "accumulate" // every line adds to the list
+	LastWins   Combine = "last"       // every line overrides (sshd quirk)
+	NoneWins   Combine = "none-wins"  // first value wins, but "none" always wins
+)
+
+// Keyword describes one sshd_config keyword.
+type Keyword struct {
+	Name    string    // canonical spelling, as in sshd_config(5)
+	Type    ValueType // argument type
+	Choices []string  // for TypeEnum
+	Match   bool      // allowed inside a Match block
+	Combine Combine
+	Default string // the value `sshd -T` prints when unset ("" when it prints nothing)
+	Since   string // OpenSSH release that introduced it ("" for releases before 7.0)
+	// Deprecated is the release that deprecated it, and AliasOf the keyword it
+	// now stands for, if any.
+	Deprecated string
+	AliasOf    string
+	op         opcode
+	flags      int
+}
+
+// keywords is servconf.c's keywords[] for OpenSSH 9.2p1 as built by Debian
+// 12 (PAM, GSSAPI with Debian's key-exchange patch, Kerberos, no AFS), plus
+// later keywords marked with Since, which an older sshd refuses.
+var keywords = []Keyword{
+	{Name: "UsePAM", op: sUsePAM, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
+	{Name: "PAMAuthenticationViaKbdInt", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "4.0"},
+	{Name: "Port", op: sPort, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate, Default: "22"},
+	{Name: "HostKey", op: sHostKeyFile, flags: cfgGlobal, Type: TypePath, Combine: Accumulate},
+	{Name: "HostDSAKey", op: sHostKeyFile, flags: cfgGlobal, Type: TypePath, Combine: Accumulate, AliasOf: "HostKey"},
+	{Name: "HostKeyAgent", op: sHostKeyAgent, flags: cfgGlobal, Type: TypePath, Default: "none"},
+	{Name: "PidFile", op: sPidFile, flags: cfgGlobal, Type: TypePath, Default: "/run/sshd.pid"},
+	{Name: "ModuliFile", op: sModuliFile, flags: cfgGlobal, Type: TypePath, Default: "/etc/ssh/moduli", Since: "8.4"},
+	{Name: "ServerKeyBits", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "LoginGraceTime", op: sLoginGraceTime, flags: cfgGlobal, Type: TypeTime, Default: "120"},
+	{Name: "KeyRegenerationInterval", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "PermitRootLogin", op: sPermitRootLogin, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "prohibit-password", "without-password", "forced-commands-only", "no"}, Default: "without-password"},
+	{Name: "SyslogFacility", op: sLogFacility, flags: cfgGlobal, Type: TypeEnum, Choices: []string{"DAEMON", "USER", "AUTH", "AUTHPRIV", "LOCAL0", "LOCAL1", "LOCAL2", "LOCAL3", "LOCAL4", "LOCAL5", "LOCAL6", "LOCAL7"}, Default: "AUTH"},
+	{Name: "LogLevel", op: sLogLevel, flags: cfgAll, Type: TypeEnum, Choices: []string{"QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3"}, Default: "INFO"},
+	{Name: "LogVerbose", op: sLogVerbose, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Since: "8.5"},
+	{Name: "RhostsAuthentication", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "3.7"},
+	{Name: "RhostsRSAAuthentication", op: sDeprecated, flags: cfgAll, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "HostbasedAuthentication", op: sHostbasedAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "HostbasedUsesNameFromPacketOnly", op: sHostbasedUsesNameFromPacketOnly, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "HostbasedAcceptedAlgorithms", op: sHostbasedAcceptedAlgorithms, flags: cfgAll, Type: TypeAlgos, Since: "8.5"},
+	{Name: "HostbasedAcceptedKeyTypes", op: sHostbasedAcceptedAlgorithms, flags: cfgAll, Type: TypeAlgos, Deprecated: "8.5", AliasOf: "HostbasedAcceptedAlgorithms"},
+	{Name: "HostKeyAlgorithms", op: sHostKeyAlgorithms, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "RSAAuthentication", op: sDeprecated, flags: cfgAll, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "PubkeyAuthentication", op: sPubkeyAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "PubkeyAcceptedAlgorithms", op: sPubkeyAcceptedAlgorithms, flags: cfgAll, Type: TypeAlgos, Since: "8.5"},
+	{Name: "PubkeyAcceptedKeyTypes", op: sPubkeyAcceptedAlgorithms, flags: cfgAll, Type: TypeAlgos, Deprecated: "8.5", AliasOf: "PubkeyAcceptedAlgorithms"},
+	{Name: "PubkeyAuthOptions", op: sPubkeyAuthOptions, flags: cfgAll, Type: TypeSpecial, Default: "none", Since: "8.2"},
+	{Name: "DSAAuthentication", op: sPubkeyAuthentication, flags: cfgGlobal, Type: TypeFlag, AliasOf: "PubkeyAuthentication"},
+	{Name: "KerberosAuthentication", op: sKerberosAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "KerberosOrLocalPasswd", op: sKerberosOrLocalPasswd, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "KerberosTicketCleanup", op: sKerberosTicketCleanup, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "KerberosGetAFSToken", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "KerberosTgtPassing", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "AFSTokenPassing", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "GSSAPIAuthentication", op: sGssAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "GSSAPICleanupCredentials", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "GSSAPICleanupCreds", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, AliasOf: "GSSAPICleanupCredentials"},
+	{Name: "GSSAPIStrictAcceptorCheck", op: sGssStrictAcceptor, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "GSSAPIKeyExchange", op: sGssKeyEx, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
+	{Name: "GSSAPIStoreCredentialsOnRekey", op: sGssStoreRekey, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
+	{Name: "GSSAPIKexAlgorithms", op: sGssKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "GSSUseSessionCCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "GSSAPIUseSessionCredCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "PasswordAuthentication", op: sPasswordAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "KbdInteractiveAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "ChallengeResponseAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, Deprecated: "8.7", AliasOf: "KbdInteractiveAuthentication"},
+	{Name: "SkeyAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, AliasOf: "KbdInteractiveAuthentication"},
+	{Name: "CheckMail", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
+	{Name: "ListenAddress", op: sListenAddress, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate},
+	{Name: "AddressFamily", op: sAddressFamily, flags: cfgGlobal, Type: TypeEnum, Choices: []string{"any", "inet", "inet6"}, Default: "any"},
+	{Name: "PrintMotd", op: sPrintMotd, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "PrintLastLog", op: sPrintLastLog, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "IgnoreRhosts", op: sIgnoreRhosts, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "no", "shosts-only"}, Default: "yes"},
+	{Name: "IgnoreUserKnownHosts", op: sIgnoreUserKnownHosts, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
+	{Name: "X11Forwarding", op: sX11Forwarding, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "X11DisplayOffset", op: sX11DisplayOffset, flags: cfgAll, Type: TypeInt, Default: "10"},
+	{Name: "X11UseLocalhost", op: sX11UseLocalhost, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "XAuthLocation", op: sXAuthLocation, flags: cfgGlobal, Type: TypePath, Default: "/usr/bin/xauth"},
+	{Name: "StrictModes", op: sStrictModes, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "PermitBlacklistedKeys", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
+	{Name: "PermitEmptyPasswords", op: sEmptyPasswd, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "PermitUserEnvironment", op: sPermitUserEnvironment, flags: cfgGlobal, Type: TypeSpecial, Default: "no"},
+	{Name: "UseLogin", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "Compression", op: sCompression, flags: cfgGlobal, Type: TypeEnum, Choices: []string{"yes", "delayed", "no"}, Default: "yes"},
+	{Name: "RekeyLimit", op: sRekeyLimit, flags: cfgAll, Type: TypeSpecial, Default: "0 0"},
+	{Name: "TCPKeepAlive", op: sTCPKeepAlive, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "KeepAlive", op: sTCPKeepAlive, flags: cfgGlobal, Type: TypeFlag, AliasOf: "TCPKeepAlive"},
+	{Name: "AllowTcpForwarding", op: sAllowTcpForwarding, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "all", "no", "remote", "local"}, Default: "yes"},
+	{Name: "AllowAgentForwarding", op: sAllowAgentForwarding, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "AllowUsers", op: sAllowUsers, flags: cfgAll, Type: TypePatterns, Combine: Accumulate},
+	{Name: "DenyUsers", op: sDenyUsers, flags: cfgAll, Type: TypePatterns, Combine: Accumulate},
+	{Name: "AllowGroups", op: sAllowGroups, flags: cfgAll, Type: TypePatterns, Combine: Accumulate},
+	{Name: "DenyGroups", op: sDenyGroups, flags: cfgAll, Type: TypePatterns, Combine: Accumulate},
+	{Name: "Ciphers", op: sCiphers, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "MACs", op: sMacs, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "Protocol", op: sIgnore, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
+	{Name: "GatewayPorts", op: sGatewayPorts, flags: cfgAll, Type: TypeEnum, Choices: []string{"clientspecified", "yes", "no"}, Default: "no"},
+	{Name: "Subsystem", op: sSubsystem, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate},
+	{Name: "MaxStartups", op: sMaxStartups, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "10:30:100"},
+	{Name: "PerSourceMaxStartups", op: sPerSourceMaxStartups, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "none", Since: "8.5"},
+	{Name: "PerSourceNetBlockSize", op: sPerSourceNetBlockSize, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "32:128", Since: "8.5"},
+	{Name: "MaxAuthTries", op: sMaxAuthTries, flags: cfgAll, Type: TypeInt, Default: "6"},
+	{Name: "MaxSessions", op: sMaxSessions, flags: cfgAll, Type: TypeInt, Default: "10"},
+	{Name: "Banner", op: sBanner, flags: cfgAll, Type: TypePath, Default: "none"},
+	{Name: "UseDNS", op: sUseDNS, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
+	{Name: "VerifyReverseMapping", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
+	{Name: "ReverseMappingCheck", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
+	{Name: "ClientAliveInterval", op: sClientAliveInterval, flags: cfgAll, Type: TypeTime, Default: "0"},
+	{Name: "ClientAliveCountMax", op: sClientAliveCountMax, flags: cfgAll, Type: TypeInt, Default: "3"},
+	{Name: "AuthorizedKeysFile", op: sAuthorizedKeysFile, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Default: ".ssh/authorized_keys .ssh/authorized_keys2"},
+	{Name: "AuthorizedKeysFile2", op: sDeprecated, flags: cfgAll, Type: TypeNone},
+	{Name: "UsePrivilegeSeparation", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.5"},
+	{Name: "AcceptEnv", op: sAcceptEnv, flags: cfgAll, Type: TypeSpecial, Combine: Accumulate},
+	{Name: "SetEnv", op: sSetEnv, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Since: "7.8"},
+	{Name: "PermitTunnel", op: sPermitTunnel, flags: cfgAll, Type: TypeEnum, Choices: []string{"no", "point-to-point", "ethernet", "yes"}, Default: "no"},
+	{Name: "PermitTTY", op: sPermitTTY, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "PermitUserRC", op: sPermitUserRC, flags: cfgAll, Type: TypeFlag, Default: "yes"},
+	{Name: "Match", op: sMatch, flags: cfgAll, Type: TypeSpecial},
+	{Name: "PermitOpen", op: sPermitOpen, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Default: "any"},
+	{Name: "PermitListen", op: sPermitListen, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Default: "any", Since: "7.8"},
+	{Name: "ForceCommand", op: sForceCommand, flags: cfgAll, Type: TypeCommand, Default: "none"},
+	{Name: "ChrootDirectory", op: sChrootDirectory, flags: cfgAll, Type: TypeString, Default: "none"},
+	{Name: "HostCertificate", op: sHostCertificate, flags: cfgGlobal, Type: TypePath, Combine: Accumulate},
+	{Name: "RevokedKeys", op: sRevokedKeys, flags: cfgAll, Type: TypePath, Default: "none"},
+	{Name: "TrustedUserCAKeys", op: sTrustedUserCAKeys, flags: cfgAll, Type: TypePath, Default: "none"},
+	{Name: "AuthorizedPrincipalsFile", op: sAuthorizedPrincipalsFile, flags: cfgAll, Type: TypeString, Default: "none"},
+	{Name: "KexAlgorithms", op: sKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "Include", op: sInclude, flags: cfgAll, Type: TypeSpecial, Since: "8.2"},
+	{Name: "IPQoS", op: sIPQoS, flags: cfgAll, Type: TypeSpecial, Combine: LastWins, Default: "lowdelay throughput"},
+	{Name: "AuthorizedKeysCommand", op: sAuthorizedKeysCommand, flags: cfgAll, Type: TypeCommand, Default: "none"},
+	{Name: "AuthorizedKeysCommandUser", op: sAuthorizedKeysCommandUser, flags: cfgAll, Type: TypeString, Default: "none"},
+	{Name: "AuthorizedPrincipalsCommand", op: sAuthorizedPrincipalsCommand, flags: cfgAll, Type: TypeCommand, Default: "none"},
+	{Name: "AuthorizedPrincipalsCommandUser", op: sAuthorizedPrincipalsCommandUser, flags: cfgAll, Type: TypeString, Default: "none"},
+	{Name: "VersionAddendum", op: sVersionAddendum, flags: cfgGlobal, Type: TypeCommand, Default: "none"},
+	{Name: "AuthenticationMethods", op: sAuthenticationMethods, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Default: "any"},
+	{Name: "StreamLocalBindMask", op: sStreamLocalBindMask, flags: cfgAll, Type: TypeSpecial, Combine: LastWins, Default: "0177"},
+	{Name: "StreamLocalBindUnlink", op: sStreamLocalBindUnlink, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "AllowStreamLocalForwarding", op: sAllowStreamLocalForwarding, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "all", "no", "remote", "local"}, Default: "yes"},
+	{Name: "FingerprintHash", op: sFingerprintHash, flags: cfgGlobal, Type: TypeEnum, Choices: []string{"MD5", "SHA1", "SHA256", "SHA384", "SHA512"}, Combine: LastWins, Default: "SHA256"},
+	{Name: "DisableForwarding", op: sDisableForwarding, flags: cfgAll, Type: TypeFlag, Default: "no"},
+	{Name: "ExposeAuthInfo", op: sExposeAuthInfo, flags: cfgAll, Type: TypeFlag, Default: "no", Since: "7.6"},
+	{Name: "RDomain", op: sRDomain, flags: cfgAll, Type: TypeString, Since: "7.6"},
+	{Name: "CASignatureAlgorithms", op: sCASignatureAlgorithms, flags: cfgAll, Type: TypeAlgos, Since: "7.9"},
+	{Name: "SecurityKeyProvider", op: sSecurityKeyProvider, flags: cfgGlobal, Type: TypePath, Default: "internal", Since: "8.2"},
+	{Name: "RequiredRSASize", op: sRequiredRSASize, flags: cfgAll, Type: TypeInt, Default: "1024", Since: "9.1"},
+	{Name: "ChannelTimeout", op: sChannelTimeout, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Since: "9.2"},
+	{Name: "UnusedConnectionTimeout", op: sUnusedConnectionTimeout, flags: cfgAll, Type: TypeTime, Combine: NoneWins, Default: "none", Since: "9.2"},
+	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	// Added after 9.2 (sshd 9.2 refuses them as bad configuration options).
+	{Name: "PerSourcePenalties", op: sPerSourcePenalties, flags: cfgGlobal, Type: TypeSpecial, Since: "9.8"},
+	{Name: "PerSourcePenaltyExemptList", op: sPerSourcePenaltyExemptList, flags: cfgGlobal, Type: TypePatterns, Since: "9.8"},
+	{Name: "SshdSessionPath", op: sSshdSessionPath, flags: cfgGlobal, Type: TypePath, Since: "9.8"},
+	{Name: "SshdAuthPath", op: sSshdAuthPath, flags: cfgGlobal, Type: TypePath, Since: "10.0"},
+	{Name: "RefuseConnection", op: sRefuseConnection, flags: cfgAll, Type: TypeFlag, Since: "10.0"},
+}
+
+// table is keywords with the derived fields filled in; byName and byOp index
+// it. They are built once and never written after.
+var table, byName, byOp = buildIndex()
+
+func buildIndex() ([]Keyword, map[string]*Keyword, map[opcode]*Keyword) {
+	t := append([]Keyword(nil), keywords...)
+	names := make(map[string]*Keyword, len(t))
+	ops := make(map[opcode]*Keyword, len(t))
+	for i := range t {
+		k := &t[i]
+		if k.Combine == "" {
+			k.Combine = FirstWins
+		}
+		k.Match = k.flags&cfgMatch != 0
+		names[strings.ToLower(k.Name)] = k
+		if _, ok := ops[k.op]; !ok && k.op < sDeprecated {
+			ops[k.op] = k
+		}
+	}
+	return t, names, ops
+}
+
+// Keywords returns the keyword table, in servconf.c's order.
+func Keywords() []Keyword { return append([]Keyword(nil), table...) }
+
+// Lookup returns the keyword named name (any case), or nil.
+func Lookup(name string) *Keyword { return byName[strings.ToLower(name)] }
+
+// opName ports lookup_opcode_name: the lower-case name sshd -T prints.
+func opName(op opcode) string {
+	if k, ok := byOp[op]; ok {
+		return strings.ToLower(k.Name)
+	}
+	return "UNKNOWN"
+}

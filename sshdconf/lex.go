@@ -1,0 +1,159 @@
+package sshdconf
+
+import "bytes"
+
+// This file ports the tokenisers sshd uses on each configuration line
+// (OpenSSH misc.c strdelim_internal and argv_split), byte for byte, so that
+// every odd spelling sshd accepts or refuses is read the same way here.
+// They work on a NUL-terminated byte buffer, as the C code does, because
+// strdelim writes NULs into the line and later steps (Match, ForceCommand)
+// read what is left of it.
+
+const whitespace = " \t\r\n"
+
+// cstr returns the C string that starts at b[i]: the bytes up to the first NUL.
+func cstr(b []byte, i int) []byte {
+	if i < 0 || i >= len(b) {
+		return nil
+	}
+	if j := bytes.IndexByte(b[i:], 0); j >= 0 {
+		return b[i : i+j]
+	}
+	return b[i:]
+}
+
+// strspn returns the length of the prefix of the C string at b[i] made of
+// bytes in set.
+func strspn(b []byte, i int, set string) int {
+	n := 0
+	for i+n < len(b) && b[i+n] != 0 && indexByte(set, b[i+n]) >= 0 {
+		n++
+	}
+	return n
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// strdelim ports strdelim_internal(s, split_equals=1): it returns the next
+// token of the C string at b[*s] and advances *s past it and the blanks (and
+// one '=') after it. *s == -1 is C's NULL. ok is false where C returns NULL.
+func strdelim(b []byte, s *int) (tok []byte, ok bool) {
+	if *s < 0 {
+		return nil, false
+	}
+	old := *s
+	rest := cstr(b, old)
+	k := bytes.IndexAny(rest, whitespace+`"=`)
+	if k < 0 {
+		*s = -1
+		return rest, true
+	}
+	p := old + k
+	if b[p] == '"' {
+		// memmove(*s, *s + 1, strlen(*s)): drop the quote, keep the NUL.
+		end := old + len(rest)
+		copy(b[p:end], b[p+1:end])
+		b[end-1] = 0
+		q := bytes.IndexByte(cstr(b, p), '"')
+		if q < 0 {
+			*s = -1
+			return nil, false // no matching quote
+		}
+		q += p
+		b[q] = 0
+		*s = q + 1 + strspn(b, q+1, whitespace)
+		return cstr(b, old), true
+	}
+	wspace := b[p] == '='
+	b[p] = 0
+	*s = p + 1 + strspn(b, p+1, whitespace)
+	if *s < len(b) && b[*s] == '=' && !wspace {
+		*s += 1 + strspn(b, *s+1, whitespace)
+	}
+	return cstr(b, old), true
+}
+
+// argvSplit ports argv_split(s, ..., terminate_on_comment=1): blanks separate
+// arguments, single and double quotes group, \\ \" \' and (outside quotes)
+// "\ " are escapes, and a '#' where an argument would start ends the line.
+// ok is false for an unclosed quote ("invalid quotes").
+func argvSplit(s []byte) (args []string, ok bool) {
+	var arg []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			continue
+		}
+		if s[i] == '#' {
+			break
+		}
+		var quote byte
+		arg = arg[:0]
+		for ; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c == '\\':
+				if i+1 < len(s) && (s[i+1] == '\'' || s[i+1] == '"' || s[i+1] == '\\' ||
+					(quote == 0 && s[i+1] == ' ')) {
+					i++
+					arg = append(arg, s[i])
+				} else {
+					arg = append(arg, c)
+				}
+				continue
+			case quote == 0 && (c == ' ' || c == '\t'):
+			case quote == 0 && (c == '"' || c == '\''):
+				quote = c
+				continue
+			case quote != 0 && c == quote:
+				quote = 0
+				continue
+			default:
+				arg = append(arg, c)
+				continue
+			}
+			break // an unquoted blank ends the argument
+		}
+		args = append(args, string(arg))
+		if i >= len(s) {
+			if quote != 0 {
+				return nil, false
+			}
+			break
+		}
+	}
+	return args, true
+}
+
+// sshdLines ports load_server_config plus the split in
+// parse_server_config_depth: each line read by getline loses its leading
+// " \t\r" and is cut at its first NUL (which also drops its newline), then the
+// whole buffer is split on '\n'. The result is what sshd numbers as lines.
+func sshdLines(src []byte) [][]byte {
+	var buf []byte
+	for len(src) > 0 {
+		n := bytes.IndexByte(src, '\n')
+		var line []byte
+		if n < 0 {
+			line, src = src, nil
+		} else {
+			line, src = src[:n+1], src[n+1:]
+		}
+		i := 0
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+			i++
+		}
+		line = line[i:]
+		if z := bytes.IndexByte(line, 0); z >= 0 {
+			line = line[:z]
+		}
+		buf = append(buf, line...)
+	}
+	return bytes.Split(buf, []byte{'\n'})
+}

@@ -1,0 +1,548 @@
+package sshdconf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// LoadOptions says how to read a configuration. The zero value reads like
+// sshd on Debian: relative Includes against /etc/ssh, cwd "/", no user
+// database (Match Group then matches nobody: pass one).
+type LoadOptions struct {
+	SSHDir string // where relative Include paths point; default "/etc/ssh"
+	Cwd    string // sshd's working directory, for relative file names; default "/"
+	Users  Users  // for Match Group and ~ in file names
+	// Services resolves a TCP service name for Port ("ssh" -> 22).
+	Services func(name string) (int, bool)
+	// MaxFileSize bounds each file read (default 16 MiB): larger files are
+	// refused with an error naming them, where sshd would read them.
+	MaxFileSize int64
+	// MaxLines bounds the lines one evaluation may process, counting each
+	// inclusion of a file again (default 1,000,000), so that include fan-out
+	// cannot make it run for ever.
+	MaxLines int
+}
+
+// Config is a loaded sshd configuration: the main file, every file it
+// includes, and sshd's first pass over them (global values and defaults).
+type Config struct {
+	Main string
+	// Files are the files read, in the order first read, by the name sshd
+	// would open them with.
+	Files []*File
+
+	fsys   fs.FS
+	opt    LoadOptions
+	alg    *algorithms
+	byName map[string]*source
+	globs  map[string][]string
+	global *options
+	diags  []Diag
+	fatal  *Diag
+}
+
+// source is one file as sshd reads it.
+type source struct {
+	file  *File
+	lines [][]byte // sshd's lines (see sshdLines)
+	err   *Diag    // unreadable
+}
+
+// A Diag is a problem sshd reports while reading the configuration.
+type Diag struct {
+	Pos  Pos
+	Kind DiagKind
+	// Msg describes the problem without its location, for lint output.
+	Msg string
+	// SSHD is the message sshd prints for it, word for word.
+	SSHD string
+	// Fatal diagnostics make sshd stop at once; errors make it stop at the
+	// end of the file ("terminating, N bad configuration options"); others
+	// (deprecated and unsupported keywords) are logged only.
+	Severity Severity
+}
+
+// DiagKind classifies diagnostics, for lint check names.
+type DiagKind string
+
+// Diagnostic kinds.
+const (
+	KindBadOption   DiagKind = "unknown-keyword"
+	KindSyntax      DiagKind = "syntax"
+	KindBadValue    DiagKind = "bad-value"
+	KindNotInMatch  DiagKind = "not-allowed-in-match"
+	KindBadMatch    DiagKind = "bad-match"
+	KindInclude     DiagKind = "include"
+	KindIO          DiagKind = "unreadable"
+	KindDeprecated  DiagKind = "deprecated"
+	KindTerminating DiagKind = "terminating"
+	KindLimit       DiagKind = "too-large"
+)
+
+// Severity of a Diag.
+type Severity int
+
+// Severities.
+const (
+	SevInfo  Severity = iota // logged, the config is accepted
+	SevError                 // counted; sshd stops at the end of the file
+	SevFatal                 // sshd stops here
+)
+
+func (d Diag) Error() string {
+	return fmt.Sprintf("%s: %s", d.Pos, d.Msg)
+}
+
+// ErrorList is a list of diagnostics that is an error.
+type ErrorList []Diag
+
+func (l ErrorList) Error() string {
+	var b strings.Builder
+	for i, d := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(d.Error())
+	}
+	return b.String()
+}
+
+// Load reads the configuration whose main file is name (an absolute path as
+// sshd would open it) from fsys, which is rooted at "/", and runs sshd's
+// first pass. It fails only when the main file cannot be read; problems sshd
+// would report are in Diags and Err.
+func Load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
+	c := &Config{Main: name, fsys: fsys, alg: openssh92(), byName: map[string]*source{}, globs: map[string][]string{}}
+	if opt != nil {
+		c.opt = *opt
+	}
+	if c.opt.SSHDir == "" {
+		c.opt.SSHDir = "/etc/ssh"
+	}
+	if c.opt.Cwd == "" {
+		c.opt.Cwd = "/"
+	}
+	if c.opt.MaxFileSize == 0 {
+		c.opt.MaxFileSize = 16 << 20
+	}
+	if c.opt.MaxLines == 0 {
+		c.opt.MaxLines = 1_000_000
+	}
+	src := c.read(name)
+	if src.err != nil {
+		return nil, errors.New(src.err.SSHD)
+	}
+	c.firstPass()
+	return c, nil
+}
+
+// Parsed builds a Config from files already parsed, keyed by sshd name, with
+// main naming the main file. Includes are looked up among them. It is Load
+// for tests and fuzzing: nothing touches the file system.
+func Parsed(files map[string][]byte, main string, opt *LoadOptions) (*Config, error) {
+	m := mapFS{}
+	for n, b := range files {
+		m[strings.TrimPrefix(path.Clean("/"+n), "/")] = b
+	}
+	return Load(m, main, opt)
+}
+
+// Diags returns every problem of the first pass, in the order sshd meets
+// them (sshd itself stops at the first fatal one; see Err).
+func (c *Config) Diags() []Diag { return c.diags }
+
+// Err returns the diagnostic sshd would stop with, or nil when sshd accepts
+// the configuration.
+func (c *Config) Err() error {
+	if c.fatal == nil {
+		return nil
+	}
+	return *c.fatal
+}
+
+// SSHDMessages returns what sshd prints on stderr before it gives up: the
+// errors met up to the fatal one, and the fatal one. Empty when it accepts
+// the configuration.
+func (c *Config) SSHDMessages() []string {
+	if c.fatal == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range c.diags {
+		if d.Severity == SevInfo {
+			continue
+		}
+		if d.SSHD != "" {
+			out = append(out, d.SSHD)
+		}
+		if d == *c.fatal {
+			break
+		}
+	}
+	return out
+}
+
+// File returns the parsed file named name, or nil when it was not read.
+func (c *Config) File(name string) *File {
+	if s := c.byName[name]; s != nil {
+		return s.file
+	}
+	return nil
+}
+
+func fsName(name string) string {
+	n := strings.TrimPrefix(path.Clean("/"+name), "/")
+	if n == "" {
+		return "."
+	}
+	return n
+}
+
+// read loads one file the way load_server_config does, once.
+func (c *Config) read(name string) *source {
+	if s, ok := c.byName[name]; ok {
+		return s
+	}
+	s := &source{}
+	c.byName[name] = s
+	fail := func(err error) {
+		msg := errText(err)
+		s.err = &Diag{Pos: Pos{File: name}, Kind: KindIO, Severity: SevFatal, Msg: "cannot read: " + msg, SSHD: name + ": " + msg}
+		s.file = &File{Name: name}
+		s.lines = [][]byte{nil}
+	}
+	st, err := fs.Stat(c.fsys, fsName(name))
+	switch {
+	case err != nil:
+		fail(err)
+		return s
+	case st.IsDir():
+		// fopen succeeds on a directory and getline fails: it reads as empty.
+		s.file = &File{Name: name}
+		s.lines = [][]byte{nil}
+		c.Files = append(c.Files, s.file)
+		return s
+	case st.Size() > c.opt.MaxFileSize:
+		s.err = &Diag{Pos: Pos{File: name}, Kind: KindLimit, Severity: SevFatal,
+			Msg:  fmt.Sprintf("file is %d bytes, more than the %d this tool reads", st.Size(), c.opt.MaxFileSize),
+			SSHD: name + ": file too large"}
+		s.file = &File{Name: name}
+		s.lines = [][]byte{nil}
+		return s
+	}
+	b, err := fs.ReadFile(c.fsys, fsName(name))
+	if err != nil {
+		fail(err)
+		return s
+	}
+	s.file = Parse(name, b)
+	s.lines = sshdLines(b)
+	c.Files = append(c.Files, s.file)
+	return s
+}
+
+// errText renders an I/O error the way perror does.
+func errText(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		return capitalize(errno.Error())
+	case errors.Is(err, fs.ErrNotExist):
+		return "No such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied"
+	}
+	return err.Error()
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// glob expands an Include pattern like glob(3) with flags 0 in the C
+// locale: '*', '?', '[...]' and '\' in each path component, names starting
+// with '.' matched only by a literal '.', results sorted bytewise, and no
+// result (not an error) when nothing matches.
+func (c *Config) glob(pattern string) []string {
+	if r, ok := c.globs[pattern]; ok {
+		return r
+	}
+	abs := pattern
+	if !strings.HasPrefix(abs, "/") {
+		abs = strings.TrimSuffix(c.opt.Cwd, "/") + "/" + abs
+	}
+	parts := strings.Split(abs, "/")
+	cands := []string{""}
+	for i, part := range parts {
+		if i == 0 {
+			continue // the empty string before the leading '/'
+		}
+		last := i == len(parts)-1
+		var next []string
+		for _, dir := range cands {
+			if part == "" {
+				next = append(next, dir+"/")
+				continue
+			}
+			if !hasMagic(part) {
+				next = append(next, dir+"/"+unescape(part))
+				continue
+			}
+			ents, err := fs.ReadDir(c.fsys, fsName(dir+"/"))
+			if err != nil {
+				continue
+			}
+			for _, e := range ents {
+				if !fnmatch(part, e.Name()) {
+					continue
+				}
+				p := dir + "/" + e.Name()
+				if !last {
+					if st, err := fs.Stat(c.fsys, fsName(p)); err != nil || !st.IsDir() {
+						continue
+					}
+				}
+				next = append(next, p)
+			}
+		}
+		cands = next
+		if len(cands) > 100000 {
+			break
+		}
+	}
+	var out []string
+	for _, p := range cands {
+		if _, err := fs.Stat(c.fsys, fsName(p)); err == nil {
+			out = append(out, strings.Replace(p, "//", "/", -1))
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if !strings.HasPrefix(pattern, "/") {
+		// glob returns names as the pattern spelled them.
+		prefix := strings.TrimSuffix(c.opt.Cwd, "/") + "/"
+		for i := range out {
+			out[i] = strings.TrimPrefix(out[i], prefix)
+		}
+	}
+	c.globs[pattern] = out
+	return out
+}
+
+func hasMagic(s string) bool { return strings.ContainsAny(s, `*?[\`) }
+
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// fnmatch ports fnmatch(pattern, name, FNM_PERIOD) for one path component.
+func fnmatch(pattern, name string) bool {
+	if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") && !strings.HasPrefix(pattern, `\.`) {
+		return false
+	}
+	return fnmatchAt(pattern, name)
+}
+
+func fnmatchAt(p, s string) bool {
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for len(p) > 0 && p[0] == '*' {
+				p = p[1:]
+			}
+			if p == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if fnmatchAt(p, s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+			p, s = p[1:], s[1:]
+		case '[':
+			if s == "" {
+				return false
+			}
+			ok, n := bracket(p, s[0])
+			if n == 0 { // no closing ']': a literal '['
+				if s[0] != '[' {
+					return false
+				}
+				p, s = p[1:], s[1:]
+				continue
+			}
+			if !ok {
+				return false
+			}
+			p, s = p[n:], s[1:]
+		case '\\':
+			if len(p) > 1 {
+				p = p[1:]
+			}
+			fallthrough
+		default:
+			if s == "" || s[0] != p[0] {
+				return false
+			}
+			p, s = p[1:], s[1:]
+		}
+	}
+	return s == ""
+}
+
+// bracket matches c against the bracket expression at the start of p and
+// returns the result and the expression's length (0 when unterminated).
+func bracket(p string, c byte) (bool, int) {
+	i := 1
+	neg := false
+	if i < len(p) && (p[i] == '!' || p[i] == '^') {
+		neg = true
+		i++
+	}
+	matched := false
+	first := true
+	for i < len(p) {
+		if p[i] == ']' && !first {
+			return matched != neg, i + 1
+		}
+		first = false
+		if p[i] == '[' && i+1 < len(p) && p[i+1] == ':' {
+			if end := strings.Index(p[i+2:], ":]"); end >= 0 {
+				if classMatch(p[i+2:i+2+end], c) {
+					matched = true
+				}
+				i += end + 4
+				continue
+			}
+		}
+		lo := p[i]
+		if lo == '\\' && i+1 < len(p) {
+			i++
+			lo = p[i]
+		}
+		i++
+		hi := lo
+		if i+1 < len(p) && p[i] == '-' && p[i+1] != ']' {
+			hi = p[i+1]
+			if hi == '\\' && i+2 < len(p) {
+				hi = p[i+2]
+				i++
+			}
+			i += 2
+		}
+		if lo <= c && c <= hi {
+			matched = true
+		}
+	}
+	return false, 0
+}
+
+func classMatch(class string, c byte) bool {
+	switch class {
+	case "alpha":
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	case "digit":
+		return c >= '0' && c <= '9'
+	case "alnum":
+		return isAlnum(c)
+	case "upper":
+		return c >= 'A' && c <= 'Z'
+	case "lower":
+		return c >= 'a' && c <= 'z'
+	case "space":
+		return isSpace(c)
+	case "xdigit":
+		return isHex(c)
+	case "punct":
+		return c > ' ' && c < 0x7f && !isAlnum(c)
+	case "print":
+		return c >= ' ' && c < 0x7f
+	case "graph":
+		return c > ' ' && c < 0x7f
+	case "cntrl":
+		return c < ' ' || c == 0x7f
+	case "blank":
+		return c == ' ' || c == '\t'
+	}
+	return false
+}
+
+// mapFS is a minimal in-memory fs.FS for Parsed.
+type mapFS map[string][]byte
+
+func (m mapFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+}
+
+func (m mapFS) ReadFile(name string) ([]byte, error) {
+	if b, ok := m[name]; ok {
+		return bytes.Clone(b), nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+func (m mapFS) Stat(name string) (fs.FileInfo, error) {
+	if b, ok := m[name]; ok {
+		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
+	}
+	prefix := name + "/"
+	if name == "." {
+		prefix = ""
+	}
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			return fileInfo{name: path.Base(name), dir: true}, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+}
+
+func (m mapFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	prefix := name + "/"
+	if name == "." {
+		prefix = ""
+	}
+	seen := map[string]bool{}
+	var out []fs.DirEntry
+	for k := range m {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		rest := k[len(prefix):]
+		n, _, isDir := strings.Cut(rest, "/")
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: n, dir: isDir}))
+	}
+	if len(out) == 0 {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}

@@ -1,0 +1,286 @@
+package sshdconf
+
+// options mirrors ServerOptions of servconf.h. An int field holds -1 while
+// unset; every field remembers the position of the line that set it, for
+// `effective --explain`.
+type options struct {
+	usePAM                       ival
+	ports                        []ival
+	addressFamily                ival
+	queuedListens                []listenAddr
+	hostKeyFiles                 lval
+	hostCertFiles                lval
+	hostKeyAgent                 sval
+	pidFile                      sval
+	moduliFile                   sval
+	loginGraceTime               ival
+	permitRootLogin              ival
+	logFacility                  ival
+	logLevel                     ival
+	logVerbose                   lval
+	kerberosAuthentication       ival
+	kerberosOrLocalPasswd        ival
+	kerberosTicketCleanup        ival
+	gssAuthentication            ival
+	gssCleanupCreds              ival
+	gssStrictAcceptor            ival
+	gssKeyEx                     ival
+	gssStoreRekey                ival
+	gssKexAlgorithms             sval
+	passwordAuthentication       ival
+	kbdInteractiveAuthentication ival
+	printMotd                    ival
+	printLastLog                 ival
+	ignoreRhosts                 ival
+	ignoreUserKnownHosts         ival
+	x11Forwarding                ival
+	x11DisplayOffset             ival
+	x11UseLocalhost              ival
+	xauthLocation                sval
+	permitTTY                    ival
+	permitUserRC                 ival
+	strictModes                  ival
+	permitEmptyPasswd            ival
+	tcpKeepAlive                 ival
+	permitUserEnv                ival
+	permitUserEnvAllowlist       sval
+	allowTCPForwarding           ival
+	allowStreamLocalForwarding   ival
+	allowAgentForwarding         ival
+	disableForwarding            ival
+	compression                  ival
+	rekeyLimit                   i64val
+	rekeyInterval                ival
+	allowUsers, denyUsers        lval
+	allowGroups, denyGroups      lval
+	ciphers, macs, kexAlgorithms sval
+	gatewayPorts                 ival
+	pubkeyAuthentication         ival
+	pubkeyAcceptedAlgos          sval
+	pubkeyAuthOptions            ival
+	hostbasedAuthentication      ival
+	hostbasedUsesNameFromPacket  ival
+	hostbasedAcceptedAlgos       sval
+	hostKeyAlgorithms            sval
+	caSignAlgorithms             sval
+	subsystems                   []subsystem
+	maxStartupsBegin             ival
+	maxStartupsRate              ival
+	maxStartups                  ival
+	perSourceMaxStartups         ival
+	perSourceMasklenIPv4         ival
+	perSourceMasklenIPv6         ival
+	maxAuthTries                 ival
+	maxSessions                  ival
+	banner                       sval
+	useDNS                       ival
+	clientAliveInterval          ival
+	clientAliveCountMax          ival
+	authorizedKeysFiles          lval
+	acceptEnv                    lval
+	setEnv                       lval
+	permitTun                    ival
+	permittedOpens               lval
+	permittedListens             lval
+	admForcedCommand             sval
+	chrootDirectory              sval
+	revokedKeysFile              sval
+	trustedUserCAKeys            sval
+	authorizedPrincipalsFile     sval
+	authorizedPrincipalsCommand  sval
+	authorizedPrincipalsCmdUser  sval
+	authorizedKeysCommand        sval
+	authorizedKeysCommandUser    sval
+	versionAddendum              sval
+	authMethods                  lval
+	ipQoSInteractive             ival
+	ipQoSBulk                    ival
+	streamLocalBindMask          ival
+	streamLocalBindUnlink        ival
+	fingerprintHash              ival
+	exposeUserauthInfo           ival
+	routingDomain                sval
+	skProvider                   sval
+	requiredRSASize              ival
+	channelTimeouts              lval
+	unusedConnectionTimeout      ival
+	debianBanner                 ival
+}
+
+type ival struct {
+	v   int
+	pos Pos
+}
+
+type i64val struct {
+	v   int64
+	pos Pos
+}
+
+type sval struct {
+	v   string
+	set bool
+	pos Pos
+}
+
+type lval struct {
+	v   []string
+	pos []Pos
+}
+
+type listenAddr struct {
+	addr    string
+	port    int
+	rdomain string
+	pos     Pos
+}
+
+type subsystem struct {
+	name, args string
+	pos        Pos
+}
+
+func (l *lval) add(s string, p Pos) {
+	l.v = append(l.v, s)
+	l.pos = append(l.pos, p)
+}
+
+func (s *sval) set1(v string, p Pos) { *s = sval{v: v, set: true, pos: p} }
+
+// newOptions ports initialize_server_options: every field unset.
+func newOptions() *options {
+	o := &options{}
+	for _, p := range o.ints() {
+		*p = ival{v: -1}
+	}
+	o.rekeyLimit = i64val{v: -1}
+	return o
+}
+
+func (o *options) ints() []*ival {
+	return []*ival{
+		&o.usePAM, &o.addressFamily, &o.loginGraceTime, &o.permitRootLogin, &o.logFacility, &o.logLevel,
+		&o.kerberosAuthentication, &o.kerberosOrLocalPasswd, &o.kerberosTicketCleanup,
+		&o.gssAuthentication, &o.gssCleanupCreds, &o.gssStrictAcceptor, &o.gssKeyEx, &o.gssStoreRekey,
+		&o.passwordAuthentication, &o.kbdInteractiveAuthentication, &o.printMotd, &o.printLastLog,
+		&o.ignoreRhosts, &o.ignoreUserKnownHosts, &o.x11Forwarding, &o.x11DisplayOffset, &o.x11UseLocalhost,
+		&o.permitTTY, &o.permitUserRC, &o.strictModes, &o.permitEmptyPasswd, &o.tcpKeepAlive, &o.permitUserEnv,
+		&o.allowTCPForwarding, &o.allowStreamLocalForwarding, &o.allowAgentForwarding, &o.disableForwarding,
+		&o.compression, &o.rekeyInterval, &o.gatewayPorts, &o.pubkeyAuthentication, &o.pubkeyAuthOptions,
+		&o.hostbasedAuthentication, &o.hostbasedUsesNameFromPacket, &o.maxStartupsBegin, &o.maxStartupsRate,
+		&o.maxStartups, &o.perSourceMaxStartups, &o.perSourceMasklenIPv4, &o.perSourceMasklenIPv6,
+		&o.maxAuthTries, &o.maxSessions, &o.useDNS, &o.clientAliveInterval, &o.clientAliveCountMax,
+		&o.permitTun, &o.ipQoSInteractive, &o.ipQoSBulk, &o.streamLocalBindMask, &o.streamLocalBindUnlink,
+		&o.fingerprintHash, &o.exposeUserauthInfo, &o.requiredRSASize, &o.unusedConnectionTimeout, &o.debianBanner,
+	}
+}
+
+// clone returns a copy of o that can be changed without touching o. Lists
+// are replaced, never appended to in place, once options leave evaluation.
+func (o *options) clone() *options {
+	c := *o
+	return &c
+}
+
+// copySet ports copy_set_server_options(dst, src, preauth=0): what a
+// matching Match block set overrides the global value.
+func copySet(dst, src *options, alg *algorithms) string {
+	for _, f := range []struct{ d, s *ival }{
+		{&dst.passwordAuthentication, &src.passwordAuthentication},
+		{&dst.gssAuthentication, &src.gssAuthentication},
+		{&dst.pubkeyAuthentication, &src.pubkeyAuthentication},
+		{&dst.pubkeyAuthOptions, &src.pubkeyAuthOptions},
+		{&dst.kerberosAuthentication, &src.kerberosAuthentication},
+		{&dst.hostbasedAuthentication, &src.hostbasedAuthentication},
+		{&dst.hostbasedUsesNameFromPacket, &src.hostbasedUsesNameFromPacket},
+		{&dst.kbdInteractiveAuthentication, &src.kbdInteractiveAuthentication},
+		{&dst.permitRootLogin, &src.permitRootLogin},
+		{&dst.permitEmptyPasswd, &src.permitEmptyPasswd},
+		{&dst.ignoreRhosts, &src.ignoreRhosts},
+		{&dst.allowTCPForwarding, &src.allowTCPForwarding},
+		{&dst.allowStreamLocalForwarding, &src.allowStreamLocalForwarding},
+		{&dst.allowAgentForwarding, &src.allowAgentForwarding},
+		{&dst.disableForwarding, &src.disableForwarding},
+		{&dst.exposeUserauthInfo, &src.exposeUserauthInfo},
+		{&dst.permitTun, &src.permitTun},
+		{&dst.gatewayPorts, &src.gatewayPorts},
+		{&dst.streamLocalBindUnlink, &src.streamLocalBindUnlink},
+		{&dst.x11DisplayOffset, &src.x11DisplayOffset},
+		{&dst.x11Forwarding, &src.x11Forwarding},
+		{&dst.x11UseLocalhost, &src.x11UseLocalhost},
+		{&dst.permitTTY, &src.permitTTY},
+		{&dst.permitUserRC, &src.permitUserRC},
+		{&dst.maxSessions, &src.maxSessions},
+		{&dst.maxAuthTries, &src.maxAuthTries},
+		{&dst.clientAliveCountMax, &src.clientAliveCountMax},
+		{&dst.clientAliveInterval, &src.clientAliveInterval},
+		{&dst.ipQoSInteractive, &src.ipQoSInteractive},
+		{&dst.ipQoSBulk, &src.ipQoSBulk},
+		{&dst.rekeyInterval, &src.rekeyInterval},
+		{&dst.logLevel, &src.logLevel},
+		{&dst.requiredRSASize, &src.requiredRSASize},
+		{&dst.unusedConnectionTimeout, &src.unusedConnectionTimeout},
+		{&dst.streamLocalBindMask, &src.streamLocalBindMask},
+	} {
+		if f.s.v != -1 {
+			*f.d = *f.s
+		}
+	}
+	if src.rekeyLimit.v != -1 {
+		dst.rekeyLimit = src.rekeyLimit
+	}
+	for _, f := range []struct{ d, s *sval }{
+		{&dst.banner, &src.banner},
+		{&dst.trustedUserCAKeys, &src.trustedUserCAKeys},
+		{&dst.revokedKeysFile, &src.revokedKeysFile},
+		{&dst.authorizedKeysCommand, &src.authorizedKeysCommand},
+		{&dst.authorizedKeysCommandUser, &src.authorizedKeysCommandUser},
+		{&dst.authorizedPrincipalsFile, &src.authorizedPrincipalsFile},
+		{&dst.authorizedPrincipalsCommand, &src.authorizedPrincipalsCommand},
+		{&dst.authorizedPrincipalsCmdUser, &src.authorizedPrincipalsCmdUser},
+		{&dst.hostbasedAcceptedAlgos, &src.hostbasedAcceptedAlgos},
+		{&dst.pubkeyAcceptedAlgos, &src.pubkeyAcceptedAlgos},
+		{&dst.caSignAlgorithms, &src.caSignAlgorithms},
+		{&dst.routingDomain, &src.routingDomain},
+		{&dst.permitUserEnvAllowlist, &src.permitUserEnvAllowlist},
+	} {
+		if f.s.set {
+			*f.d = *f.s
+		}
+	}
+	for _, f := range []struct{ d, s *lval }{
+		{&dst.authorizedKeysFiles, &src.authorizedKeysFiles},
+		{&dst.allowUsers, &src.allowUsers},
+		{&dst.denyUsers, &src.denyUsers},
+		{&dst.allowGroups, &src.allowGroups},
+		{&dst.denyGroups, &src.denyGroups},
+		{&dst.acceptEnv, &src.acceptEnv},
+		{&dst.setEnv, &src.setEnv},
+		{&dst.authMethods, &src.authMethods},
+		{&dst.permittedOpens, &src.permittedOpens},
+		{&dst.permittedListens, &src.permittedListens},
+		{&dst.channelTimeouts, &src.channelTimeouts},
+		{&dst.logVerbose, &src.logVerbose},
+	} {
+		if len(f.s.v) != 0 {
+			*f.d = *f.s
+		}
+	}
+	failed := alg.assemble(dst)
+	if src.admForcedCommand.set {
+		dst.admForcedCommand = src.admForcedCommand
+	}
+	if clearOrNone(dst.admForcedCommand) {
+		dst.admForcedCommand = sval{}
+	}
+	if src.chrootDirectory.set {
+		dst.chrootDirectory = src.chrootDirectory
+	}
+	if clearOrNone(dst.chrootDirectory) {
+		dst.chrootDirectory = sval{}
+	}
+	return failed
+}
+
+// clearOrNone ports option_clear_or_none.
+func clearOrNone(s sval) bool { return !s.set || asciiLower(s.v) == "none" }
