@@ -110,14 +110,14 @@ func (l lineCtx) at(arg int) Pos {
 	}
 	switch {
 	case arg < 0:
-		p.Col = l.syn.Keyword.Off + 1
+		p.Col = int(l.syn.kwOff) + 1
 	case arg < len(l.syn.Args):
 		p.Col = l.syn.Args[arg].Off + 1
 	case len(l.syn.Args) > 0:
 		last := l.syn.Args[len(l.syn.Args)-1]
 		p.Col = last.Off + 1
 	default:
-		p.Col = l.syn.Keyword.Off + 1
+		p.Col = int(l.syn.kwOff) + 1
 	}
 	return p
 }
@@ -187,9 +187,14 @@ func (a *argv) next() (string, bool) {
 	}
 	return "", false
 }
-func (a *argv) left() int            { return len(a.v) - a.i }
-func (a *argv) consume()             { a.i = len(a.v) }
-func (a *argv) peek() (string, bool) { return a.v[a.i], a.i < len(a.v) }
+func (a *argv) left() int { return len(a.v) - a.i }
+func (a *argv) consume()  { a.i = len(a.v) }
+func (a *argv) peek() (string, bool) {
+	if a.i < len(a.v) {
+		return a.v[a.i], true
+	}
+	return "", false
+}
 
 // processLine ports process_server_config_line_depth. It returns false for
 // a "bad configuration option" (counted), true otherwise; fatal problems are

@@ -196,6 +196,14 @@ func (c *Config) File(name string) *File {
 	return nil
 }
 
+// abs resolves a file name sshd would open relative to its cwd.
+func (c *Config) abs(name string) string {
+	if strings.HasPrefix(name, "/") {
+		return name
+	}
+	return strings.TrimSuffix(c.opt.Cwd, "/") + "/" + name
+}
+
 func fsName(name string) string {
 	n := strings.TrimPrefix(path.Clean("/"+name), "/")
 	if n == "" {
@@ -217,7 +225,7 @@ func (c *Config) read(name string) *source {
 		s.file = &File{Name: name}
 		s.lines = [][]byte{nil}
 	}
-	st, err := fs.Stat(c.fsys, fsName(name))
+	st, err := fs.Stat(c.fsys, fsName(c.abs(name)))
 	switch {
 	case err != nil:
 		fail(err)
@@ -236,7 +244,7 @@ func (c *Config) read(name string) *source {
 		s.lines = [][]byte{nil}
 		return s
 	}
-	b, err := fs.ReadFile(c.fsys, fsName(name))
+	b, err := fs.ReadFile(c.fsys, fsName(c.abs(name)))
 	if err != nil {
 		fail(err)
 		return s

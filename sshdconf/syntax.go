@@ -43,47 +43,62 @@ type File struct {
 }
 
 // Line is one physical line. Text holds its bytes without the final '\n'
-// (a CRLF line keeps its '\r'); the other fields locate its parts in Text
-// the way sshd splits them.
+// (a CRLF line keeps its '\r'); the methods locate its parts in Text the way
+// sshd splits them: indent, keyword, separator, arguments, trailing text.
 type Line struct {
-	Num     int
 	Text    string
+	Args    []Token // arguments as sshd splits them
+	Num     int32
 	Newline bool // Text was followed by '\n'
 
-	// Indent is Text[:Keyword.Off]: the blanks sshd strips.
-	Keyword Token   // empty for blank and comment-only lines
-	Sep     string  // between keyword and first argument: blanks and at most one '='
-	Args    []Token // arguments as sshd splits them (quotes removed in Value)
-	// Trailing is everything after the last argument: blanks, a comment,
-	// and the '\r' of a CRLF line.
-	Trailing string
+	kwOff, kwEnd, sepEnd, trailOff int32
 }
 
 // Token is a keyword or argument: Raw is its spelling in the file (with any
-// quotes), Value what sshd reads, Off its byte offset in Line.Text.
+// quotes), Off its byte offset in Line.Text.
 type Token struct {
-	Raw   string
-	Value string
-	Off   int
+	Raw string
+	Off int
 }
 
+// Value returns what sshd reads for the token: quotes removed and escapes
+// applied, as argv_split does.
+func (t Token) Value() string {
+	if !strings.ContainsAny(t.Raw, `"'\`) {
+		return t.Raw
+	}
+	if vs, ok := argvSplit([]byte(t.Raw)); ok && len(vs) == 1 {
+		return vs[0]
+	}
+	return t.Raw
+}
+
+// Keyword returns the keyword token of l (empty for blank and comment lines).
+// Its Value drops surrounding double quotes, as sshd's strdelim does.
+func (l *Line) Keyword() Token { return Token{Raw: l.Text[l.kwOff:l.kwEnd], Off: int(l.kwOff)} }
+
+// KeywordName returns the keyword as sshd reads it (quotes removed).
+func (l *Line) KeywordName() string { return unquoteKeyword(l.Text[l.kwOff:l.kwEnd]) }
+
 // Indent returns the leading blanks of l.
-func (l *Line) Indent() string { return l.Text[:l.Keyword.Off] }
+func (l *Line) Indent() string { return l.Text[:l.kwOff] }
+
+// Sep returns what stands between keyword and first argument: blanks and at
+// most one '='.
+func (l *Line) Sep() string { return l.Text[l.kwEnd:l.sepEnd] }
+
+// Trailing returns everything after the last argument: blanks, a comment,
+// and the '\r' of a CRLF line.
+func (l *Line) Trailing() string { return l.Text[l.trailOff:] }
 
 // IsDirective reports whether l carries a keyword (it is not blank or a comment).
-func (l *Line) IsDirective() bool { return l.Keyword.Raw != "" }
+func (l *Line) IsDirective() bool { return l.kwEnd > l.kwOff }
 
 // Comment returns the trailing comment of l, from its '#', or "".
 func (l *Line) Comment() string {
-	t := strings.TrimRight(l.Trailing, "\r")
+	t := strings.TrimRight(l.Trailing(), "\r")
 	if i := strings.IndexByte(t, '#'); i >= 0 {
 		return t[i:]
-	}
-	if !l.IsDirective() {
-		s := strings.TrimLeft(l.Text, " \t\r")
-		if strings.HasPrefix(s, "#") {
-			return strings.TrimRight(s, "\r")
-		}
 	}
 	return ""
 }
@@ -103,19 +118,25 @@ func (l *Line) EOL() string {
 // Parse builds the syntax tree of src, named name. It never fails: lines that
 // sshd would refuse are kept as they are, and evaluation reports them.
 func Parse(name string, src []byte) *File {
-	f := &File{Name: name, nul: bytes.IndexByte(src, 0) >= 0}
+	text := string(src) // one copy; every line and token is a slice of it
+	n := strings.Count(text, "\n") + 1
+	f := &File{Name: name, nul: strings.IndexByte(text, 0) >= 0, Lines: make([]*Line, 0, n)}
+	slab := make([]Line, n)
+	toks := make([]Token, 0, n+n/2)
 	num := 0
-	for len(src) > 0 {
+	for len(text) > 0 {
 		num++
-		n := bytes.IndexByte(src, '\n')
-		var text []byte
-		nl := n >= 0
+		i := strings.IndexByte(text, '\n')
+		var line string
+		nl := i >= 0
 		if nl {
-			text, src = src[:n], src[n+1:]
+			line, text = text[:i], text[i+1:]
 		} else {
-			text, src = src, nil
+			line, text = text, ""
 		}
-		f.Lines = append(f.Lines, scanLine(num, string(text), nl))
+		l := &slab[num-1]
+		toks = scanLineInto(l, num, line, nl, toks)
+		f.Lines = append(f.Lines, l)
 	}
 	return f
 }
@@ -152,7 +173,15 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 // arguments and trailing text, mirroring how sshd tokenises it. It only
 // locates parts; semantics come from the ported tokenisers in lex.go.
 func scanLine(num int, text string, nl bool) *Line {
-	l := &Line{Num: num, Text: text, Newline: nl}
+	l := &Line{}
+	scanLineInto(l, num, text, nl, nil)
+	return l
+}
+
+// scanLineInto fills l; argument tokens are appended to slab (and l.Args
+// slices it), which is returned for the next line to share.
+func scanLineInto(l *Line, num int, text string, nl bool, slab []Token) []Token {
+	l.Num, l.Text, l.Newline, l.Args = int32(num), text, nl, nil
 	t := text
 	if z := strings.IndexByte(t, 0); z >= 0 {
 		t = t[:z] // sshd stops reading the line at a NUL
@@ -163,13 +192,12 @@ func scanLine(num int, text string, nl bool) *Line {
 	}
 	// sshd strips trailing whitespace and form feeds before tokenising.
 	end := len(t)
-	for end > i && strings.IndexByte(whitespace+"\f", t[end-1]) >= 0 {
+	for end > i && isTrailingSpace(t[end-1]) {
 		end--
 	}
 	if i == end || t[i] == '#' {
-		l.Keyword = Token{Off: i}
-		l.Trailing = text[i:]
-		return l
+		l.kwOff, l.kwEnd, l.sepEnd, l.trailOff = int32(i), int32(i), int32(i), int32(i)
+		return slab
 	}
 	// Keyword: a quoted string, or up to a blank, quote or '='.
 	k := i
@@ -180,25 +208,25 @@ func scanLine(num int, text string, nl bool) *Line {
 			k = end
 		}
 	} else {
-		for k < end && strings.IndexByte(whitespace+`"=`, t[k]) < 0 {
+		for k < end && !isKeywordEnd(t[k]) {
 			k++
 		}
 	}
-	kw := t[i:k]
-	l.Keyword = Token{Raw: kw, Value: unquoteKeyword(kw), Off: i}
+	l.kwOff, l.kwEnd = int32(i), int32(k)
 	// Separator: blanks, at most one '=', blanks.
 	s := k
-	for s < end && strings.IndexByte(whitespace, t[s]) >= 0 {
+	for s < end && isBlank(t[s]) {
 		s++
 	}
 	if s < end && t[s] == '=' {
 		s++
-		for s < end && strings.IndexByte(whitespace, t[s]) >= 0 {
+		for s < end && isBlank(t[s]) {
 			s++
 		}
 	}
-	l.Sep = t[k:s]
+	l.sepEnd = int32(s)
 	// Arguments, as argv_split splits them, with their raw spans.
+	first := len(slab)
 	p := s
 	for p < end {
 		for p < end && (t[p] == ' ' || t[p] == '\t') {
@@ -225,20 +253,22 @@ func scanLine(num int, text string, nl bool) *Line {
 			}
 			p++
 		}
-		raw := t[start:p]
-		val := raw
-		if vs, ok := argvSplit([]byte(raw)); ok && len(vs) == 1 {
-			val = vs[0]
-		}
-		l.Args = append(l.Args, Token{Raw: raw, Value: val, Off: start})
+		slab = append(slab, Token{Raw: t[start:p], Off: start})
+	}
+	if len(slab) > first {
+		l.Args = slab[first:len(slab):len(slab)]
 	}
 	last := s
 	if n := len(l.Args); n > 0 {
 		last = l.Args[n-1].Off + len(l.Args[n-1].Raw)
 	}
-	l.Trailing = text[last:]
-	return l
+	l.trailOff = int32(last)
+	return slab
 }
+
+func isBlank(c byte) bool         { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func isTrailingSpace(c byte) bool { return isBlank(c) || c == '\f' }
+func isKeywordEnd(c byte) bool    { return isBlank(c) || c == '"' || c == '=' }
 
 func unquoteKeyword(kw string) string {
 	if len(kw) >= 2 && kw[0] == '"' && kw[len(kw)-1] == '"' {
@@ -253,8 +283,8 @@ func unquoteKeyword(kw string) string {
 func (l *Line) SetArgs(args ...string) {
 	var b strings.Builder
 	b.WriteString(l.Indent())
-	b.WriteString(l.Keyword.Raw)
-	sep := l.Sep
+	b.WriteString(l.Keyword().Raw)
+	sep := l.Sep()
 	if sep == "" {
 		sep = " "
 	}
@@ -265,20 +295,19 @@ func (l *Line) SetArgs(args ...string) {
 		}
 		b.WriteString(QuoteArg(a))
 	}
-	trail := l.Trailing
+	trail := l.Trailing()
 	if trail != "" && trail[0] != ' ' && trail[0] != '\t' && trail[0] != '\r' {
 		trail = " " + trail
 	}
 	b.WriteString(trail)
-	nl := l.Newline
-	*l = *scanLine(l.Num, b.String(), nl)
+	scanLineInto(l, int(l.Num), b.String(), l.Newline, nil)
 }
 
 // QuoteArg returns a as it must be written in sshd_config to be read back as
-// a: bare when it has no blank, quote, backslash or leading '#', else in
-// double quotes with \" and \\ escaped.
+// a: bare when it has no blank, quote, backslash, control character or
+// leading '#' or '=', else in double quotes with \" and \\ escaped.
 func QuoteArg(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\"'\\") && a[0] != '#' {
+	if a != "" && !strings.ContainsAny(a, " \t\r\f\v\"'\\") && a[0] != '#' && a[0] != '=' {
 		return a
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
@@ -305,6 +334,6 @@ func NewLine(indent, keyword string, args []string, eol string) *Line {
 func (f *File) Insert(i int, lines ...*Line) {
 	f.Lines = append(f.Lines[:i], append(lines, f.Lines[i:]...)...)
 	for n, l := range f.Lines {
-		l.Num = n + 1
+		l.Num = int32(n + 1)
 	}
 }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+)
+
+const effectiveUsage = `usage: sshwarden effective [-f FILE] [--root DIR] [-C SPEC] [--explain] [KEYWORD...]
+
+Prints the configuration sshd uses for a connection, exactly as
+"sshd -T -f FILE -C SPEC" prints it, without running sshd. With --explain
+each line ends with the file:line that set it, or "# default".
+
+Examples:
+  sshwarden effective clientaliveinterval clientalivecountmax
+  sshwarden effective --explain -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
+  sshwarden effective --root ./checkout --explain passwordauthentication
+
+Flags:
+`
+
+// configFlags are the flags every command that reads sshd_config shares.
+type configFlags struct {
+	file string
+	root string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file`")
+	fs.StringVar(&c.root, "root", "", "read every absolute path (main file, Include patterns) under `dir`")
+}
+
+// load reads the configuration as sshd would on this host (or under
+// --root). The names in the returned Config are sshd's; display maps them
+// to what the user should see.
+func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
+	main := c.file
+	fsysRoot, cwd := "/", "/"
+	display := func(n string) string { return n }
+	if c.root != "" {
+		fsysRoot = c.root
+		if !strings.HasPrefix(main, "/") {
+			main = "/" + main
+		}
+		root := c.root
+		display = func(n string) string { return filepath.Join(root, n) }
+	} else if wd, err := os.Getwd(); err == nil {
+		cwd = wd // relative names resolve as for sshd -T run here
+	}
+	if st, err := os.Stat(fsysRoot); err != nil || !st.IsDir() {
+		return nil, nil, fmt.Errorf("--root %s: not a directory", c.root)
+	}
+	opt := &sshdconf.LoadOptions{
+		Users:    sshdconf.LoadFileUsers(os.DirFS("/")),
+		Services: services("/etc/services"),
+		Cwd:      cwd,
+	}
+	cfg, err := sshdconf.Load(os.DirFS(fsysRoot), main, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s", display(main), strings.TrimPrefix(err.Error(), main+": "))
+	}
+	return cfg, display, nil
+}
+
+func runEffective(e *env, args []string) int {
+	fs := flag.NewFlagSet("effective", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, effectiveUsage); fs.PrintDefaults() }
+	var cf configFlags
+	cf.register(fs)
+	spec := fs.String("C", "", "connection `spec` user=U,host=H,addr=A,laddr=L,lport=P as for sshd -T -C")
+	explain := fs.Bool("explain", false, "end each line with the file:line that set it")
+	keywords, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	cs, err := sshdconf.ParseConnSpec(*spec)
+	if err != nil {
+		e.errorf("-C: %v", err)
+		return exitUsage
+	}
+	for _, k := range keywords {
+		if sshdconf.Lookup(k) == nil && k != "listenaddress" {
+			e.errorf("unknown keyword %q", k)
+			return exitUsage
+		}
+	}
+	cfg, display, err := cf.load()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	eff, err := cfg.Effective(cs)
+	if err != nil {
+		// sshd's own messages, as sshd -T prints them.
+		for _, m := range cfg.SSHDMessages() {
+			fmt.Fprintln(e.stderr, m)
+		}
+		var d sshdconf.Diag
+		if errors.As(err, &d) && cfg.Err() == nil {
+			fmt.Fprintln(e.stderr, d.SSHD)
+		}
+		return exitFindings
+	}
+	want := map[string]bool{}
+	for _, k := range keywords {
+		want[printedName(k)] = true
+	}
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	for _, s := range eff.Settings {
+		if len(want) > 0 && !want[s.Keyword] {
+			continue
+		}
+		line := s.String()
+		if *explain {
+			where := "default"
+			if !s.Pos.IsDefault() {
+				where = display(s.Pos.File) + ":" + strconv.Itoa(s.Pos.Line)
+			}
+			line += "  # " + where
+		}
+		fmt.Fprintln(w, line)
+	}
+	return exitOK
+}
+
+// printedName maps a keyword or alias to the name sshd -T prints.
+func printedName(k string) string {
+	if kw := sshdconf.Lookup(k); kw != nil && kw.AliasOf != "" {
+		return strings.ToLower(kw.AliasOf)
+	}
+	return strings.ToLower(k)
+}
+
+// services returns a lookup of TCP service names in an /etc/services file.
+func services(path string) func(string) (int, bool) {
+	return func(name string) (int, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, false
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if i := strings.IndexByte(line, '#'); i >= 0 {
+				line = line[:i]
+			}
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			port, proto, ok := strings.Cut(f[1], "/")
+			if !ok || proto != "tcp" {
+				continue
+			}
+			for _, n := range append([]string{f[0]}, f[2:]...) {
+				if n == name {
+					p, err := strconv.Atoi(port)
+					return p, err == nil
+				}
+			}
+		}
+		return 0, false
+	}
+}
