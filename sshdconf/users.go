@@ -26,7 +26,6 @@ type FileUsers struct {
 	passwd map[string]pwent
 	byGID  map[int]string   // first group with each gid
 	member map[string][]int // user -> gids of groups listing them, in file order
-	order  []int
 }
 
 type pwent struct {

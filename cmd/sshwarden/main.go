@@ -81,10 +81,6 @@ func (e *env) errorf(format string, a ...any) {
 	fmt.Fprintf(e.stderr, "sshwarden: error: "+format+"\n", a...)
 }
 
-func (e *env) hintf(format string, a ...any) {
-	fmt.Fprintf(e.stderr, "sshwarden: hint: "+format+"\n", a...)
-}
-
 // parseFlags parses fs over args, allowing flags after positional
 // arguments, and returns the positional arguments. ok is false after a
 // usage error (already reported) or -h.

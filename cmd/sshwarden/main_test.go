@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"sshwarden": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scripts of testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			wd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			env.Setenv("TESTDATA", filepath.Join(wd, "..", "..", "testdata"))
+			return nil
+		},
+	})
+}
+
+// TestExitCodes checks the exit codes of the contract: 0 done, 1 the
+// configuration is refused, 2 the job could not be done.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.conf")
+	bad := filepath.Join(dir, "bad.conf")
+	if err := os.WriteFile(good, []byte("ClientAliveInterval 300\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("ClientAliveInterval 5x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"effective", "-f", good}, exitOK},
+		{[]string{"effective", "-f", bad}, exitFindings},
+		{[]string{"effective", "-f", filepath.Join(dir, "missing")}, exitUsage},
+		{[]string{"effective", "--root", filepath.Join(dir, "nodir")}, exitUsage},
+		{[]string{"effective", "-C", "lport=x", "-f", good}, exitUsage},
+		{[]string{"effective", "-f", good, "-h"}, exitOK},
+		{[]string{"version"}, exitOK},
+		{[]string{"nosuch"}, exitUsage},
+		{nil, exitUsage},
+	}
+	for _, tt := range tests {
+		if got := run(tt.args, io.Discard, io.Discard); got != tt.want {
+			t.Errorf("run(%q) = %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}
