@@ -116,6 +116,7 @@ const (
 	sSshdSessionPath
 	sSshdAuthPath
 	sRefuseConnection
+	sPAMServiceName
 	sGSSAPIDelegateCredentials
 	sDeprecated
 	sIgnore
@@ -171,6 +172,9 @@ type Keyword struct {
 	Combine Combine
 	Default string // the value `sshd -T` prints when unset ("" when it prints nothing)
 	Since   string // OpenSSH release that introduced it ("" for releases before 7.0)
+	// MatchSince is the release from which Match allows it, when that came
+	// later than the keyword (Match is what sshd 9.2 allows).
+	MatchSince string
 	// Deprecated is the release that deprecated it, and AliasOf the keyword it
 	// now stands for, if any.
 	Deprecated string
@@ -260,7 +264,7 @@ var keywords = []Keyword{
 	{Name: "MACs", op: sMacs, flags: cfgGlobal, Type: TypeAlgos},
 	{Name: "Protocol", op: sIgnore, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
 	{Name: "GatewayPorts", op: sGatewayPorts, flags: cfgAll, Type: TypeEnum, Choices: []string{"clientspecified", "yes", "no"}, Default: "no"},
-	{Name: "Subsystem", op: sSubsystem, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate},
+	{Name: "Subsystem", op: sSubsystem, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate, MatchSince: "9.5"},
 	{Name: "MaxStartups", op: sMaxStartups, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "10:30:100"},
 	{Name: "PerSourceMaxStartups", op: sPerSourceMaxStartups, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "none", Since: "8.5"},
 	{Name: "PerSourceNetBlockSize", op: sPerSourceNetBlockSize, flags: cfgGlobal, Type: TypeSpecial, Combine: LastWins, Default: "32:128", Since: "8.5"},
@@ -310,13 +314,18 @@ var keywords = []Keyword{
 	{Name: "RequiredRSASize", op: sRequiredRSASize, flags: cfgAll, Type: TypeInt, Default: "1024", Since: "9.1"},
 	{Name: "ChannelTimeout", op: sChannelTimeout, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Since: "9.2"},
 	{Name: "UnusedConnectionTimeout", op: sUnusedConnectionTimeout, flags: cfgAll, Type: TypeTime, Combine: NoneWins, Default: "none", Since: "9.2"},
-	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	// Debian's patch: on by default, and sshd -T does not print it.
+	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag},
 	// Added after 9.2 (sshd 9.2 refuses them as bad configuration options).
 	{Name: "PerSourcePenalties", op: sPerSourcePenalties, flags: cfgGlobal, Type: TypeSpecial, Since: "9.8"},
 	{Name: "PerSourcePenaltyExemptList", op: sPerSourcePenaltyExemptList, flags: cfgGlobal, Type: TypePatterns, Since: "9.8"},
 	{Name: "SshdSessionPath", op: sSshdSessionPath, flags: cfgGlobal, Type: TypePath, Since: "9.8"},
 	{Name: "SshdAuthPath", op: sSshdAuthPath, flags: cfgGlobal, Type: TypePath, Since: "10.0"},
-	{Name: "RefuseConnection", op: sRefuseConnection, flags: cfgAll, Type: TypeFlag, Since: "10.0"},
+	{Name: "RefuseConnection", op: sRefuseConnection, flags: cfgAll, Type: TypeFlag, Since: "9.9", Default: "no"},
+	{Name: "PAMServiceName", op: sPAMServiceName, flags: cfgAll, Type: TypeString, Since: "9.8", Default: "sshd"},
+	// Upstream added it after 10.2 (servconf.c 1.451, July 2026); the first
+	// release carrying it is not confirmed.
+	{Name: "GSSAPIDelegateCredentials", op: sGSSAPIDelegateCredentials, flags: cfgGlobal, Type: TypeFlag, Since: "10.3", Default: "yes"},
 }
 
 // table is keywords with the derived fields filled in; byName and byOp index
