@@ -774,6 +774,8 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			if !ok {
 				break
 			}
+			// sshd never counts i up here, so "none" is refused only when
+			// more arguments follow it.
 			if strings.EqualFold(arg, "none") {
 				if i > 0 || av.left() > 0 {
 					e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", kw))
@@ -782,7 +784,6 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			} else if !validChannelTimeout(arg) {
 				return fatal(argi(), KindBadValue, fmt.Sprintf("invalid channel timeout %s", arg))
 			}
-			i++
 			if !active || !first {
 				continue
 			}
@@ -807,7 +808,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 		if op != sIgnore || true {
 			e.add(Diag{Pos: l.at(-1), Kind: KindDeprecated, Severity: SevInfo,
 				Msg:  fmt.Sprintf("%s is %s and ignored", kw, strings.ToLower(what)),
-				SSHD: fmt.Sprintf("%s line %d: %s option %s", p.File, p.Line, what, kw)})
+				SSHD: fmt.Sprintf("%s line %d: %s option %s", l.file, p.Line, what, kw)})
 		}
 		av.consume()
 	default:

@@ -65,6 +65,10 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		e.add(d)
 		return
 	}
+	msgFile := name
+	if e.ci != nil && depth == 0 {
+		msgFile = "reprocess config" // parse_server_match_config's name for it
+	}
 	bad := 0
 	for i, raw := range src.lines {
 		if e.ci != nil && e.stopped {
@@ -85,14 +89,14 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		}
 		buf := make([]byte, len(raw)+1)
 		copy(buf, raw)
-		if !e.processLine(o, buf, Pos{File: name, Line: i + 1}, syn, activep, &flags, depth) {
+		if !e.processLine(o, buf, Pos{File: name, Line: i + 1}, msgFile, syn, activep, &flags, depth) {
 			bad++
 		}
 	}
 	if bad > 0 {
 		e.add(Diag{Pos: Pos{File: name}, Kind: KindTerminating, Severity: SevFatal,
 			Msg:  fmt.Sprintf("%d bad configuration options", bad),
-			SSHD: fmt.Sprintf("%s: terminating, %d bad configuration options", name, bad)})
+			SSHD: fmt.Sprintf("%s: terminating, %d bad configuration options", msgFile, bad)})
 	}
 }
 
@@ -101,6 +105,9 @@ type lineCtx struct {
 	pos Pos
 	syn *Line
 	kw  string
+	// file is the name sshd's messages use: the file's own, except for the
+	// main file in the second pass, which sshd re-reads as "reprocess config".
+	file string
 }
 
 func (l lineCtx) at(arg int) Pos {
@@ -128,12 +135,12 @@ func (e *evaluator) fatalf(l lineCtx, arg int, kind DiagKind, msg string, sshd s
 
 // fatalLine reports a fatal "FILE line N: TEXT" message.
 func (e *evaluator) fatalLine(l lineCtx, arg int, kind DiagKind, text string) {
-	e.fatalf(l, arg, kind, strings.TrimSuffix(text, "."), fmt.Sprintf("%s line %d: %s", l.pos.File, l.pos.Line, text))
+	e.fatalf(l, arg, kind, strings.TrimSuffix(text, "."), fmt.Sprintf("%s line %d: %s", l.file, l.pos.Line, text))
 }
 
 func (e *evaluator) errorLine(l lineCtx, arg int, kind DiagKind, text string) {
 	e.add(Diag{Pos: l.at(arg), Kind: kind, Severity: SevError, Msg: strings.TrimSuffix(text, "."),
-		SSHD: fmt.Sprintf("%s line %d: %s", l.pos.File, l.pos.Line, text)})
+		SSHD: fmt.Sprintf("%s line %d: %s", l.file, l.pos.Line, text)})
 }
 
 // multistate tables of servconf.c.
@@ -199,7 +206,7 @@ func (a *argv) peek() (string, bool) {
 // processLine ports process_server_config_line_depth. It returns false for
 // a "bad configuration option" (counted), true otherwise; fatal problems are
 // recorded as diagnostics.
-func (e *evaluator) processLine(o *options, line []byte, pos Pos, syn *Line, activep *int, incFlags *int, depth int) bool {
+func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, activep *int, incFlags *int, depth int) bool {
 	// Strip trailing whitespace and form feeds.
 	n := len(line) - 1 // line is NUL-terminated
 	if n <= 0 {
@@ -223,7 +230,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, syn *Line, act
 		return true
 	}
 	keyword := string(kwb)
-	l := lineCtx{pos: pos, syn: syn, kw: keyword}
+	l := lineCtx{pos: pos, syn: syn, kw: keyword, file: msgFile}
 	if str < 0 || line[str] == 0 {
 		e.errorLine(l, -1, KindSyntax, fmt.Sprintf("no argument after keyword \"%s\"", keyword))
 		return false
@@ -238,7 +245,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, syn *Line, act
 	} else {
 		e.add(Diag{Pos: l.at(-1), Kind: KindBadOption, Severity: SevError,
 			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
-			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", pos.File, pos.Line, keyword)})
+			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", l.file, pos.Line, keyword)})
 	}
 	rest := cstr(line, str)
 	vals, ok := argvSplit(rest)
@@ -254,7 +261,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, syn *Line, act
 				name = kw.Name
 			}
 			e.fatalf(l, -1, KindNotInMatch, fmt.Sprintf("%s is not allowed inside a Match block", name),
-				fmt.Sprintf("%s line %d: Directive '%s' is not allowed within a Match block", pos.File, pos.Line, keyword))
+				fmt.Sprintf("%s line %d: Directive '%s' is not allowed within a Match block", l.file, pos.Line, keyword))
 		}
 		return true // the second pass skips what the first processed
 	}

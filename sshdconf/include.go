@@ -55,7 +55,7 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 	value := e.matchCfgLine(l, line, &str, ci)
 	if value < 0 {
 		e.fatalf(l, 0, KindBadMatch, "bad Match condition",
-			fmt.Sprintf("%s line %d: Bad Match condition", l.pos.File, l.pos.Line))
+			fmt.Sprintf("%s line %d: Bad Match condition", l.file, l.pos.Line))
 		return true
 	}
 	if *incFlags&cfgNeverMatch != 0 {
