@@ -2,6 +2,9 @@ package sshdconf_test
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sshwarden/sshwarden/internal/oracle"
@@ -67,6 +70,60 @@ func BenchmarkEffective(b *testing.B) {
 	for b.Loop() {
 		if _, err := cfg.Effective(spec); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// stockSingleFile is the Debian 12 stock sshd_config without its Include
+// line, plus a host key, so that sshd -T can read it directly.
+func stockSingleFile(b *testing.B, hostKey string) []byte {
+	d := loadArchive(b, "debian12-stock")
+	var out []byte
+	for _, l := range strings.SplitAfter(string(d.Files["etc/ssh/sshd_config"]), "\n") {
+		if !strings.HasPrefix(l, "Include ") {
+			out = append(out, l...)
+		}
+	}
+	return append(out, "HostKey "+hostKey+"\n"...)
+}
+
+// BenchmarkStockModel reads the Debian stock file and evaluates it for one
+// connection: the model's side of the comparison with BenchmarkStockSSHD.
+func BenchmarkStockModel(b *testing.B) {
+	src := stockSingleFile(b, "/nonexistent/hostkey")
+	spec := sshdconf.ConnSpec{User: "alice", Host: "h", Addr: "192.0.2.10", LAddr: "192.0.2.1", LPort: 22}
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": src}, "/etc/ssh/sshd_config", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cfg.Effective(spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStockSSHD runs the real `sshd -T -C` on the same file: the
+// reference the model's figures are quoted against.
+func BenchmarkStockSSHD(b *testing.B) {
+	if _, err := os.Stat(oracle.SSHD); err != nil {
+		b.Skip("no sshd")
+	}
+	dir := b.TempDir()
+	key := filepath.Join(dir, "hostkey")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		b.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	conf := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(conf, stockSingleFile(b, key), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	_ = os.MkdirAll("/run/sshd", 0o755)
+	for b.Loop() {
+		out, err := exec.Command(oracle.SSHD, "-T", "-f", conf, "-C", "user=alice,host=h,addr=192.0.2.10,laddr=192.0.2.1,lport=22").CombinedOutput()
+		if err != nil {
+			b.Fatalf("sshd -T: %v: %s", err, out)
 		}
 	}
 }
