@@ -45,6 +45,9 @@ func resolveListen(addr string, af int) (netip.Addr, bool) {
 	if !ok {
 		return netip.Addr{}, false
 	}
+	if af == 2 && a.Is4In6() {
+		a = a.Unmap() // getaddrinfo(AF_INET) takes a v4-mapped literal
+	}
 	if (af == 2 && !a.Is4()) || (af == 10 && a.Is4()) {
 		return netip.Addr{}, false
 	}
@@ -215,6 +218,11 @@ func listenLines(o *options) []Setting {
 	add := func(a netip.Addr, port int, p Pos) {
 		s := a.String()
 		if a.Is6() {
+			b := a.As16()
+			if [12]byte(b[:12]) == [12]byte{} && (b[12] != 0 || b[13] != 0) {
+				// glibc's inet_ntop prints IPv4-compatible addresses dotted.
+				s = "::" + netip.AddrFrom4([4]byte(b[12:])).String()
+			}
 			s = "[" + s + "]"
 		}
 		out = append(out, Setting{Keyword: "listenaddress", Value: s + ":" + strconv.Itoa(port), Pos: p})

@@ -66,7 +66,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			return fatal(argi(), KindBadValue, "missing file name.")
 		}
 		if active && !dst.set {
-			dst.set1(e.derelativise(arg), p)
+			dst.set1(e.derelativise(l, arg), p)
 		}
 		return true
 	}
@@ -126,7 +126,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			return fatal(argi(), KindBadValue, "missing file name.")
 		}
 		if active {
-			o.hostKeyFiles.add(e.derelativise(arg), p)
+			o.hostKeyFiles.add(e.derelativise(l, arg), p)
 		}
 	case sHostKeyAgent:
 		arg, ok := av.next()
@@ -136,7 +136,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 		if active && !o.hostKeyAgent.set {
 			v := arg
 			if arg != "SSH_AUTH_SOCK" {
-				v = e.derelativise(arg)
+				v = e.derelativise(l, arg)
 			}
 			o.hostKeyAgent.set1(v, p)
 		}
@@ -146,7 +146,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			return fatal(argi(), KindBadValue, "missing file name.")
 		}
 		if active {
-			o.hostCertFiles.add(e.derelativise(arg), p)
+			o.hostCertFiles.add(e.derelativise(l, arg), p)
 		}
 	case sPidFile:
 		return parseFilename(&o.pidFile)
@@ -274,9 +274,9 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 		}
 		var v int64
 		if arg != "default" {
-			n, ok := scanScaled(arg)
-			if !ok {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("Bad %s number '%s': Invalid argument", kw, arg))
+			n, errno := scanScaled(arg)
+			if errno != "" {
+				return fatal(argi(), KindBadValue, fmt.Sprintf("Bad %s number '%s': %s", kw, arg, errno))
 			}
 			if n != 0 && n < 16 {
 				return fatal(argi(), KindBadValue, fmt.Sprintf("%s too small", kw))
@@ -501,7 +501,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 				return false
 			}
 			if active && first {
-				o.authorizedKeysFiles.add(e.tildeExpand(arg), p)
+				o.authorizedKeysFiles.add(e.tildeExpand(l, arg), p)
 			}
 		}
 	case sAuthorizedPrincipalsFile:
@@ -510,7 +510,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 			return missing()
 		}
 		if active && !o.authorizedPrincipalsFile.set {
-			o.authorizedPrincipalsFile.set1(e.tildeExpand(arg), p)
+			o.authorizedPrincipalsFile.set1(e.tildeExpand(l, arg), p)
 		}
 	case sClientAliveInterval:
 		return parseTime(&o.clientAliveInterval)
@@ -639,7 +639,7 @@ func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line [
 		if active && !o.skProvider.set {
 			v := arg
 			if !strings.EqualFold(arg, "internal") {
-				v = e.derelativise(arg)
+				v = e.derelativise(l, arg)
 			}
 			o.skProvider.set1(v, p)
 		}
@@ -879,37 +879,66 @@ func authMethodsValid(list string) bool {
 }
 
 // derelativise ports derelativise_path.
-func (e *evaluator) derelativise(p string) string {
+func (e *evaluator) derelativise(l lineCtx, p string) string {
 	if strings.EqualFold(p, "none") {
 		return "none"
 	}
-	x := e.tildeExpand(p)
+	x := e.tildeExpand(l, p)
 	if strings.HasPrefix(x, "/") {
 		return x
 	}
 	return e.c.opt.Cwd + "/" + x
 }
 
-// tildeExpand ports tilde_expand_filename(path, getuid()) for root.
-func (e *evaluator) tildeExpand(p string) string {
+// tildeExpand ports tilde_expand_filename(path, getuid()) for root: "~",
+// "~/path", "~user" and "~user/path"; an unknown user or a result of
+// PATH_MAX bytes or more makes sshd exit.
+func (e *evaluator) tildeExpand(l lineCtx, p string) string {
 	if !strings.HasPrefix(p, "~") {
 		return p
 	}
-	user, rest, _ := strings.Cut(p[1:], "/")
-	if user == "" {
-		user = "root"
+	rest := p[1:]
+	user, path, hasPath := "", "", false
+	switch {
+	case rest == "":
+	case rest[0] == '/':
+		path = strings.TrimLeft(rest, "/")
+		hasPath = path != ""
+	default:
+		user = rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			user = rest[:i]
+			path = strings.TrimLeft(rest[i+1:], "/")
+			hasPath = path != ""
+		}
 	}
-	home := ""
+	lookup := user
+	if lookup == "" {
+		lookup = "root"
+	}
+	home, ok := "", false
 	if e.c.opt.Users != nil {
-		home, _ = e.c.opt.Users.Home(user)
+		home, ok = e.c.opt.Users.Home(lookup)
 	}
-	if home == "" && user == "root" {
-		home = "/root"
+	if !ok && user == "" {
+		home, ok = "/root", true
 	}
-	if rest == "" && !strings.Contains(p, "/") {
-		return home
+	if !ok {
+		msg := "tilde_expand: No such user " + user
+		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "no such user " + user + " for ~", SSHD: msg})
+		return p
 	}
-	return strings.TrimSuffix(home, "/") + "/" + rest
+	out := home
+	if home == "" || !strings.HasSuffix(home, "/") {
+		out += "/"
+	}
+	if hasPath {
+		out += path
+	}
+	if len(out) >= 4096 {
+		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "path too long after ~ expansion", SSHD: "tilde_expand: Path too long"})
+	}
+	return out
 }
 
 // listenAddress ports the sListenAddress case: parsing only; addresses are

@@ -81,11 +81,11 @@ func TestScanScaled(t *testing.T) {
 		ok   bool
 	}{
 		{"1G", 1 << 30, true}, {"512M", 512 << 20, true}, {"1.5K", 1536, true}, {"16", 16, true},
-		{"1Gx", 0, false}, {"--1", 0, false}, {"1X", 0, false}, {"-5", -5, true},
+		{"1Gx", 0, false}, {"--1", 0, false}, {"1X", 0, false}, {"-5", -5, true}, {"8E", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := scanScaled(tt.in)
-		if got != tt.want || ok != tt.ok {
+		got, errno := scanScaled(tt.in)
+		if ok := errno == ""; got != tt.want || ok != tt.ok {
 			t.Errorf("scanScaled(%q) = %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}

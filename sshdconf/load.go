@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -18,7 +20,8 @@ type LoadOptions struct {
 	SSHDir string // where relative Include paths point; default "/etc/ssh"
 	Cwd    string // sshd's working directory, for relative file names; default "/"
 	Users  Users  // for Match Group and ~ in file names
-	// Services resolves a TCP service name for Port ("ssh" -> 22).
+	// Services resolves a TCP service name for Port ("ssh" -> 22); the
+	// default reads etc/services from the FS.
 	Services func(name string) (int, bool)
 	// MaxFileSize bounds each file read (default 16 MiB): larger files are
 	// refused with an error naming them, where sshd would read them.
@@ -133,6 +136,9 @@ func Load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
 	}
 	if c.opt.MaxLines == 0 {
 		c.opt.MaxLines = 1_000_000
+	}
+	if c.opt.Services == nil {
+		c.opt.Services = ServicesFile(fsys)
 	}
 	src := c.read(name)
 	if src.err != nil {
@@ -330,7 +336,7 @@ func (c *Config) glob(pattern string) []string {
 	var out []string
 	for _, p := range cands {
 		if _, err := fs.Stat(c.fsys, fsName(p)); err == nil {
-			out = append(out, strings.Replace(p, "//", "/", -1))
+			out = append(out, p)
 		}
 	}
 	slices.Sort(out)
@@ -553,4 +559,40 @@ func (m mapFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
+}
+
+// ServicesFile returns a lookup of TCP service names in etc/services of
+// fsys (rooted at "/"), as getservbyname(name, "tcp") does with the "files"
+// NSS source. The file is read once, on first use.
+func ServicesFile(fsys fs.FS) func(string) (int, bool) {
+	var (
+		once  sync.Once
+		ports = map[string]int{}
+	)
+	return func(name string) (int, bool) {
+		once.Do(func() {
+			b, _ := fs.ReadFile(fsys, "etc/services")
+			for _, line := range strings.Split(string(b), "\n") {
+				if i := strings.IndexByte(line, '#'); i >= 0 {
+					line = line[:i]
+				}
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					continue
+				}
+				port, proto, ok := strings.Cut(f[1], "/")
+				n, err := strconv.Atoi(port)
+				if !ok || proto != "tcp" || err != nil {
+					continue
+				}
+				for _, alias := range append([]string{f[0]}, f[2:]...) {
+					if _, dup := ports[alias]; !dup {
+						ports[alias] = n
+					}
+				}
+			}
+		})
+		p, ok := ports[name]
+		return p, ok
+	}
 }

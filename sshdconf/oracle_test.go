@@ -45,7 +45,7 @@ func compareTree(t *testing.T, o *oracle.Oracle, name string, files map[string][
 	for n, b := range files {
 		abs["/"+n] = b
 	}
-	cfg, err := sshdconf.Parsed(abs, main, &sshdconf.LoadOptions{Users: oracleUsers(o)})
+	cfg, err := sshdconf.Parsed(abs, main, &sshdconf.LoadOptions{Users: oracleUsers(o), Services: sshdconf.ServicesFile(os.DirFS("/"))})
 	if err != nil {
 		t.Fatalf("%s: Load: %v", name, err)
 	}

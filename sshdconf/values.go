@@ -171,9 +171,15 @@ func permitopenPort(s string, services func(string) (int, bool)) int {
 	return -1
 }
 
+const (
+	errInval = "Invalid argument"
+	errRange = "Numerical result out of range"
+)
+
 // scanScaled ports scan_scaled (openbsd-compat/fmt_scaled.c): a number with
-// an optional fraction and one unit of B K M G T P E (powers of 1024).
-func scanScaled(s string) (int64, bool) {
+// an optional fraction and one unit of B K M G T P E (powers of 1024). On
+// failure it returns strerror(errno) as sshd prints it.
+func scanScaled(s string) (int64, string) {
 	p := 0
 	for p < len(s) && s[p] < 0x80 && isSpace(s[p]) {
 		p++
@@ -181,7 +187,7 @@ func scanScaled(s string) (int64, bool) {
 	sign := int64(0)
 	for p < len(s) && (s[p] == '-' || s[p] == '+') {
 		if sign != 0 {
-			return 0, false
+			return 0, errInval
 		}
 		if s[p] == '-' {
 			sign = -1
@@ -196,7 +202,7 @@ func scanScaled(s string) (int64, bool) {
 	for ; p < len(s) && (s[p] >= '0' && s[p] <= '9' || s[p] == '.'); p++ {
 		if s[p] == '.' {
 			if fract > 0 {
-				return 0, false
+				return 0, errInval
 			}
 			fract = 1
 			continue
@@ -208,24 +214,24 @@ func scanScaled(s string) (int64, bool) {
 			}
 			fract++
 			if fpart > math.MaxInt64/10 {
-				return 0, false
+				return 0, errRange
 			}
 			fpart *= 10
 			if d > math.MaxInt64-fpart {
-				return 0, false
+				return 0, errRange
 			}
 			fpart += d
 		} else {
 			ndigits++
 			if ndigits >= maxDigits {
-				return 0, false
+				return 0, errRange
 			}
 			if whole > math.MaxInt64/10 {
-				return 0, false
+				return 0, errRange
 			}
 			whole *= 10
 			if d > math.MaxInt64-whole {
-				return 0, false
+				return 0, errRange
 			}
 			whole += d
 		}
@@ -234,7 +240,7 @@ func scanScaled(s string) (int64, bool) {
 		whole *= sign
 	}
 	if p >= len(s) {
-		return whole, true
+		return whole, ""
 	}
 	const units = "BKMGTPE"
 	for i := 0; i < len(units); i++ {
@@ -242,11 +248,11 @@ func scanScaled(s string) (int64, bool) {
 			continue
 		}
 		if p+1 < len(s) && isAlnum(s[p+1]) {
-			return 0, false
+			return 0, errInval
 		}
 		fact := int64(1) << (10 * i)
 		if whole > math.MaxInt64/fact || whole < math.MinInt64/fact {
-			return 0, false
+			return 0, errRange
 		}
 		whole *= fact
 		for fpart >= math.MaxInt64/fact || fpart <= math.MinInt64/fact {
@@ -262,9 +268,9 @@ func scanScaled(s string) (int64, bool) {
 		} else {
 			whole += fpart
 		}
-		return whole, true
+		return whole, ""
 	}
-	return 0, false
+	return 0, errInval
 }
 
 func isAlnum(c byte) bool {

@@ -60,7 +60,7 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 	}
 	opt := &sshdconf.LoadOptions{
 		Users:    sshdconf.LoadFileUsers(os.DirFS("/")),
-		Services: services("/etc/services"),
+		Services: sshdconf.ServicesFile(os.DirFS("/")),
 		Cwd:      cwd,
 	}
 	cfg, err := sshdconf.Load(os.DirFS(fsysRoot), main, opt)
@@ -139,34 +139,4 @@ func printedName(k string) string {
 		return strings.ToLower(kw.AliasOf)
 	}
 	return strings.ToLower(k)
-}
-
-// services returns a lookup of TCP service names in an /etc/services file.
-func services(path string) func(string) (int, bool) {
-	return func(name string) (int, bool) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return 0, false
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if i := strings.IndexByte(line, '#'); i >= 0 {
-				line = line[:i]
-			}
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			port, proto, ok := strings.Cut(f[1], "/")
-			if !ok || proto != "tcp" {
-				continue
-			}
-			for _, n := range append([]string{f[0]}, f[2:]...) {
-				if n == name {
-					p, err := strconv.Atoi(port)
-					return p, err == nil
-				}
-			}
-		}
-		return 0, false
-	}
 }
