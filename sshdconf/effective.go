@@ -1,6 +1,10 @@
 package sshdconf
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Effective is the configuration sshd uses for one connection: what
 // `sshd -T -C ...` prints, with the line each value came from.
@@ -51,4 +55,49 @@ func (e *Effective) Value(keyword string) string {
 		return s[0].Value
 	}
 	return ""
+}
+
+// Global returns the settings of sshd's first pass: the global section,
+// "Match all" blocks and defaults, each with the line that set it. These
+// are the values a connection gets unless a Match block overrides them.
+func (c *Config) Global() *Effective {
+	return &Effective{Settings: dump(c.global)}
+}
+
+// Printed returns the keyword `sshd -T` prints for k ("" for keywords it
+// does not print, such as Match, Include and deprecated ones).
+func (k *Keyword) Printed() string {
+	if k == nil || k.op >= sDeprecated || k.op == sMatch || k.op == sInclude || k.op == sDebianBanner {
+		return ""
+	}
+	return opName(k.op)
+}
+
+// Newer reports whether k came after the OpenSSH release modelled (9.2),
+// which therefore refuses it.
+func (k *Keyword) Newer() bool { return k.Since != "" && versionLess("9.2", k.Since) }
+
+// Normalize returns the value sshd -T prints for one line "keyword args...",
+// read on its own (times in seconds, "prohibit-password" as
+// "without-password", ...), or the reason sshd refuses the line.
+func Normalize(keyword string, args []string) (string, error) {
+	k := Lookup(keyword)
+	if k == nil || k.Printed() == "" {
+		return "", fmt.Errorf("%s: not a keyword sshd -T prints", keyword)
+	}
+	var b strings.Builder
+	b.WriteString(k.Name)
+	for _, a := range args {
+		b.WriteByte(' ')
+		b.WriteString(QuoteArg(a))
+	}
+	b.WriteByte('\n')
+	c, err := Parsed(map[string][]byte{"/etc/ssh/sshd_config": []byte(b.String())}, "/etc/ssh/sshd_config", nil)
+	if err != nil {
+		return "", err
+	}
+	if err := c.Err(); err != nil {
+		return "", errors.New(err.(Diag).Msg)
+	}
+	return c.Global().Value(k.Printed()), nil
 }

@@ -89,7 +89,11 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		}
 		buf := make([]byte, len(raw)+1)
 		copy(buf, raw)
-		if !e.processLine(o, buf, Pos{File: name, Line: i + 1}, msgFile, syn, activep, &flags, depth) {
+		pos := Pos{File: name, Line: i + 1}
+		if syn != nil && syn.IsDirective() {
+			pos.Col = int(syn.kwOff) + 1
+		}
+		if !e.processLine(o, buf, pos, msgFile, syn, activep, &flags, depth) {
 			bad++
 		}
 	}

@@ -357,3 +357,20 @@ func scanfInts(s string, out []int) int {
 	}
 	return n
 }
+
+// ParseTime reads a time as sshd_config does (convtime): seconds, or
+// N[smhdwSMHDW] groups such as 1h30m. ok is false for an invalid time.
+func ParseTime(s string) (seconds int, ok bool) {
+	v := convtime(s)
+	return v, v >= 0
+}
+
+// MatchPatternList matches s against a comma-separated pattern list with
+// '*' and '?' wildcards and '!' negation, as sshd matches users and groups:
+// 1 for a match, -1 when a negated pattern matches, 0 for none.
+func MatchPatternList(s, patterns string) int { return matchPatternList(s, patterns, false) }
+
+// MatchAddressList matches an address against a list of CIDR blocks and
+// wildcard patterns, as sshd's Match Address does: 1, -1 (negated), 0, or
+// -2 for a malformed list. With addr "" it only checks the list (0 or -2).
+func MatchAddressList(addr, list string) int { return addrMatchList(addr, addr == "", list) }

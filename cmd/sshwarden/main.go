@@ -24,12 +24,15 @@ const (
 const usage = `sshwarden makes SSH idle-timeout policy true on every server, and provable.
 
 Examples:
+  sshwarden lint                               # check /etc/ssh/sshd_config against the policy
+  sshwarden lint --root hosts/web1 --format sarif
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
   sshwarden effective --root ./hosts/web1 --explain
 
 Commands:
+  lint        check sshd_config as sshd reads it, against the OpenSSH traps and the policy
   effective   print the effective sshd configuration for a connection
   version     print the version
   help        print this help
@@ -54,6 +57,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
 	commands := []command{
+		{"lint", runLint},
 		{"effective", runEffective},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},

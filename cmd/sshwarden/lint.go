@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/lint"
+)
+
+const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR] [--policy FILE|builtin:NAME|none]
+                     [--format text|json|sarif|github] [--disable CHECK,...] [FILE...]
+
+Checks sshd_config as sshd reads it (Include, Match, first value wins): the
+lines sshd would refuse, the OpenSSH traps (a drop-in that overrides the
+main file, ClientAliveCountMax 0, ChannelTimeout session=, ...), and the
+requirements of the policy. Exit status: 0 no finding of severity warning
+or above, 1 there is one, 2 the check could not be done.
+
+Examples:
+  sshwarden lint
+  sshwarden lint --policy builtin:cis --format sarif > sshd.sarif
+  sshwarden lint --root hosts/web1 --format github
+  sshwarden lint --policy none -f ./sshd_config
+
+Flags:
+`
+
+// lintedFile is one finding, with the file name to show.
+type lintedFile struct {
+	lint.Finding
+	File    string
+	Related []string
+}
+
+func runLint(e *env, args []string) int {
+	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, lintUsage); fs.PrintDefaults() }
+	var cf configFlags
+	cf.register(fs)
+	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
+	format := fs.String("format", "text", "output `format`: text, json, sarif or github")
+	disable := fs.String("disable", "", "comma-separated `checks` to skip")
+	files, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	switch *format {
+	case "text", "json", "sarif", "github":
+	default:
+		e.errorf("--format %q: want text, json, sarif or github", *format)
+		return exitUsage
+	}
+	disabled := map[string]bool{}
+	for _, name := range strings.Split(*disable, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if lint.Lookup(name) == nil {
+			e.errorf("--disable: no check named %q", name)
+			return exitUsage
+		}
+		disabled[name] = true
+	}
+	reqs, err := loadRequirements(*policyName)
+	if err != nil {
+		var list sshdconf.ErrorList
+		if errors.As(err, &list) {
+			for _, d := range list {
+				e.errorf("%s: %s", d.Pos, d.Msg)
+			}
+		} else {
+			e.errorf("policy: %v", err)
+		}
+		return exitUsage
+	}
+	if len(files) == 0 {
+		files = []string{cf.file}
+	}
+	var all []lintedFile
+	for _, f := range files {
+		c := cf
+		c.file = f
+		cfg, display, err := c.load()
+		if err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
+		pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat()}
+		for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
+			lf := lintedFile{Finding: fd, File: display(fd.Pos.File)}
+			for _, r := range fd.Related {
+				lf.Related = append(lf.Related, display(r.File))
+			}
+			all = append(all, lf)
+		}
+	}
+	if err := writeFindings(e.stdout, *format, all); err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	for _, f := range all {
+		if f.Severity >= lint.Warning {
+			return exitFindings
+		}
+	}
+	return exitOK
+}
+
+// loadRequirements resolves --policy: none, a file, builtin:NAME, or by
+// default the host's policy file when present, else builtin:default.
+func loadRequirements(name string) ([]lint.Requirement, error) {
+	switch name {
+	case "none":
+		return nil, nil
+	case "":
+		name = "builtin:default"
+		if _, err := os.Stat(enforcer.DefaultPath); err == nil {
+			name = enforcer.DefaultPath
+		}
+	}
+	p, err := enforcer.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	return p.Requirements, nil
+}
+
+// stat returns the permission lookup for the file-permissions check: the
+// real owner and mode on this host; under --root, the mode only (owners of
+// a checkout say nothing about the server).
+func (c *configFlags) stat() func(string) (int, uint32, bool) {
+	return func(name string) (int, uint32, bool) {
+		p := name
+		if c.root != "" {
+			p = filepath.Join(c.root, name)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return 0, 0, false
+		}
+		uid := -1
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && c.root == "" {
+			uid = int(sys.Uid)
+		}
+		return uid, uint32(st.Mode().Perm()), true
+	}
+}
+
+func writeFindings(w io.Writer, format string, fs []lintedFile) error {
+	switch format {
+	case "json":
+		return writeJSON(w, fs)
+	case "sarif":
+		return writeSARIF(w, fs)
+	case "github":
+		return writeGitHub(w, fs)
+	}
+	for _, f := range fs {
+		fmt.Fprintf(w, "%s: %s: %s (%s)\n", location(f), f.Severity, f.Message, f.Check)
+	}
+	return nil
+}
+
+// location is FILE:LINE:COL, with 1 for an unknown column.
+func location(f lintedFile) string {
+	col := f.Pos.Col
+	if col == 0 {
+		col = 1
+	}
+	line := f.Pos.Line
+	if line == 0 {
+		line = 1
+	}
+	return fmt.Sprintf("%s:%d:%d", f.File, line, col)
+}

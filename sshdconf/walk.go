@@ -1,0 +1,149 @@
+package sshdconf
+
+import (
+	"io/fs"
+	"strings"
+)
+
+// Directive is one keyword line as sshd reads it, in reading order, with the
+// context it sits in: the Match block it belongs to and the Include that
+// brought its file in.
+type Directive struct {
+	Pos     Pos
+	Name    string   // the keyword as written (quotes removed)
+	Keyword *Keyword // nil for an unknown keyword
+	Args    []string // the arguments as sshd splits them
+	Line    *Line    // the syntax line (nil in files with NUL bytes)
+	// Match is the Match line whose block the directive is in, nil in the
+	// global section. A file included from a Match block starts in that
+	// block; a Match opened in an included file ends with that file.
+	Match *Directive
+	// Include is the Include line that read the directive's file, nil for
+	// the main file.
+	Include *Directive
+}
+
+// MatchAll reports whether d is a "Match all" line.
+func (d *Directive) MatchAll() bool {
+	return d != nil && len(d.Args) >= 1 && strings.EqualFold(d.Args[0], "all")
+}
+
+// Include is one pattern of an Include line and the files it matched.
+type Include struct {
+	Directive *Directive
+	Pattern   string   // as sshd globs it (relative ones under /etc/ssh)
+	Files     []string // in the order sshd reads them; empty when none match
+}
+
+// Directives returns every directive of the configuration in the order sshd
+// reads them, following Include lines (each inclusion once more, up to
+// sshd's depth of 16).
+func (c *Config) Directives() []*Directive {
+	ds, _ := c.walk()
+	return ds
+}
+
+// Includes returns every Include pattern in reading order.
+func (c *Config) Includes() []Include {
+	_, inc := c.walk()
+	return inc
+}
+
+func (c *Config) walk() ([]*Directive, []Include) {
+	var out []*Directive
+	var incs []Include
+	budget := c.opt.MaxLines
+	var visit func(name string, match, include *Directive, depth int)
+	visit = func(name string, match, include *Directive, depth int) {
+		if depth > maxIncludeDepth {
+			return
+		}
+		src := c.read(name)
+		if src.err != nil {
+			return
+		}
+		cur := match
+		for i, raw := range src.lines {
+			if budget--; budget < 0 {
+				return
+			}
+			var syn *Line
+			if !src.file.nul && i < len(src.file.Lines) {
+				syn = src.file.Lines[i]
+			}
+			d := parseDirective(raw, Pos{File: name, Line: i + 1}, syn)
+			if d == nil {
+				continue
+			}
+			d.Include = include
+			if d.Keyword != nil && d.Keyword.op == sMatch {
+				cur = d
+				d.Match = nil
+				out = append(out, d)
+				continue
+			}
+			d.Match = cur
+			out = append(out, d)
+			if d.Keyword == nil || d.Keyword.op != sInclude {
+				continue
+			}
+			for _, arg := range d.Args {
+				if arg == "" {
+					continue
+				}
+				pattern := arg
+				if !strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "~") {
+					pattern = c.opt.SSHDir + "/" + arg
+				}
+				files := c.glob(pattern)
+				incs = append(incs, Include{Directive: d, Pattern: pattern, Files: files})
+				for _, f := range files {
+					visit(f, cur, d, depth+1)
+				}
+			}
+		}
+	}
+	visit(c.Main, nil, nil, 0)
+	return out, incs
+}
+
+// parseDirective reads one sshd line into a Directive, or nil for blank and
+// comment lines.
+func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
+	line := make([]byte, len(raw)+1)
+	copy(line, raw)
+	n := len(line) - 1
+	for n--; n >= 0; n-- {
+		if indexByte(whitespace+"\f", line[n]) < 0 {
+			break
+		}
+		line[n] = 0
+	}
+	str := 0
+	kwb, ok := strdelim(line, &str)
+	if ok && len(kwb) == 0 {
+		kwb, ok = strdelim(line, &str)
+	}
+	if !ok || len(kwb) == 0 || kwb[0] == '#' {
+		return nil
+	}
+	d := &Directive{Pos: pos, Name: string(kwb), Keyword: Lookup(string(kwb)), Line: syn}
+	if syn != nil {
+		d.Pos.Col = int(syn.kwOff) + 1
+	}
+	if str >= 0 {
+		d.Args, _ = argvSplit(cstr(line, str))
+	}
+	return d
+}
+
+// ReadDir lists a directory of the configuration's file system (for checks
+// that look at what an Include pattern skips).
+func (c *Config) ReadDir(name string) ([]fs.DirEntry, error) {
+	return fs.ReadDir(c.fsys, fsName(c.abs(name)))
+}
+
+// ReadFile reads a file of the configuration's file system.
+func (c *Config) ReadFile(name string) ([]byte, error) {
+	return fs.ReadFile(c.fsys, fsName(c.abs(name)))
+}
