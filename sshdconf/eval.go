@@ -272,8 +272,14 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if op == sBadOption {
 		return false
 	}
+	before := len(e.diags)
 	if !e.directive(o, op, l, av, line, str, activep, incFlags, depth) {
 		return false
+	}
+	for _, d := range e.diags[before:] {
+		if d.Severity == SevFatal && d.Pos.File == pos.File && d.Pos.Line == pos.Line {
+			return true // sshd stopped at this line
+		}
 	}
 	if av.left() > 0 {
 		e.errorLine(l, av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))

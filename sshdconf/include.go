@@ -52,10 +52,16 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 	if *incFlags&cfgNeverMatch != 0 {
 		ci = nil
 	}
+	n := len(e.diags)
 	value := e.matchCfgLine(l, line, &str, ci)
 	if value < 0 {
-		e.fatalf(l, 0, KindBadMatch, "bad Match condition",
+		msg := "bad Match condition"
+		if len(e.diags) > n && e.diags[n].Kind == KindDetail {
+			msg += ": " + e.diags[n].Msg
+		}
+		e.fatalf(l, 0, KindBadMatch, msg,
 			fmt.Sprintf("%s line %d: Bad Match condition", l.file, l.pos.Line))
+		av.consume() // sshd stops here: no "extra arguments" after it
 		return true
 	}
 	if *incFlags&cfgNeverMatch != 0 {
@@ -75,7 +81,7 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) int {
 	result, attributes := 1, 0
 	bad := func(msg string) int {
-		e.add(Diag{Pos: l.at(0), Kind: KindBadMatch, Severity: SevError, Msg: strings.ToLower(msg[:1]) + msg[1:], SSHD: msg})
+		e.add(Diag{Pos: l.at(0), Kind: KindDetail, Severity: SevError, Msg: strings.ToLower(msg[:1]) + msg[1:], SSHD: msg})
 		return -1
 	}
 	for {

@@ -86,6 +86,10 @@ const (
 	KindDeprecated  DiagKind = "deprecated"
 	KindTerminating DiagKind = "terminating"
 	KindLimit       DiagKind = "too-large"
+	// KindDetail is a message sshd prints just before a fatal one, to
+	// explain it ("Missing Match criteria for bob", then "Bad Match
+	// condition"); the fatal diagnostic carries its text too.
+	KindDetail DiagKind = "detail"
 )
 
 // Severity of a Diag.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
 // needOracle returns the sshd oracle, or skips the test when sshd cannot
@@ -56,6 +57,17 @@ func compareTree(t *testing.T, o *oracle.Oracle, name string, files map[string][
 			accepted = r.Exit == 0
 			if got := cfg.Err(); (got == nil) != accepted {
 				t.Errorf("%s: sshd -t exit %d (%s), model error: %v", name, r.Exit, lastLine(r.Stderr), got)
+			}
+			// With no policy, lint reports an error exactly when sshd
+			// refuses the configuration.
+			var errs []string
+			for _, f := range lint.Run(&lint.Pass{Config: cfg}, lint.Checks(), nil) {
+				if f.Severity == lint.Error {
+					errs = append(errs, f.Pos.String()+": "+f.Message)
+				}
+			}
+			if (len(errs) == 0) != accepted {
+				t.Errorf("%s: sshd -t exit %d (%s), but lint --policy none reports %d errors: %q", name, r.Exit, lastLine(r.Stderr), len(errs), errs)
 			}
 			continue
 		}

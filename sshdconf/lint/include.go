@@ -20,6 +20,10 @@ func includeNoMatch() *Check {
 					continue
 				}
 				dir := path.Dir(inc.Pattern)
+				if !strings.ContainsAny(path.Base(inc.Pattern), "*?[") {
+					p.Reportf(Warning, inc.Directive.Pos, "Include %s: no such file, so nothing is included", inc.Pattern)
+					continue
+				}
 				if _, err := p.Config.ReadDir(dir); err == nil {
 					p.Reportf(Info, inc.Directive.Pos, "Include %s matches no file (the folder is there, and empty of matches)", inc.Pattern)
 					continue
@@ -50,9 +54,9 @@ func includeSkipped() *Check {
 				if err != nil {
 					continue
 				}
-				matched := map[string]bool{}
-				for _, f := range inc.Files {
-					matched[f] = true
+				matched := map[string]bool{} // read through any Include
+				for _, f := range p.Config.Files {
+					matched[f.Name] = true
 				}
 				for _, e := range ents {
 					name := dir + "/" + e.Name()

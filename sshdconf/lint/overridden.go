@@ -18,13 +18,15 @@ func overridden() *Check {
 			"the one that does not.",
 		Run: func(p *Pass) {
 			global := p.Config.Global()
+			dirs := p.Config.Directives()
+			matchAll := matchAllLines(dirs)
 			seenInBlock := map[*sshdconf.Directive]map[string]*sshdconf.Directive{}
-			for _, d := range p.Config.Directives() {
+			for _, d := range dirs {
 				k := d.Keyword
 				if k == nil || k.Newer() || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
 					continue
 				}
-				if d.Match != nil && !d.Match.MatchAll() {
+				if inBlock(d) {
 					// Inside one Match block the first line wins too.
 					block := seenInBlock[d.Match]
 					if block == nil {
@@ -39,6 +41,12 @@ func overridden() *Check {
 						continue
 					}
 					block[name] = d
+					continue
+				}
+				if all := matchAll[k.Printed()]; all != nil {
+					p.Report(Finding{Severity: Warning, Pos: d.Pos, Related: []sshdconf.Pos{all.Pos},
+						Message: fmt.Sprintf("%s never takes effect: \"Match all\" at %s sets %s for every connection (%s)",
+							lineText(d), short(all.Match.Pos), k.Name, short(all.Pos))})
 					continue
 				}
 				winners := global.Get(k.Printed())
@@ -58,6 +66,29 @@ func overridden() *Check {
 			}
 		},
 	}
+}
+
+// inBlock reports whether d is evaluated per connection: inside a Match
+// block, including "Match all" for keywords Match allows (sshd applies
+// those again for every connection, over the global value).
+func inBlock(d *sshdconf.Directive) bool {
+	return d.Match != nil && (!d.Match.MatchAll() || d.Keyword.Match)
+}
+
+// matchAllLines returns, per printed keyword, the first line of a "Match
+// all" block that sets a keyword Match allows: it overrides the global value
+// for every connection.
+func matchAllLines(dirs []*sshdconf.Directive) map[string]*sshdconf.Directive {
+	out := map[string]*sshdconf.Directive{}
+	for _, d := range dirs {
+		if d.Keyword == nil || d.Match == nil || !d.Match.MatchAll() || !d.Keyword.Match || d.Keyword.Printed() == "" {
+			continue
+		}
+		if _, ok := out[d.Keyword.Printed()]; !ok {
+			out[d.Keyword.Printed()] = d
+		}
+	}
+	return out
 }
 
 func overriddenMessage(c *sshdconf.Config, d *sshdconf.Directive, k *sshdconf.Keyword, w sshdconf.Pos, value string) string {

@@ -22,14 +22,16 @@ func policy() *Check {
 			}
 			global := p.Config.Global()
 			dirs := p.Config.Directives()
+			matchAll := matchAllLines(dirs)
 			mainPos := sshdconf.Pos{File: p.Config.Main, Line: 1, Col: 1}
 			for _, r := range p.Requirements {
 				k := sshdconf.Lookup(r.Keyword)
 				if k == nil || k.Printed() == "" {
 					continue
 				}
-				// The value connections get unless a Match block overrides it.
-				if s := global.Get(k.Printed()); len(s) > 0 {
+				// The value connections get unless a Match block overrides it
+				// (a "Match all" block overrides it for all of them).
+				if s := global.Get(k.Printed()); len(s) > 0 && matchAll[k.Printed()] == nil {
 					if why := r.violation(k, s[0].Value); why != "" {
 						if s[0].Pos.IsDefault() {
 							p.Report(Finding{Severity: Error, Pos: mainPos, Related: []sshdconf.Pos{r.Pos},
@@ -47,7 +49,7 @@ func policy() *Check {
 					if d.Keyword != k && !(d.Keyword != nil && d.Keyword.Printed() == k.Printed()) {
 						continue
 					}
-					if d.Match == nil || d.Match.MatchAll() || seen[d.Match] {
+					if !inBlock(d) || seen[d.Match] {
 						continue
 					}
 					seen[d.Match] = true
@@ -57,7 +59,7 @@ func policy() *Check {
 					}
 					if why := r.violation(k, v); why != "" {
 						p.Report(Finding{Severity: Error, Pos: argPos(d, 0), Related: []sshdconf.Pos{d.Match.Pos, r.Pos},
-							Message: fmt.Sprintf("%s %s %s for connections that match line %d (required by %s)", k.Name, v, why, d.Match.Pos.Line, short(r.Pos))})
+							Message: fmt.Sprintf("%s %s %s for connections that match %s (required by %s)", k.Name, v, why, matchWhat(d.Match), short(r.Pos))})
 					}
 				}
 			}
@@ -94,4 +96,12 @@ func (r Requirement) want() string {
 		return strconv.Itoa(r.Max)
 	}
 	return r.Value
+}
+
+// matchWhat describes which connections a Match block applies to.
+func matchWhat(m *sshdconf.Directive) string {
+	if m.MatchAll() {
+		return fmt.Sprintf("\"Match all\" (line %d): every connection", m.Pos.Line)
+	}
+	return fmt.Sprintf("line %d", m.Pos.Line)
 }

@@ -17,7 +17,7 @@ func sshdRefuses() *Check {
 			"The message is sshd's own; fix the line before reloading.",
 		Run: func(p *Pass) {
 			for _, d := range p.Config.Diags() {
-				if d.Severity == sshdconf.SevInfo || d.Kind == sshdconf.KindTerminating {
+				if d.Severity == sshdconf.SevInfo || d.Kind == sshdconf.KindTerminating || d.Kind == sshdconf.KindDetail {
 					continue
 				}
 				msg := d.Msg
