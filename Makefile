@@ -55,8 +55,9 @@ demo: build
 	@echo '$$ $(BIN) effective --root $(DEMO) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin'
 	@$(BIN) effective --root $(DEMO) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin
 	@echo
-	@echo '$$ $(BIN) effective --root $(DEMO) --explain -C user=root,host=h,addr=198.51.100.7,laddr=192.0.2.1,lport=22 permitrootlogin'
-	@$(BIN) effective --root $(DEMO) --explain -C user=root,host=h,addr=198.51.100.7,laddr=192.0.2.1,lport=22 permitrootlogin
+	@echo
+	@echo '$$ $(BIN) lint --root $(DEMO) --policy none'
+	@$(BIN) lint --root $(DEMO) --policy none || true
 
 clean:
 	rm -rf bin dist

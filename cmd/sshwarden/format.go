@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -134,9 +135,9 @@ func sarifLevel(s lint.Severity) string {
 func sarifURI(p string) string {
 	p = filepath.ToSlash(p)
 	if strings.HasPrefix(p, "/") {
-		return "file://" + p
+		return (&url.URL{Scheme: "file", Path: p}).String()
 	}
-	return p
+	return (&url.URL{Path: p}).String()
 }
 
 func newLocation(file string, line, col int) sarifLocation {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -86,6 +88,7 @@ func runLint(e *env, args []string) int {
 		files = []string{cf.file}
 	}
 	var all []lintedFile
+	seen := map[string]bool{} // a drop-in shared by several main files
 	for _, f := range files {
 		c := cf
 		c.file = f
@@ -94,15 +97,32 @@ func runLint(e *env, args []string) int {
 			e.errorf("%v", err)
 			return exitUsage
 		}
+		// Positions in the configuration show as the user gave its paths;
+		// positions in the policy file stay as the policy was named.
+		show := func(name string) string {
+			if cfg.File(name) != nil {
+				return display(name)
+			}
+			return name
+		}
 		pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat()}
 		for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
-			lf := lintedFile{Finding: fd, File: display(fd.Pos.File)}
+			lf := lintedFile{Finding: fd, File: show(fd.Pos.File)}
 			for _, r := range fd.Related {
-				lf.Related = append(lf.Related, display(r.File))
+				lf.Related = append(lf.Related, show(r.File))
 			}
+			key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", lf.File, fd.Pos.Line, fd.Pos.Col, fd.Check, fd.Message)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
 			all = append(all, lf)
 		}
 	}
+	slices.SortStableFunc(all, func(a, b lintedFile) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
+			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Message, b.Message))
+	})
 	if err := writeFindings(e.stdout, *format, all); err != nil {
 		e.errorf("%v", err)
 		return exitUsage
