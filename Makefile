@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 DEMO     := testdata/hosts/ubuntu-cloud-init
 STATICCHECK := $(GO) tool -modfile=tools/go.mod staticcheck
 
-.PHONY: all build test deps lint fuzz bench demo clean
+.PHONY: all build test deps lint fuzz bench bench-lint demo clean
 
 all: build
 
@@ -41,9 +41,16 @@ lint:
 fuzz:
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadEffective$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 bench:
-	$(GO) test ./sshdconf -run '^$$' -bench . -benchmem
+	$(GO) test ./sshdconf ./sshdconf/lint -run '^$$' -bench . -benchmem
+
+# Lints 300 generated trees in one process and runs sshd -T on each of the
+# same trees; prints both times and the ratio (needs root and sshd).
+bench-lint: deps
+	$(GO) run ./internal/benchlint
 
 # The trap sshwarden exists for: a cloud-init drop-in, read first because
 # Debian and Ubuntu include sshd_config.d at the top of sshd_config, beats

@@ -276,7 +276,7 @@ func parseMatch(args []string, pos sshdconf.Pos) (Block, error) {
 		words = append(words, a)
 	}
 	if len(words) == 0 {
-		return b, fmt.Errorf("Match needs criteria: User, Group, Address, LocalAddress, LocalPort or All")
+		return b, fmt.Errorf("missing criteria after Match: User, Group, Address, LocalAddress, LocalPort or All")
 	}
 	for i := 0; i < len(words); i++ {
 		c := strings.ToLower(words[i])
@@ -288,7 +288,7 @@ func parseMatch(args []string, pos sshdconf.Pos) (Block, error) {
 			continue
 		}
 		if i+1 >= len(words) {
-			return b, fmt.Errorf("Match %s needs a pattern", words[i])
+			return b, fmt.Errorf("missing pattern after Match %s", words[i])
 		}
 		pat := words[i+1]
 		i++
@@ -296,14 +296,14 @@ func parseMatch(args []string, pos sshdconf.Pos) (Block, error) {
 		case "user", "group":
 		case "address", "localaddress":
 			if sshdconf.MatchAddressList("", pat) != 0 {
-				return b, fmt.Errorf("Match %s %s: not a valid address list (addresses, CIDR blocks, wildcards, !negation)", words[i-1], pat)
+				return b, fmt.Errorf("invalid address list for Match %s: %s (addresses, CIDR blocks, wildcards, !negation)", words[i-1], pat)
 			}
 		case "localport":
 			if n, err := strconv.Atoi(pat); err != nil || n <= 0 || n > 65535 {
-				return b, fmt.Errorf("Match LocalPort %s: not a port number", pat)
+				return b, fmt.Errorf("invalid port for Match LocalPort: %s", pat)
 			}
 		case "host":
-			return b, fmt.Errorf("Match Host needs a DNS lookup of each session's peer, which sshwarden does not make; use Match Address with the host's addresses")
+			return b, fmt.Errorf("unsupported criterion Match Host: it needs a DNS lookup of each session's peer, which sshwarden does not make; use Match Address with the host's addresses")
 		default:
 			return b, fmt.Errorf("unsupported Match criterion %q (User, Group, Address, LocalAddress, LocalPort, All)", words[i-1])
 		}

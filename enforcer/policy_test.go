@@ -133,12 +133,12 @@ p.conf:4:1: ClientAliveCountMax is already required at line 3
 p.conf:5:1: unknown keyword "Frobnicate": not an sshwarden keyword (IdleTimeout, WarnBefore, MaxSessionTime, ScanInterval, Exempt, CloseNoTTY, EnforceConfig, WarnMessage, MetricsFile) nor an sshd_config keyword
 p.conf:6:1: UseDNS: sshd would refuse this value: unsupported option "maybe"
 p.conf:7:1: AcceptEnv cannot be a policy requirement (sshwarden compares single effective values)
-p.conf:8:1: Match Host needs a DNS lookup of each session's peer, which sshwarden does not make; use Match Address with the host's addresses
+p.conf:8:1: unsupported criterion Match Host: it needs a DNS lookup of each session's peer, which sshwarden does not make; use Match Address with the host's addresses
 p.conf:10:5: ClientAliveInterval is a requirement on sshd_config, which applies to every connection: put it before the first Match
 p.conf:11:5: ScanInterval applies to the whole agent: put it before the first Match
 p.conf:12:5: Exempt takes yes or no
 p.conf:14:5: IdleTimeout is set twice in this section; sshwarden refuses the ambiguity
-p.conf:15:1: Match Address 10.0.0.1/8: not a valid address list (addresses, CIDR blocks, wildcards, !negation)`
+p.conf:15:1: invalid address list for Match Address: 10.0.0.1/8 (addresses, CIDR blocks, wildcards, !negation)`
 	if d := cmp.Diff(want, err.Error()); d != "" {
 		t.Errorf("errors (-want +got):\n%s", d)
 	}

@@ -12,7 +12,11 @@ type algorithms struct {
 
 func split(s string) []string { return strings.Split(s, ",") }
 
-// openssh92 is the algorithm table of OpenSSH 9.2p1 (Debian 12).
+// alg92 is the algorithm table of OpenSSH 9.2p1, built once; it is never
+// written after.
+var alg92 = openssh92()
+
+// openssh92 builds the algorithm table of OpenSSH 9.2p1 (Debian 12).
 func openssh92() *algorithms {
 	a := &algorithms{
 		cipher:    split("3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com"),

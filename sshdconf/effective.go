@@ -10,6 +10,8 @@ import (
 // `sshd -T -C ...` prints, with the line each value came from.
 type Effective struct {
 	Settings []Setting
+
+	index map[string][2]int // keyword -> [first, end) in Settings, built on first Get
 }
 
 // Effective evaluates the configuration for the connection spec, as sshd's
@@ -39,14 +41,23 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 // Get returns the settings printed for keyword (lower case, as sshd -T
 // prints it): several for keywords that accumulate, none when unset.
 func (e *Effective) Get(keyword string) []Setting {
-	keyword = strings.ToLower(keyword)
-	var out []Setting
-	for _, s := range e.Settings {
-		if s.Keyword == keyword {
-			out = append(out, s)
+	if e.index == nil {
+		// dump prints the lines of one keyword together.
+		e.index = make(map[string][2]int, len(e.Settings))
+		for i, s := range e.Settings {
+			r, ok := e.index[s.Keyword]
+			if !ok {
+				r[0] = i
+			}
+			r[1] = i + 1
+			e.index[s.Keyword] = r
 		}
 	}
-	return out
+	r, ok := e.index[keyword]
+	if !ok {
+		r = e.index[strings.ToLower(keyword)]
+	}
+	return e.Settings[r[0]:r[1]:r[1]]
 }
 
 // Value returns the value printed for keyword, or "" when none is.
@@ -61,7 +72,10 @@ func (e *Effective) Value(keyword string) string {
 // "Match all" blocks and defaults, each with the line that set it. These
 // are the values a connection gets unless a Match block overrides them.
 func (c *Config) Global() *Effective {
-	return &Effective{Settings: dump(c.global)}
+	if c.globalFx == nil {
+		c.globalFx = &Effective{Settings: dump(c.global)}
+	}
+	return c.globalFx
 }
 
 // Printed returns the keyword `sshd -T` prints for k ("" for keywords it
@@ -91,13 +105,25 @@ func Normalize(keyword string, args []string) (string, error) {
 		b.WriteByte(' ')
 		b.WriteString(QuoteArg(a))
 	}
-	b.WriteByte('\n')
-	c, err := Parsed(map[string][]byte{"/etc/ssh/sshd_config": []byte(b.String())}, "/etc/ssh/sshd_config", nil)
-	if err != nil {
-		return "", err
+	// Evaluate the one line as sshd's first pass would, without a file.
+	c := &Config{alg: alg92, opt: LoadOptions{SSHDir: "/etc/ssh", Cwd: "/", MaxLines: 1}}
+	e := &evaluator{c: c}
+	o := newOptions()
+	active, flags := 1, 0
+	line := append([]byte(b.String()), 0)
+	e.processLine(o, line, Pos{File: "-", Line: 1}, "-", nil, &active, &flags, 0)
+	for _, d := range e.diags {
+		if d.Severity != SevInfo {
+			return "", errors.New(d.Msg)
+		}
 	}
-	if err := c.Err(); err != nil {
-		return "", errors.New(err.(Diag).Msg)
+	if msg := c.fillDefaults(o); msg != "" {
+		return "", errors.New(msg)
 	}
-	return c.Global().Value(k.Printed()), nil
+	for _, s := range dump(o) {
+		if s.Keyword == k.Printed() {
+			return s.Value, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not printed", keyword)
 }

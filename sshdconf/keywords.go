@@ -181,6 +181,7 @@ type Keyword struct {
 	AliasOf    string
 	op         opcode
 	flags      int
+	lower      string // strings.ToLower(Name)
 }
 
 // keywords is servconf.c's keywords[] for OpenSSH 9.2p1 as built by Debian
@@ -342,7 +343,8 @@ func buildIndex() ([]Keyword, map[string]*Keyword, map[opcode]*Keyword) {
 			k.Combine = FirstWins
 		}
 		k.Match = k.flags&cfgMatch != 0
-		names[strings.ToLower(k.Name)] = k
+		k.lower = strings.ToLower(k.Name)
+		names[k.lower] = k
 		if _, ok := ops[k.op]; !ok && k.op < sDeprecated {
 			ops[k.op] = k
 		}
@@ -354,12 +356,17 @@ func buildIndex() ([]Keyword, map[string]*Keyword, map[opcode]*Keyword) {
 func Keywords() []Keyword { return append([]Keyword(nil), table...) }
 
 // Lookup returns the keyword named name (any case), or nil.
-func Lookup(name string) *Keyword { return byName[strings.ToLower(name)] }
+func Lookup(name string) *Keyword {
+	if k, ok := byName[name]; ok {
+		return k
+	}
+	return byName[strings.ToLower(name)]
+}
 
 // opName ports lookup_opcode_name: the lower-case name sshd -T prints.
 func opName(op opcode) string {
 	if k, ok := byOp[op]; ok {
-		return strings.ToLower(k.Name)
+		return k.lower
 	}
 	return "UNKNOWN"
 }

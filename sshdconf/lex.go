@@ -136,7 +136,7 @@ func argvSplit(s []byte) (args []string, ok bool) {
 // " \t\r" and is cut at its first NUL (which also drops its newline), then the
 // whole buffer is split on '\n'. The result is what sshd numbers as lines.
 func sshdLines(src []byte) [][]byte {
-	var buf []byte
+	buf := make([]byte, 0, len(src))
 	for len(src) > 0 {
 		n := bytes.IndexByte(src, '\n')
 		var line []byte

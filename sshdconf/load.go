@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -48,6 +49,14 @@ type Config struct {
 	global *options
 	diags  []Diag
 	fatal  *Diag
+
+	// Computed once, on first use: the reading-order walk and the first
+	// pass's settings.
+	walked   bool
+	dirsList []*Directive
+	incList  []Include
+	globalFx *Effective
+	dirs     map[string][]fs.DirEntry // ReadDir results, shared by glob and checks
 }
 
 // source is one file as sshd reads it.
@@ -125,7 +134,7 @@ func (l ErrorList) Error() string {
 // first pass. It fails only when the main file cannot be read; problems sshd
 // would report are in Diags and Err.
 func Load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
-	c := &Config{Main: name, fsys: fsys, alg: openssh92(), byName: map[string]*source{}, globs: map[string][]string{}}
+	c := &Config{Main: name, fsys: fsys, alg: alg92, byName: map[string]*source{}, globs: map[string][]string{}, dirs: map[string][]fs.DirEntry{}}
 	if opt != nil {
 		c.opt = *opt
 	}
@@ -235,7 +244,13 @@ func (c *Config) read(name string) *source {
 		s.file = &File{Name: name}
 		s.lines = [][]byte{nil}
 	}
-	st, err := fs.Stat(c.fsys, fsName(c.abs(name)))
+	f, err := c.fsys.Open(fsName(c.abs(name)))
+	if err != nil {
+		fail(err)
+		return s
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	switch {
 	case err != nil:
 		fail(err)
@@ -254,10 +269,24 @@ func (c *Config) read(name string) *source {
 		s.lines = [][]byte{nil}
 		return s
 	}
-	b, err := fs.ReadFile(c.fsys, fsName(c.abs(name)))
-	if err != nil {
-		fail(err)
-		return s
+	b := make([]byte, 0, st.Size()+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fail(err)
+			return s
+		}
+		if int64(len(b)) > c.opt.MaxFileSize {
+			fail(errors.New("file too large"))
+			return s
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
 	}
 	s.file = Parse(name, b)
 	s.lines = sshdLines(b)
@@ -300,6 +329,7 @@ func (c *Config) glob(pattern string) []string {
 	}
 	parts := strings.Split(abs, "/")
 	cands := []string{""}
+	listed := map[string]bool{} // found by ReadDir: known to exist
 	for i, part := range parts {
 		if i == 0 {
 			continue // the empty string before the leading '/'
@@ -315,7 +345,7 @@ func (c *Config) glob(pattern string) []string {
 				next = append(next, dir+"/"+unescape(part))
 				continue
 			}
-			ents, err := fs.ReadDir(c.fsys, fsName(dir+"/"))
+			ents, err := c.ReadDir(dir + "/")
 			if err != nil {
 				continue
 			}
@@ -324,6 +354,7 @@ func (c *Config) glob(pattern string) []string {
 					continue
 				}
 				p := dir + "/" + e.Name()
+				listed[p] = true
 				if !last {
 					if st, err := fs.Stat(c.fsys, fsName(p)); err != nil || !st.IsDir() {
 						continue
@@ -339,6 +370,10 @@ func (c *Config) glob(pattern string) []string {
 	}
 	var out []string
 	for _, p := range cands {
+		if listed[p] {
+			out = append(out, p)
+			continue
+		}
 		if _, err := fs.Stat(c.fsys, fsName(p)); err == nil {
 			out = append(out, p)
 		}
@@ -513,8 +548,22 @@ func classMatch(class string, c byte) bool {
 type mapFS map[string][]byte
 
 func (m mapFS) Open(name string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	if b, ok := m[name]; ok {
+		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
+	}
+	if st, err := m.Stat(name); err == nil {
+		return &memFile{Reader: bytes.NewReader(nil), info: st.(fileInfo)}, nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
+
+type memFile struct {
+	*bytes.Reader
+	info fileInfo
+}
+
+func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *memFile) Close() error               { return nil }
 
 func (m mapFS) ReadFile(name string) ([]byte, error) {
 	if b, ok := m[name]; ok {

@@ -39,14 +39,21 @@ type Include struct {
 // reads them, following Include lines (each inclusion once more, up to
 // sshd's depth of 16).
 func (c *Config) Directives() []*Directive {
-	ds, _ := c.walk()
-	return ds
+	c.walkOnce()
+	return c.dirsList
 }
 
 // Includes returns every Include pattern in reading order.
 func (c *Config) Includes() []Include {
-	_, inc := c.walk()
-	return inc
+	c.walkOnce()
+	return c.incList
+}
+
+func (c *Config) walkOnce() {
+	if !c.walked {
+		c.dirsList, c.incList = c.walk()
+		c.walked = true
+	}
 }
 
 func (c *Config) walk() ([]*Directive, []Include) {
@@ -140,7 +147,20 @@ func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
 // ReadDir lists a directory of the configuration's file system (for checks
 // that look at what an Include pattern skips).
 func (c *Config) ReadDir(name string) ([]fs.DirEntry, error) {
-	return fs.ReadDir(c.fsys, fsName(c.abs(name)))
+	key := fsName(c.abs(name))
+	if ents, ok := c.dirs[key]; ok {
+		if ents == nil {
+			return nil, fs.ErrNotExist
+		}
+		return ents, nil
+	}
+	ents, err := fs.ReadDir(c.fsys, key)
+	if err != nil {
+		c.dirs[key] = nil
+		return nil, err
+	}
+	c.dirs[key] = ents
+	return ents, nil
 }
 
 // ReadFile reads a file of the configuration's file system.
