@@ -35,6 +35,8 @@ type LoadOptions struct {
 
 // Config is a loaded sshd configuration: the main file, every file it
 // includes, and sshd's first pass over them (global values and defaults).
+// A Config caches what it computes on first use, so one Config must not be
+// used by several goroutines at once; load one per goroutine.
 type Config struct {
 	Main string
 	// Files are the files read, in the order first read, by the name sshd
