@@ -129,10 +129,9 @@ type lval struct {
 }
 
 type listenAddr struct {
-	addr    string
-	port    int
-	rdomain string
-	pos     Pos
+	addr string
+	port int
+	pos  Pos
 }
 
 type subsystem struct {

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
@@ -99,12 +100,17 @@ func run(tmp string, n int, sshd string) int {
 		fmt.Fprintf(os.Stderr, "benchlint: %v\n", err)
 		return 2
 	}
+	stock, err := stockConfig()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchlint: %v\n", err)
+		return 2
+	}
 	dirs := make([]string, n)
 	files, withMatch := 0, 0
 	rng := rand.New(rand.NewPCG(seed1, seed2))
 	for i := range dirs {
 		dirs[i] = filepath.Join(tmp, fmt.Sprintf("t%04d", i))
-		nf, match, err := writeTree(dirs[i], key, rng)
+		nf, match, err := writeTree(dirs[i], stock, key, rng)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "benchlint: %v\n", err)
 			return 2
@@ -392,131 +398,26 @@ func hostKey(tmp string) ([]byte, error) {
 
 // The trees.
 
-// stockConfig is Debian 12's /etc/ssh/sshd_config (openssh-server
-// 1:9.2p1-2+deb12u*), with %INCLUDE% and %HOSTKEY% for the tree's paths.
-const stockConfig = `
-# This is the sshd server system-wide configuration file.  See
-# sshd_config(5) for more information.
+// stockTree is the corpus tree holding Debian 12's stock sshd_config;
+// stockConfig turns its Include and ed25519 HostKey lines into %INCLUDE% and
+// %HOSTKEY% for each tree's own paths. Run from the repository root.
+const stockTree = "testdata/trees/debian12-stock.txtar"
 
-# This sshd was compiled with PATH=/usr/local/bin:/usr/bin:/bin:/usr/games
-
-# The strategy used for options in the default sshd_config shipped with
-# OpenSSH is to specify options with their default value where
-# possible, but leave them commented.  Uncommented options override the
-# default value.
-
-Include %INCLUDE%
-
-#Port 22
-#AddressFamily any
-#ListenAddress 0.0.0.0
-#ListenAddress ::
-
-#HostKey /etc/ssh/ssh_host_rsa_key
-#HostKey /etc/ssh/ssh_host_ecdsa_key
-HostKey %HOSTKEY%
-
-# Ciphers and keying
-#RekeyLimit default none
-
-# Logging
-#SyslogFacility AUTH
-#LogLevel INFO
-
-# Authentication:
-
-#LoginGraceTime 2m
-#PermitRootLogin prohibit-password
-#StrictModes yes
-#MaxAuthTries 6
-#MaxSessions 10
-
-#PubkeyAuthentication yes
-
-# Expect .ssh/authorized_keys2 to be disregarded by default in future.
-#AuthorizedKeysFile	.ssh/authorized_keys .ssh/authorized_keys2
-
-#AuthorizedPrincipalsFile none
-
-#AuthorizedKeysCommand none
-#AuthorizedKeysCommandUser nobody
-
-# For this to work you will also need host keys in /etc/ssh/ssh_known_hosts
-#HostbasedAuthentication no
-# Change to yes if you don't trust ~/.ssh/known_hosts for
-# HostbasedAuthentication
-#IgnoreUserKnownHosts no
-# Don't read the user's ~/.rhosts and ~/.shosts files
-#IgnoreRhosts yes
-
-# To disable tunneled clear text passwords, change to no here!
-#PasswordAuthentication yes
-#PermitEmptyPasswords no
-
-# Change to yes to enable challenge-response passwords (beware issues with
-# some PAM modules and threads)
-KbdInteractiveAuthentication no
-
-# Kerberos options
-#KerberosAuthentication no
-#KerberosOrLocalPasswd yes
-#KerberosTicketCleanup yes
-#KerberosGetAFSToken no
-
-# GSSAPI options
-#GSSAPIAuthentication no
-#GSSAPICleanupCredentials yes
-#GSSAPIStrictAcceptorCheck yes
-#GSSAPIKeyExchange no
-
-# Set this to 'yes' to enable PAM authentication, account processing,
-# and session processing. If this is enabled, PAM authentication will
-# be allowed through the KbdInteractiveAuthentication and
-# PasswordAuthentication.  Depending on your PAM configuration,
-# PAM authentication via KbdInteractiveAuthentication may bypass
-# the setting of "PermitRootLogin prohibit-password".
-# If you just want the PAM account and session checks to run without
-# PAM authentication, then enable this but set PasswordAuthentication
-# and KbdInteractiveAuthentication to 'no'.
-UsePAM yes
-
-#AllowAgentForwarding yes
-#AllowTcpForwarding yes
-#GatewayPorts no
-X11Forwarding yes
-#X11DisplayOffset 10
-#X11UseLocalhost yes
-#PermitTTY yes
-PrintMotd no
-#PrintLastLog yes
-#TCPKeepAlive yes
-#PermitUserEnvironment no
-#Compression delayed
-#ClientAliveInterval 0
-#ClientAliveCountMax 3
-#UseDNS no
-#PidFile /run/sshd.pid
-#MaxStartups 10:30:100
-#PermitTunnel no
-#ChrootDirectory none
-#VersionAddendum none
-
-# no default banner path
-#Banner none
-
-# Allow client to pass locale environment variables
-AcceptEnv LANG LC_*
-
-# override default of no subsystems
-Subsystem	sftp	/usr/lib/openssh/sftp-server
-
-# Example of overriding settings on a per-user basis
-#Match User anoncvs
-#	X11Forwarding no
-#	AllowTcpForwarding no
-#	PermitTTY no
-#	ForceCommand cvs server
-`
+func stockConfig() (string, error) {
+	b, err := os.ReadFile(stockTree)
+	if err != nil {
+		return "", err
+	}
+	main := string(oracle.ParseArchive(b).Files["etc/ssh/sshd_config"])
+	r := strings.NewReplacer(
+		"Include /etc/ssh/sshd_config.d/*.conf", "Include %INCLUDE%",
+		"#HostKey /etc/ssh/ssh_host_ed25519_key", "HostKey %HOSTKEY%")
+	out := r.Replace(main)
+	if !strings.Contains(out, "%INCLUDE%") || !strings.Contains(out, "%HOSTKEY%") {
+		return "", fmt.Errorf("%s: no Include or HostKey line to replace", stockTree)
+	}
+	return out, nil
+}
 
 // Algorithms OpenSSH 9.2 knows, in its preference order.
 var (
@@ -633,7 +534,7 @@ var dropIns = []struct {
 
 // writeTree writes one tree to dir and returns how many configuration files
 // sshd reads there, and whether one of them has a Match block.
-func writeTree(dir string, key []byte, rng *rand.Rand) (int, bool, error) {
+func writeTree(dir, stock string, key []byte, rng *rand.Rand) (int, bool, error) {
 	dd := filepath.Join(dir, "sshd_config.d")
 	if err := os.MkdirAll(dd, 0o755); err != nil {
 		return 0, false, err
@@ -642,7 +543,7 @@ func writeTree(dir string, key []byte, rng *rand.Rand) (int, bool, error) {
 		name, body string
 		mode       os.FileMode
 	}
-	main := strings.NewReplacer("%INCLUDE%", dd+"/*.conf", "%HOSTKEY%", dir+"/ssh_host_ed25519_key").Replace(stockConfig)
+	main := strings.NewReplacer("%INCLUDE%", dd+"/*.conf", "%HOSTKEY%", dir+"/ssh_host_ed25519_key").Replace(stock)
 	// What admins append at the end of the main file.
 	switch rng.IntN(4) {
 	case 0:
