@@ -227,7 +227,7 @@ func Parse(name string, src []byte) (*Policy, error) {
 			fail(pos, "%s: sshd would refuse this value: %v", k.Name, err)
 			continue
 		}
-		r := lint.Requirement{Keyword: k.Name, Pos: pos}
+		r := lint.Requirement{Keyword: k.Name, Args: args, Pos: pos}
 		if k.Type == sshdconf.TypeTime || k.Type == sshdconf.TypeInt {
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {

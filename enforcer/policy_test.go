@@ -83,8 +83,8 @@ Match User=backup
 		t.Errorf("WarnMessage = %q", p.Global.WarnMessage.Value)
 	}
 	want := []lint.Requirement{
-		{Keyword: "ClientAliveInterval", Max: 300},
-		{Keyword: "PermitRootLogin", Value: "without-password"},
+		{Keyword: "ClientAliveInterval", Max: 300, Args: []string{"5m"}},
+		{Keyword: "PermitRootLogin", Value: "without-password", Args: []string{"prohibit-password"}},
 	}
 	for i := range p.Requirements {
 		p.Requirements[i].Pos = want[0].Pos

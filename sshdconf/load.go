@@ -218,6 +218,10 @@ func (c *Config) File(name string) *File {
 }
 
 // abs resolves a file name sshd would open relative to its cwd.
+// Path returns the absolute path sshd opens for a file name of c (names
+// relative to sshd's working directory are resolved against it).
+func (c *Config) Path(name string) string { return c.abs(name) }
+
 func (c *Config) abs(name string) string {
 	if strings.HasPrefix(name, "/") {
 		return name
@@ -651,3 +655,38 @@ func ServicesFile(fsys fs.FS) func(string) (int, bool) {
 		return p, ok
 	}
 }
+
+// With loads the configuration again, from the same file system and with
+// the same options, except that the files named in replace (by sshd name)
+// read as the given bytes. It is how a change is checked before it is
+// written: the result is what sshd will read once the files are replaced.
+func (c *Config) With(replace map[string][]byte) (*Config, error) {
+	over := overlayFS{base: c.fsys, files: make(map[string][]byte, len(replace))}
+	for n, b := range replace {
+		over.files[fsName(c.abs(n))] = b
+	}
+	opt := c.opt
+	return Load(over, c.Main, &opt)
+}
+
+// overlayFS reads some files from memory and the rest from base.
+type overlayFS struct {
+	base  fs.FS
+	files map[string][]byte
+}
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	if b, ok := o.files[name]; ok {
+		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
+	}
+	return o.base.Open(name)
+}
+
+func (o overlayFS) Stat(name string) (fs.FileInfo, error) {
+	if b, ok := o.files[name]; ok {
+		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
+	}
+	return fs.Stat(o.base, name)
+}
+
+func (o overlayFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(o.base, name) }

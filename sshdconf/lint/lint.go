@@ -108,7 +108,11 @@ type Requirement struct {
 	Keyword string // canonical name, as in sshdconf.Keywords
 	Max     int    // for TypeTime and TypeInt keywords; 0 when Value is used
 	Value   string // the required value, as sshd -T prints it
-	Pos     sshdconf.Pos
+	// Args are the policy line's arguments, which fix writes (the policy's
+	// own spelling, "15m" rather than 900); when empty, fix writes Max or
+	// Value.
+	Args []string
+	Pos  sshdconf.Pos
 }
 
 // Run runs checks over one configuration and returns the findings sorted

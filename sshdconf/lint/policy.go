@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
 )
@@ -35,10 +36,12 @@ func policy() *Check {
 					if why := r.violation(k, s[0].Value); why != "" {
 						if s[0].Pos.IsDefault() {
 							p.Report(Finding{Severity: Error, Pos: mainPos, Related: []sshdconf.Pos{r.Pos},
-								Message: fmt.Sprintf("%s is not set, and its default %s %s (required by %s); add \"%s %s\"", k.Name, s[0].Value, why, short(r.Pos), k.Name, r.want())})
+								Message: fmt.Sprintf("%s is not set, and its default %s %s (required by %s); add \"%s %s\"", k.Name, s[0].Value, why, short(r.Pos), k.Name, strings.Join(r.args(), " ")),
+								Edits:   insertGlobal(p.Config, k, r.args())})
 						} else {
 							p.Report(Finding{Severity: Error, Pos: s[0].Pos, Related: []sshdconf.Pos{r.Pos},
-								Message: fmt.Sprintf("%s %s %s (required by %s)", k.Name, s[0].Value, why, short(r.Pos))})
+								Message: fmt.Sprintf("%s %s %s (required by %s)", k.Name, s[0].Value, why, short(r.Pos)),
+								Edits:   setArgs(lineAt(dirs, s[0].Pos), r.args())})
 						}
 					}
 				}
@@ -59,7 +62,8 @@ func policy() *Check {
 					}
 					if why := r.violation(k, v); why != "" {
 						p.Report(Finding{Severity: Error, Pos: argPos(d, 0), Related: []sshdconf.Pos{d.Match.Pos, r.Pos},
-							Message: fmt.Sprintf("%s %s %s for connections that match %s (required by %s)", k.Name, v, why, matchWhat(d.Match), short(r.Pos))})
+							Message: fmt.Sprintf("%s %s %s for connections that match %s (required by %s)", k.Name, v, why, matchWhat(d.Match), short(r.Pos)),
+							Edits:   setArgs(d, r.args())})
 					}
 				}
 			}
@@ -96,6 +100,96 @@ func (r Requirement) want() string {
 		return strconv.Itoa(r.Max)
 	}
 	return r.Value
+}
+
+// args are the arguments fix writes for r: the policy line's own, or the
+// value sshd prints.
+func (r Requirement) args() []string {
+	if len(r.Args) > 0 {
+		return r.Args
+	}
+	return strings.Fields(r.want())
+}
+
+// lineAt returns the directive at pos, or nil.
+func lineAt(dirs []*sshdconf.Directive, pos sshdconf.Pos) *sshdconf.Directive {
+	for _, d := range dirs {
+		if d.Pos.File == pos.File && d.Pos.Line == pos.Line {
+			return d
+		}
+	}
+	return nil
+}
+
+// setArgs is the edit that rewrites the arguments of d, keeping its indent,
+// keyword spelling, separator and trailing comment.
+func setArgs(d *sshdconf.Directive, args []string) []Edit {
+	if d == nil || d.Line == nil {
+		return nil // a file with NUL bytes: sshd numbers its lines its own way
+	}
+	l := *d.Line
+	l.SetArgs(args...)
+	return []Edit{{File: d.Pos.File, Line: d.Pos.Line, Delete: 1, Insert: []string{strings.TrimSuffix(l.Text, "\r")}}}
+}
+
+// insertGlobal is the edit that adds "Keyword args" to the global section
+// of the main file, which sshd reads first: just below its commented
+// default ("#ClientAliveInterval 0") when the global section has one, else
+// after the last directive before the first Match, else before the first
+// Match (or at the end of a file without one). It is only used when no
+// global line sets the keyword, so any place in the global section takes
+// effect; it is never appended at the end of a file that ends in a Match
+// block, where it would belong to that block.
+func insertGlobal(c *sshdconf.Config, k *sshdconf.Keyword, args []string) []Edit {
+	f := c.File(c.Main)
+	if f == nil {
+		return nil
+	}
+	end := len(f.Lines)
+	for i, l := range f.Lines {
+		if strings.ContainsRune(l.Text, 0) {
+			return nil
+		}
+		if l.IsDirective() && strings.EqualFold(l.KeywordName(), "match") {
+			end = i
+			break
+		}
+	}
+	at, lastDirective := -1, -1
+	for i, l := range f.Lines[:end] {
+		if l.IsDirective() {
+			lastDirective = i
+		} else if at < 0 && commentedDefault(l.Text, k.Name) {
+			at = i + 1
+		}
+	}
+	switch {
+	case at >= 0:
+	case lastDirective >= 0:
+		at = lastDirective + 1
+	default:
+		at = end
+	}
+	text := k.Name
+	for _, a := range args {
+		text += " " + sshdconf.QuoteArg(a)
+	}
+	return []Edit{{File: c.Main, Line: at + 1, Insert: []string{text}}}
+}
+
+// commentedDefault reports whether line is a commented-out setting of
+// keyword, like "#ClientAliveInterval 0" or "# ClientAliveInterval 0".
+func commentedDefault(line, keyword string) bool {
+	t := strings.TrimLeft(line, " \t")
+	if !strings.HasPrefix(t, "#") {
+		return false
+	}
+	t = strings.TrimLeft(t[1:], " \t")
+	if len(t) < len(keyword) || !strings.EqualFold(t[:len(keyword)], keyword) {
+		return false
+	}
+	rest := t[len(keyword):]
+	return rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '=' || rest[0] == '\r'
 }
 
 // matchWhat describes which connections a Match block applies to.

@@ -1,0 +1,312 @@
+package fix_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/sshdconf/lint"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden diffs in testdata/fix/golden")
+
+// specs every case is checked with, besides the archive's own: a member of
+// several groups, root, a user in sftponly, from outside and inside 10/8.
+var defaultSpecs = []string{
+	"user=alice,host=h.example.com,addr=192.0.2.10,laddr=192.0.2.1,lport=22",
+	"user=root,host=h.example.com,addr=198.51.100.7,laddr=192.0.2.1,lport=22",
+	"user=carol,host=h.example.com,addr=10.1.2.3,laddr=10.0.0.1,lport=2222",
+	"user=deploy,host=h.example.com,addr=10.9.9.9,laddr=192.0.2.1,lport=22",
+}
+
+func needOracle(t *testing.T) *oracle.Oracle {
+	t.Helper()
+	o, err := oracle.New()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the real sshd is required in CI: %v", err)
+		}
+		t.Skipf("no real sshd here: %v", err)
+	}
+	return o
+}
+
+// fixCase is one tree and one policy.
+type fixCase struct {
+	name   string // golden file name
+	arch   *oracle.Archive
+	policy string // builtin:NAME or the archive's policy.conf
+}
+
+func fixCases(t *testing.T) []fixCase {
+	var cases []fixCase
+	trees, _ := filepath.Glob("../../testdata/trees/*.txtar")
+	for _, p := range trees {
+		a := readArchive(t, p)
+		base := strings.TrimSuffix(filepath.Base(p), ".txtar")
+		for _, pol := range []string{"default", "cis"} {
+			cases = append(cases, fixCase{name: base + "@" + pol, arch: a, policy: "builtin:" + pol})
+		}
+	}
+	own, _ := filepath.Glob("testdata/*.txtar")
+	for _, p := range own {
+		a := readArchive(t, p)
+		pol := "builtin:default"
+		for _, line := range strings.Split(a.Comment, "\n") {
+			if v, ok := strings.CutPrefix(line, "policy "); ok {
+				pol = strings.TrimSpace(v)
+			}
+		}
+		cases = append(cases, fixCase{name: strings.TrimSuffix(filepath.Base(p), ".txtar"), arch: a, policy: pol})
+	}
+	if len(cases) < 40 {
+		t.Fatalf("found %d cases, want the corpus and testdata/*.txtar", len(cases))
+	}
+	return cases
+}
+
+func readArchive(t *testing.T, path string) *oracle.Archive {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return oracle.ParseArchive(b)
+}
+
+// TestFixCorpus fixes every tree of the corpus (and the cases of
+// testdata/) for a policy, and checks the result the way an admin would:
+// the diff is the golden one, comments and blank lines are all kept,
+// the real sshd -t accepts the result before it is written, the real sshd
+// -T shows every requirement met for several connections, and a second fix
+// changes nothing.
+func TestFixCorpus(t *testing.T) {
+	o := needOracle(t)
+	users := sshdconf.LoadFileUsers(fstest.MapFS{"etc/passwd": {Data: o.Passwd()}, "etc/group": {Data: o.Group()}})
+	for _, c := range fixCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			var policyFile string
+			for name, b := range c.arch.Files {
+				p := filepath.Join(dir, name)
+				if name == "policy.conf" {
+					p = filepath.Join(t.TempDir(), name)
+					policyFile = p
+				}
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pol := c.policy
+			if pol == "policy.conf" {
+				pol = policyFile
+			}
+			p, err := enforcer.Load(pol)
+			if err != nil {
+				t.Fatalf("policy %s: %v", pol, err)
+			}
+			load := func() *sshdconf.Config {
+				cfg, err := sshdconf.Load(os.DirFS(dir), c.arch.Main, &sshdconf.LoadOptions{Users: users, Services: sshdconf.ServicesFile(os.DirFS("/"))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cfg
+			}
+			cfg := load()
+			checker := &fix.Checker{Root: dir}
+			ctx := context.Background()
+
+			plan, err := fix.Make(cfg, p.Requirements)
+			if c.arch.Invalid {
+				var refused *fix.Refused
+				if !errors.As(err, &refused) {
+					t.Fatalf("Make on a tree sshd refuses = %v, want *Refused", err)
+				}
+				var sshdRefused *fix.SSHDRefused
+				if err := checker.Check(ctx, cfg, nil); !errors.As(err, &sshdRefused) {
+					t.Fatalf("Check on a tree sshd refuses = %v, want *SSHDRefused", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Make: %v", err)
+			}
+			if len(plan.Unfixable) > 0 {
+				t.Errorf("unfixable findings: %v", plan.Unfixable)
+			}
+			if err := checker.Check(ctx, cfg, nil); err != nil {
+				t.Fatalf("sshd -t on the tree as it is: %v", err)
+			}
+			if err := checker.Check(ctx, cfg, plan.Files); err != nil {
+				t.Fatalf("sshd -t on the fixed tree: %v", err)
+			}
+
+			var diff strings.Builder
+			for _, fc := range plan.Files {
+				diff.WriteString(fix.Diff(fc.Name, fc.Old, fc.New))
+				for _, n := range fc.Notes {
+					diff.WriteString("# " + n + "\n")
+				}
+				if got, want := nonDirectives(fc.New), nonDirectives(fc.Old); !equal(got, want) {
+					t.Errorf("%s: comments or blank lines changed:\n%q\nwant\n%q", fc.Name, got, want)
+				}
+			}
+			got := diff.String()
+			if policyFile != "" {
+				got = strings.ReplaceAll(got, policyFile, "policy.conf")
+			}
+			golden(t, filepath.Join("testdata", "golden", c.name+".diff"), got)
+
+			// Write the result, as fix -w would, and check it with sshd -T.
+			after := map[string][]byte{}
+			for name, b := range c.arch.Files {
+				if name != "policy.conf" {
+					after[name] = b
+				}
+			}
+			for _, fc := range plan.Files {
+				name := strings.TrimPrefix(fc.Name, "/")
+				if _, ok := after[name]; !ok {
+					t.Fatalf("fix changed %s, which is not in the tree", fc.Name)
+				}
+				after[name] = fc.New
+				if err := os.WriteFile(filepath.Join(dir, name), fc.New, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			again, err := fix.Make(load(), p.Requirements)
+			if err != nil {
+				t.Fatalf("second Make: %v", err)
+			}
+			if len(again.Files) > 0 || len(again.Fixed) > 0 {
+				t.Errorf("a second fix changes %d files for %d findings, want none: %v", len(again.Files), len(again.Fixed), again.Fixed)
+			}
+			specs := append(append([]string(nil), c.arch.Specs...), defaultSpecs...)
+			res, err := o.Run(after, c.arch.Main, specs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r.Exit != 0 {
+					t.Errorf("sshd -T -C %q on the fixed tree: exit %d: %s", specs[i], r.Exit, r.Stderr)
+					continue
+				}
+				for _, req := range p.Requirements {
+					if why := unmet(req, r.Stdout); why != "" {
+						t.Errorf("sshd -T -C %q on the fixed tree: %s", specs[i], why)
+					}
+				}
+			}
+		})
+	}
+}
+
+// unmet says how the output of sshd -T breaks r, or "".
+func unmet(r lint.Requirement, out string) string {
+	k := sshdconf.Lookup(r.Keyword)
+	var vals []string
+	for _, line := range strings.Split(out, "\n") {
+		if kw, v, ok := strings.Cut(line, " "); ok && kw == k.Printed() {
+			vals = append(vals, v)
+		}
+	}
+	if len(vals) != 1 {
+		return fmt.Sprintf("%s printed %d times", k.Printed(), len(vals))
+	}
+	v := vals[0]
+	if r.Max > 0 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > r.Max {
+			return fmt.Sprintf("%s %s, want 1..%d", k.Printed(), v, r.Max)
+		}
+		return ""
+	}
+	if v != r.Value {
+		return fmt.Sprintf("%s %s, want %s", k.Printed(), v, r.Value)
+	}
+	return ""
+}
+
+// nonDirectives returns the comment and blank lines of a file, in order.
+func nonDirectives(b []byte) []string {
+	var out []string
+	for _, l := range sshdconf.Parse("f", b).Lines {
+		if !l.IsDirective() {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if got == "" {
+			os.Remove(path)
+			return
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		want, err = nil, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("diff differs from %s (go test -update to rewrite):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// TestGoldenFilesUsed fails when a golden diff has no case any more.
+func TestGoldenFilesUsed(t *testing.T) {
+	names := map[string]bool{}
+	for _, c := range fixCases(t) {
+		names[c.name+".diff"] = true
+	}
+	files, _ := filepath.Glob("testdata/golden/*.diff")
+	var stale []string
+	for _, f := range files {
+		if !names[filepath.Base(f)] {
+			stale = append(stale, f)
+		}
+	}
+	sort.Strings(stale)
+	if len(stale) > 0 {
+		t.Errorf("golden files without a case: %v", stale)
+	}
+}

@@ -1,0 +1,206 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+)
+
+// DefaultSSHD is where Debian and RHEL install sshd.
+const DefaultSSHD = "/usr/sbin/sshd"
+
+// ErrNoSSHD is returned by [Checker.Check] when sshd is not installed, so
+// only the sshdconf model checked the configuration.
+var ErrNoSSHD = errors.New("sshd is not installed")
+
+// SSHDRefused is the error of a configuration the real `sshd -t` refuses.
+type SSHDRefused struct {
+	Output string // what sshd printed
+}
+
+func (e *SSHDRefused) Error() string {
+	return "sshd -t refuses it: " + strings.TrimSpace(e.Output)
+}
+
+// Checker runs the real `sshd -t` on a configuration as it will be once
+// changes are written, before anything is replaced.
+type Checker struct {
+	SSHD string // the sshd binary; default DefaultSSHD
+	// Root is the --root tree: sshd must read its files at their absolute
+	// paths. "" checks this host's configuration.
+	Root string
+}
+
+// Check runs `sshd -t -f MAIN` on c with changes applied, in a private
+// mount namespace of its own, so that sshd reads every file (main file and
+// includes) at the path it names, and nothing outside that one process
+// sees the new contents:
+//
+//   - on this host, each changed file's new content is bind-mounted over
+//     it; everything else is the host's, host keys included;
+//   - under Root, every file c read is staged with its new content in a
+//     temporary tree, /etc becomes an overlay of that tree on the host's
+//     /etc, /etc/ssh is exactly the tree's, and a throwaway host key is
+//     added with -o HostKey (a checked-out tree has none).
+//
+// It needs root. It returns ErrNoSSHD when sshd is not installed, and an
+// *SSHDRefused when sshd refuses the configuration.
+func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileChange) error {
+	sshd := k.SSHD
+	if sshd == "" {
+		sshd = DefaultSSHD
+	}
+	if _, err := os.Stat(sshd); errors.Is(err, os.ErrNotExist) {
+		return ErrNoSSHD
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("checking with sshd -t needs root (a private mount namespace)")
+	}
+	// sshd, even sshd -t, exits 255 without its privilege separation
+	// directory; ssh.service creates it with RuntimeDirectory=sshd.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "sshwarden-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	args := []string{"-t", "-f", c.Path(c.Main)}
+	var setup func() error
+	if k.Root == "" {
+		setup, err = k.bindChanges(c, changes, tmp)
+	} else {
+		var key string
+		setup, key, err = k.stageTree(ctx, c, changes, tmp)
+		args = append(args, "-o", "HostKey="+key)
+	}
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, sshd, args...)
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = inMountNamespace(setup, cmd)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return &SSHDRefused{Output: out.String()}
+	}
+	if err != nil {
+		return fmt.Errorf("running sshd -t: %w", err)
+	}
+	return nil
+}
+
+// bindChanges writes each new content to dir and returns the setup that
+// bind-mounts it over the file it replaces.
+func (k *Checker) bindChanges(c *sshdconf.Config, changes []FileChange, dir string) (func() error, error) {
+	type bind struct{ src, dst string }
+	var binds []bind
+	for i, fc := range changes {
+		dst, err := filepath.EvalSymlinks(c.Path(fc.Name))
+		if err != nil {
+			return nil, err
+		}
+		src := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(src, fc.New, 0o600); err != nil {
+			return nil, err
+		}
+		binds = append(binds, bind{src, dst})
+	}
+	return func() error {
+		for _, b := range binds {
+			if err := syscall.Mount(b.src, b.dst, "", syscall.MS_BIND, ""); err != nil {
+				return fmt.Errorf("bind-mounting the new %s: %w", b.dst, err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// stageTree copies every file c read, with the changes applied, into
+// dir/root and returns the setup that shows it at /etc, and a throwaway
+// host key.
+func (k *Checker) stageTree(ctx context.Context, c *sshdconf.Config, changes []FileChange, dir string) (func() error, string, error) {
+	changed := map[string][]byte{}
+	for _, fc := range changes {
+		changed[fc.Name] = fc.New
+	}
+	root := filepath.Join(dir, "root")
+	for _, f := range c.Files {
+		name := filepath.Clean(c.Path(f.Name))
+		if !strings.HasPrefix(name, "/etc/") {
+			return nil, "", fmt.Errorf("%s: sshd can only check files under /etc of a --root tree", f.Name)
+		}
+		p := filepath.Join(root, name)
+		if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return nil, "", err
+			}
+			continue
+		}
+		b, ok := changed[f.Name]
+		if !ok {
+			b = f.Bytes()
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, "", err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return nil, "", err
+		}
+	}
+	etc := filepath.Join(root, "etc")
+	if err := os.MkdirAll(filepath.Join(etc, "ssh"), 0o755); err != nil {
+		return nil, "", err
+	}
+	key := filepath.Join(dir, "hostkey")
+	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		return nil, "", fmt.Errorf("ssh-keygen: %v: %s", err, out)
+	}
+	return func() error {
+		if err := syscall.Mount("overlay", "/etc", "overlay", 0, "lowerdir="+etc+":/etc"); err != nil {
+			return fmt.Errorf("overlay on /etc: %w", err)
+		}
+		if err := syscall.Mount(filepath.Join(etc, "ssh"), "/etc/ssh", "", syscall.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind on /etc/ssh: %w", err)
+		}
+		return nil
+	}, key, nil
+}
+
+// inMountNamespace runs setup and then cmd in a new private mount
+// namespace. The namespace belongs to one OS thread, which is never
+// unlocked and so ends with the goroutine: the mounts never reach the rest
+// of the process or the host.
+func inMountNamespace(setup func() error, cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // no Unlock: the thread exits with this goroutine
+		if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
+			errc <- fmt.Errorf("unshare: %w", err)
+			return
+		}
+		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+			errc <- fmt.Errorf("making mounts private: %w", err)
+			return
+		}
+		if err := setup(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Run() // forks from this thread, in its namespace
+	}()
+	return <-errc
+}
