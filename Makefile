@@ -7,6 +7,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/sshwarden
 FUZZTIME ?= 30s
 DEMO     := testdata/hosts/ubuntu-cloud-init
+DEMO_POLICY := testdata/hosts/site-policy.conf
 STATICCHECK := $(GO) tool -modfile=tools/go.mod staticcheck
 
 .PHONY: all build test deps lint fuzz bench bench-lint demo clean
@@ -19,13 +20,13 @@ build:
 # The tests compare sshwarden with the real sshd (sshd -T in a private mount
 # namespace), so they need root, openssh-server and util-linux's unshare.
 deps:
-	@if ! command -v /usr/sbin/sshd >/dev/null || ! command -v ssh-keygen >/dev/null || ! command -v unshare >/dev/null; then \
+	@if ! command -v /usr/sbin/sshd >/dev/null || ! command -v ssh-keygen >/dev/null || ! command -v unshare >/dev/null || ! command -v patch >/dev/null || ! command -v dbus-daemon >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing openssh-server openssh-client util-linux"; \
+			echo "installing openssh-server openssh-client util-linux patch dbus-daemon"; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client util-linux >/dev/null; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client util-linux patch dbus-daemon >/dev/null; \
 		else \
-			echo "need openssh-server, openssh-client and util-linux (run as root, or install them)"; exit 1; \
+			echo "need openssh-server, openssh-client, util-linux, patch and dbus-daemon (run as root, or install them)"; exit 1; \
 		fi; \
 	fi
 	@install -d -m 0755 /run/sshd 2>/dev/null || true
@@ -65,6 +66,18 @@ demo: build
 	@echo
 	@echo '$$ $(BIN) lint --root $(DEMO) --policy none'
 	@$(BIN) lint --root $(DEMO) --policy none || true
+	@echo
+	@echo '$$ cat $(DEMO_POLICY)'
+	@grep -v '^#' $(DEMO_POLICY)
+	@echo '$$ $(BIN) fix --root $(DEMO) --policy $(DEMO_POLICY)'
+	@$(BIN) fix --root $(DEMO) --policy $(DEMO_POLICY) || true
+	@echo
+	@tmp=$$(mktemp -d) && cp -a $(DEMO)/. $$tmp && \
+	echo "\$$ $(BIN) fix --root COPY -w --policy $(DEMO_POLICY)    # on a copy in $$tmp" && \
+	{ $(BIN) fix --root $$tmp -w --policy $(DEMO_POLICY); echo "exit status $$?"; } && \
+	echo "\$$ $(BIN) effective --root COPY --explain passwordauthentication" && \
+	$(BIN) effective --root $$tmp --explain passwordauthentication | sed "s|$$tmp|COPY|" && \
+	rm -rf $$tmp
 
 clean:
 	rm -rf bin dist

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
@@ -539,7 +540,7 @@ func notInMatchCases() []edgeCase {
 }
 
 func runEdgeCases(t *testing.T, cases []edgeCase) {
-	o := needOracle(t)
+	o := oracle.Need(t)
 	seen := map[string]bool{}
 	for _, c := range cases {
 		c := c

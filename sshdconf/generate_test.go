@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sshwarden/sshwarden/internal/oracle"
 )
 
 // TestRandomTreesAgainstSSHD is a property-based differential test: it
@@ -17,7 +19,7 @@ import (
 // SSHWARDEN_ORACLE_SEEDS=N runs seeds 1..N (default 150);
 // SSHWARDEN_ORACLE_SEED=N runs seed N alone (or -run 'TestRandomTreesAgainstSSHD/seed=N$').
 func TestRandomTreesAgainstSSHD(t *testing.T) {
-	o := needOracle(t)
+	o := oracle.Need(t)
 	var seeds []uint64
 	if s := os.Getenv("SSHWARDEN_ORACLE_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)

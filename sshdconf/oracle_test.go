@@ -12,20 +12,6 @@ import (
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
-// needOracle returns the sshd oracle, or skips the test when sshd cannot
-// run here; with CI=true it fails instead, so CI never passes by skipping.
-func needOracle(t *testing.T) *oracle.Oracle {
-	t.Helper()
-	o, err := oracle.New()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the real sshd is required in CI: %v", err)
-		}
-		t.Skipf("no real sshd here: %v", err)
-	}
-	return o
-}
-
 // oracleUsers is the user database sshd sees in the oracle's namespace.
 func oracleUsers(o *oracle.Oracle) sshdconf.Users {
 	return sshdconf.LoadFileUsers(fstest.MapFS{
@@ -136,7 +122,7 @@ func lineDiff(want, got []string) string {
 // TestCorpusAgainstSSHD compares the model with sshd -T on every tree of
 // testdata/trees, for each connection spec the tree names.
 func TestCorpusAgainstSSHD(t *testing.T) {
-	o := needOracle(t)
+	o := oracle.Need(t)
 	paths, err := filepath.Glob("../testdata/trees/*.txtar")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no trees: %v", err)

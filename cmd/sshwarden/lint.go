@@ -72,16 +72,8 @@ func runLint(e *env, args []string) int {
 		}
 		disabled[name] = true
 	}
-	reqs, err := loadRequirements(*policyName)
-	if err != nil {
-		var list sshdconf.ErrorList
-		if errors.As(err, &list) {
-			for _, d := range list {
-				e.errorf("%s: %s", d.Pos, d.Msg)
-			}
-		} else {
-			e.errorf("policy: %v", err)
-		}
+	reqs, ok := e.loadRequirements(*policyName)
+	if !ok {
 		return exitUsage
 	}
 	if len(files) == 0 {
@@ -135,9 +127,27 @@ func runLint(e *env, args []string) int {
 	return exitOK
 }
 
-// loadRequirements resolves --policy: none, a file, builtin:NAME, or by
+// loadRequirements resolves --policy, reporting every error of a broken
+// policy with its file:line; ok is false when there was one.
+func (e *env) loadRequirements(name string) (reqs []lint.Requirement, ok bool) {
+	reqs, err := requirements(name)
+	if err == nil {
+		return reqs, true
+	}
+	var list sshdconf.ErrorList
+	if errors.As(err, &list) {
+		for _, d := range list {
+			e.errorf("%s: %s", d.Pos, d.Msg)
+		}
+	} else {
+		e.errorf("policy: %v", err)
+	}
+	return nil, false
+}
+
+// requirements resolves --policy: none, a file, builtin:NAME, or by
 // default the host's policy file when present, else builtin:default.
-func loadRequirements(name string) ([]lint.Requirement, error) {
+func requirements(name string) ([]lint.Requirement, error) {
 	switch name {
 	case "none":
 		return nil, nil

@@ -26,6 +26,8 @@ const usage = `sshwarden makes SSH idle-timeout policy true on every server, and
 Examples:
   sshwarden lint                               # check /etc/ssh/sshd_config against the policy
   sshwarden lint --root hosts/web1 --format sarif
+  sshwarden fix                                # the diff that makes sshd_config meet the policy
+  sshwarden fix -w --reload                    # write it (checked by sshd -t), reload sshd
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
@@ -33,6 +35,7 @@ Examples:
 
 Commands:
   lint        check sshd_config as sshd reads it, against the OpenSSH traps and the policy
+  fix         change sshd_config so that its effective values meet the policy
   effective   print the effective sshd configuration for a connection
   version     print the version
   help        print this help
@@ -59,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	commands := []command{
 		{"lint", runLint},
 		{"effective", runEffective},
+		{"fix", runFix},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},
 	}

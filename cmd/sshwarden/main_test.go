@@ -30,8 +30,22 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// fixTree makes a --root tree whose sshd_config is text.
+func fixTree(t *testing.T, text string) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc", "ssh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "ssh", "sshd_config"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 // TestExitCodes checks the exit codes of the contract: 0 done, 1 the
-// configuration is refused, 2 the job could not be done.
+// configuration is refused, 2 the job could not be done; and fix's 3,
+// changes needed (shown, or written with -w).
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.conf")
@@ -52,6 +66,16 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"effective", "--root", filepath.Join(dir, "nodir")}, exitUsage},
 		{[]string{"effective", "-C", "lport=x", "-f", good}, exitUsage},
 		{[]string{"effective", "-f", good, "-h"}, exitOK},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 300\n")}, exitOK},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 300\n"), "-w"}, exitOK},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 0\n")}, exitChanged},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 0\n"), "-w"}, exitChanged},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 5x\n")}, exitFindings},
+		{[]string{"fix", "--root", fixTree(t, "ClientAliveInterval 0\n"), "--policy", filepath.Join(dir, "missing")}, exitUsage},
+		{[]string{"fix", "--root", filepath.Join(dir, "nodir")}, exitUsage},
+		{[]string{"fix", "--policy", "none"}, exitUsage},
+		{[]string{"fix", "--reload"}, exitUsage},
+		{[]string{"fix", "extra"}, exitUsage},
 		{[]string{"version"}, exitOK},
 		{[]string{"nosuch"}, exitUsage},
 		{nil, exitUsage},

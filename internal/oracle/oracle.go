@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // SSHD is where Debian installs sshd.
@@ -187,3 +188,18 @@ func (o *Oracle) Run(tree map[string][]byte, main string, specs []string) ([]Res
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Need returns an Oracle for a test, or skips the test when sshd cannot
+// run here; with the environment variable CI=true it fails the test
+// instead: a test that lacks a real component fails in CI, it never skips.
+func Need(t testing.TB) *Oracle {
+	t.Helper()
+	o, err := New()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the real sshd is required in CI: %v", err)
+		}
+		t.Skipf("no real sshd here: %v", err)
+	}
+	return o
+}

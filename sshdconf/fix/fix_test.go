@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -29,18 +30,6 @@ var defaultSpecs = []string{
 	"user=root,host=h.example.com,addr=198.51.100.7,laddr=192.0.2.1,lport=22",
 	"user=carol,host=h.example.com,addr=10.1.2.3,laddr=10.0.0.1,lport=2222",
 	"user=deploy,host=h.example.com,addr=10.9.9.9,laddr=192.0.2.1,lport=22",
-}
-
-func needOracle(t *testing.T) *oracle.Oracle {
-	t.Helper()
-	o, err := oracle.New()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the real sshd is required in CI: %v", err)
-		}
-		t.Skipf("no real sshd here: %v", err)
-	}
-	return o
 }
 
 // fixCase is one tree and one policy.
@@ -92,7 +81,7 @@ func readArchive(t *testing.T, path string) *oracle.Archive {
 // -T shows every requirement met for several connections, and a second fix
 // changes nothing.
 func TestFixCorpus(t *testing.T) {
-	o := needOracle(t)
+	o := oracle.Need(t)
 	users := sshdconf.LoadFileUsers(fstest.MapFS{"etc/passwd": {Data: o.Passwd()}, "etc/group": {Data: o.Group()}})
 	for _, c := range fixCases(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -308,5 +297,51 @@ func TestGoldenFilesUsed(t *testing.T) {
 	sort.Strings(stale)
 	if len(stale) > 0 {
 		t.Errorf("golden files without a case: %v", stale)
+	}
+}
+
+// TestCheckerHost checks a change to files on this host (not --root): sshd
+// -t sees the new content through bind mounts in a private namespace,
+// refuses a bad one, and nothing outside that namespace ever sees it.
+func TestCheckerHost(t *testing.T) {
+	oracle.Need(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "hostkey")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	main := filepath.Join(dir, "sshd_config")
+	drop := filepath.Join(dir, "drop.conf")
+	old := fmt.Sprintf("Include %s\nHostKey %s\nClientAliveInterval 0\n", drop, key)
+	if err := os.WriteFile(main, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(drop, []byte("MaxAuthTries 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := sshdconf.Load(os.DirFS("/"), main, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &fix.Checker{}
+	ctx := context.Background()
+	if err := k.Check(ctx, cfg, nil); err != nil {
+		t.Fatalf("Check(as it is) = %v, want nil", err)
+	}
+	good := []fix.FileChange{{Name: drop, Old: []byte("MaxAuthTries 3\n"), New: []byte("MaxAuthTries 2\n")}}
+	if err := k.Check(ctx, cfg, good); err != nil {
+		t.Errorf("Check(good change) = %v, want nil", err)
+	}
+	bad := []fix.FileChange{{Name: drop, Old: []byte("MaxAuthTries 3\n"), New: []byte("MaxAuthTries 2\nClientAliveInterval 5x\n")}}
+	err = k.Check(ctx, cfg, bad)
+	var refused *fix.SSHDRefused
+	if !errors.As(err, &refused) || !strings.Contains(refused.Output, drop+" line 2: invalid time value") {
+		t.Errorf("Check(bad change in the drop-in) = %v, want sshd's refusal naming %s line 2", err, drop)
+	}
+	if b, _ := os.ReadFile(drop); string(b) != "MaxAuthTries 3\n" {
+		t.Errorf("after Check, %s reads %q outside the namespace, want the old content", drop, b)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), dir) {
+		t.Errorf("a mount of the check is visible outside its namespace:\n%s", b)
 	}
 }

@@ -3,7 +3,6 @@ package fix
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +29,9 @@ type Plan struct {
 type FileChange struct {
 	Name     string // the file's name as sshd opens it
 	Old, New []byte
-	// Notes say, one per edit, what changes on which line and why.
+	// Notes say, one per edit, on which line of the new file what changes
+	// and which policy line asks for it: `line 10: "ClientAliveInterval 0"
+	// -> "ClientAliveInterval 300" (policy builtin:default:55)`.
 	Notes []string
 }
 
@@ -112,16 +113,26 @@ func policyLine(f lint.Finding) int {
 	return f.Related[len(f.Related)-1].Line
 }
 
-// refusal returns what makes sshd refuse c, or nil.
+// refusal returns what makes sshd refuse c: its errors up to the one it
+// stops at; nil when sshd accepts c.
 func refusal(c *sshdconf.Config) sshdconf.ErrorList {
+	fatal := c.Err()
+	if fatal == nil {
+		return nil
+	}
 	var list sshdconf.ErrorList
-	if errors.As(c.Err(), &list) {
-		return list
+	for _, d := range c.Diags() {
+		if d.Severity >= sshdconf.SevError && d.Kind != sshdconf.KindTerminating {
+			list = append(list, d)
+		}
+		if error(d) == fatal {
+			break
+		}
 	}
-	if err := c.Err(); err != nil {
-		return sshdconf.ErrorList{{Pos: sshdconf.Pos{File: c.Main}, Msg: err.Error()}}
+	if len(list) == 0 {
+		list = sshdconf.ErrorList{{Pos: sshdconf.Pos{File: c.Main}, Msg: fatal.Error()}}
 	}
-	return nil
+	return list
 }
 
 // noted is an edit and the finding it fixes.
@@ -195,6 +206,7 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 		if e.Delete > 0 {
 			lastEOL = f.Lines[at+e.Delete-1].EOL()
 		}
+		outLine := bytes.Count(b.Bytes(), []byte{'\n'}) + 1
 		for i, text := range e.Insert {
 			b.WriteString(text)
 			if i < len(e.Insert)-1 {
@@ -203,8 +215,8 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 				b.WriteString(lastEOL)
 			}
 		}
-		notes = append(notes, note(f, e))
 		next = at + e.Delete
+		notes = append(notes, note(f, e, outLine))
 	}
 	for ; next < len(f.Lines); next++ {
 		writeLine(&b, f.Lines[next])
@@ -220,16 +232,18 @@ func writeLine(b *bytes.Buffer, l *sshdconf.Line) {
 	}
 }
 
-// note describes an edit in one line: what, where, why.
-func note(f *sshdconf.File, e noted) string {
+// note describes an edit in a few words: where, what, and the policy line
+// that asks for it.
+func note(f *sshdconf.File, e noted, line int) string {
+	why := ""
+	if n := len(e.why.Related); n > 0 {
+		r := e.why.Related[n-1]
+		why = fmt.Sprintf(" (policy %s:%d)", r.File, r.Line)
+	}
 	ins := strings.Join(e.Insert, " / ")
 	if e.Delete == 0 {
-		where := "at the end"
-		if e.Line-1 < len(f.Lines) {
-			where = fmt.Sprintf("before line %d", e.Line)
-		}
-		return fmt.Sprintf("%s: added %q %s: %s", f.Name, ins, where, e.why.Message)
+		return fmt.Sprintf("line %d: added %q%s", line, ins, why)
 	}
 	old := strings.TrimSuffix(f.Lines[e.Line-1].Text, "\r")
-	return fmt.Sprintf("%s:%d: %q -> %q: %s", f.Name, e.Line, strings.TrimSpace(old), strings.TrimSpace(ins), e.why.Message)
+	return fmt.Sprintf("line %d: %q -> %q%s", line, strings.TrimSpace(old), strings.TrimSpace(ins), why)
 }
