@@ -345,3 +345,16 @@ func TestCheckerHost(t *testing.T) {
 		t.Errorf("a mount of the check is visible outside its namespace:\n%s", b)
 	}
 }
+
+// TestCheckerNoSSHD: where sshd is not installed, Check says so with
+// ErrNoSSHD (fix then relies on the model and tells the user).
+func TestCheckerNoSSHD(t *testing.T) {
+	cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 22\n")}, "/etc/ssh/sshd_config", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &fix.Checker{SSHD: filepath.Join(t.TempDir(), "sshd")}
+	if err := k.Check(context.Background(), cfg, nil); !errors.Is(err, fix.ErrNoSSHD) {
+		t.Errorf("Check without sshd = %v, want ErrNoSSHD", err)
+	}
+}
