@@ -20,13 +20,13 @@ build:
 # The tests compare sshwarden with the real sshd (sshd -T in a private mount
 # namespace), so they need root, openssh-server and util-linux's unshare.
 deps:
-	@if ! command -v /usr/sbin/sshd >/dev/null || ! command -v ssh-keygen >/dev/null || ! command -v unshare >/dev/null || ! command -v patch >/dev/null || ! command -v dbus-daemon >/dev/null; then \
+	@if ! command -v /usr/sbin/sshd >/dev/null || ! command -v ssh-keygen >/dev/null || ! command -v unshare >/dev/null || ! command -v patch >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v ss >/dev/null || ! command -v ps >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing openssh-server openssh-client util-linux patch dbus-daemon"; \
+			echo "installing openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps"; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client util-linux patch dbus-daemon >/dev/null; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps >/dev/null; \
 		else \
-			echo "need openssh-server, openssh-client, util-linux, patch and dbus-daemon (run as root, or install them)"; exit 1; \
+			echo "need openssh-server, openssh-client, util-linux, patch, dbus-daemon, iproute2 and procps (run as root, or install them)"; exit 1; \
 		fi; \
 	fi
 	@install -d -m 0755 /run/sshd 2>/dev/null || true

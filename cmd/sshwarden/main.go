@@ -28,6 +28,7 @@ Examples:
   sshwarden lint --root hosts/web1 --format sarif
   sshwarden fix                                # the diff that makes sshd_config meet the policy
   sshwarden fix -w --reload                    # write it (checked by sshd -t), reload sshd
+  sshwarden sessions                           # who is logged in over SSH, idle for how long
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
@@ -36,6 +37,7 @@ Examples:
 Commands:
   lint        check sshd_config as sshd reads it, against the OpenSSH traps and the policy
   fix         change sshd_config so that its effective values meet the policy
+  sessions    list the live SSH sessions, with their idle time
   effective   print the effective sshd configuration for a connection
   version     print the version
   help        print this help
@@ -63,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"lint", runLint},
 		{"effective", runEffective},
 		{"fix", runFix},
+		{"sessions", runSessions},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},
 	}
