@@ -140,8 +140,13 @@ func TestClaimUnusedConnectionTimeout(t *testing.T) {
 			t.Errorf("ChannelTimeout session:*=2s, UnusedConnectionTimeout 2s: `ssh -N -L` was closed %v after login (%v); "+
 				"want it closed within about 2-4 s\nsshd log:\n%s", closed.Round(10*time.Millisecond), r, s.Log())
 		}
+		// The client sees the close as the monitor exits: give the
+		// monitor a moment to be reaped.
+		for end := time.Now().Add(3 * time.Second); sshdtest.Alive(mon) && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		if sshdtest.Alive(mon) {
-			t.Errorf("UnusedConnectionTimeout 2s: the client ended (%v) but its login (monitor %d) is still open", r, mon)
+			t.Errorf("UnusedConnectionTimeout 2s: the client ended (%v) but its login (monitor %d) is still open 3s later", r, mon)
 		}
 		t.Logf("measured: ChannelTimeout session:*=2s, UnusedConnectionTimeout 2s: `ssh -N -L` closed %v after login; client: %v",
 			closed.Round(10*time.Millisecond), r)
