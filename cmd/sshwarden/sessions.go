@@ -13,7 +13,7 @@ import (
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
-const sessionsUsage = `usage: sshwarden sessions [--json] [--proc DIR]
+const sessionsUsage = `usage: sshwarden sessions [--json] [--proc DIR] [--policy FILE|builtin:NAME]
 
 Lists the live SSH sessions of this host, like w(1) but for SSH and for
 sessions without a terminal too. Every field comes from kernel facts (the
@@ -36,6 +36,7 @@ func runSessions(e *env, args []string) int {
 	fs.Usage = func() { fmt.Fprint(e.stderr, sessionsUsage); fs.PrintDefaults() }
 	asJSON := fs.Bool("json", false, "print JSON: {\"sessions\":[...]}")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
+	policyName := fs.String("policy", "", "policy `file` or builtin:NAME; checked now, its limits per session come with the agent")
 	rest, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -43,6 +44,11 @@ func runSessions(e *env, args []string) int {
 	if len(rest) > 0 {
 		e.errorf("sessions takes no arguments: %q", rest)
 		return exitUsage
+	}
+	if *policyName != "" && *policyName != "none" {
+		if _, ok := e.loadRequirements(*policyName); !ok {
+			return exitUsage
+		}
 	}
 	sc, err := watcher.NewScanner(watcher.Options{Proc: *proc})
 	if err != nil {
