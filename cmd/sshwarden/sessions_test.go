@@ -79,12 +79,16 @@ func TestSessionsJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		mine = mine[:0]
+		kinds := map[string]int{}
 		for _, x := range out.Sessions {
 			if x.LocalPort == s.Port {
 				mine = append(mine, x)
+				kinds[x.Kind]++
 			}
 		}
-		if len(mine) == 2 || time.Now().After(deadline) {
+		// Until its pty is allocated, the shell's login is a login
+		// without a channel: wait for both kinds.
+		if (kinds["pty"] == 1 && kinds["none"] == 1) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
