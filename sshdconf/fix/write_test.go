@@ -366,10 +366,10 @@ func TestTempName(t *testing.T) {
 		if !strings.HasPrefix(name, "."+base+".sshwarden-") || !isTemp(name) {
 			t.Errorf("tempName(%q) = %q, want .%s.sshwarden-HEX", base, name, base)
 		}
-		// The patterns of an Include of sshd_config.d do not match it,
-		// even in filepath.Match, which does not skip dot files as
-		// glob(3) does.
-		for _, pattern := range []string{"*.conf", "*_config", "*" + base} {
+		// The usual Include patterns do not match it, even in
+		// filepath.Match, which does not skip dot files as glob(3) and
+		// sshd do (the leading dot is what keeps a bare "*" away).
+		for _, pattern := range []string{"*.conf", "*_config", "sshd_config.d/*.conf"} {
 			if ok, _ := filepath.Match(pattern, name); ok {
 				t.Errorf("tempName(%q) = %q matches %q", base, name, pattern)
 			}
