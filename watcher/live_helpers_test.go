@@ -607,17 +607,6 @@ func startAs(t *testing.T, u testUser, out io.Writer, argv ...string) *exec.Cmd 
 	return cmd
 }
 
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // waitFor polls cond until it holds, at most waitTimeout.
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()

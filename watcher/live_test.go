@@ -419,7 +419,7 @@ func TestScanAdversarial(t *testing.T) {
 		"LogLevel VERBOSE",
 		"",
 	}, "\n"), 0o644)
-	port := freePort(t)
+	port := sshdtest.FreePort(t)
 	var ownLog syncBuffer
 	own := startAs(t, u, &ownLog, sshdtest.SSHD, "-D", "-e", "-f", config, "-p", strconv.Itoa(port))
 	roots = append(roots, own.Process.Pid)

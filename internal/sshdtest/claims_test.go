@@ -179,7 +179,7 @@ func TestClaimUnusedConnectionTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer target.Close()
-		lport := freePort(t)
+		lport := sshdtest.FreePort(t)
 		c := startClient(t, s, "-o", "ExitOnForwardFailure=yes",
 			"-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, target.Addr()), "sleep", "60")
 		mon, cmd := waitLogin(t, s, c, "sleep 60")
@@ -224,7 +224,7 @@ func TestClaimUnusedConnectionTimeout(t *testing.T) {
 // forwardOnly returns the arguments of an `ssh -N` client with a local
 // forward that nobody uses: a connection without any channel.
 func forwardOnly(t *testing.T) []string {
-	return []string{"-N", "-o", "ExitOnForwardFailure=no", "-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:9", freePort(t))}
+	return []string{"-N", "-o", "ExitOnForwardFailure=no", "-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:9", sshdtest.FreePort(t))}
 }
 
 // frozenClient starts a client running `sleep 60` that sends no keepalives
@@ -295,14 +295,4 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -398,3 +398,13 @@ func requireReal(t testing.TB) {
 	}
 	t.Skip(msg)
 }
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	p, err := freePort()
+	if err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
+	return p
+}
