@@ -1,0 +1,209 @@
+package enforcer
+
+import (
+	"time"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+// Kinds of [Action], as recorded in SSHWARDEN_ACTION.
+const (
+	ActionWarn  = "warn"
+	ActionClose = "close"
+)
+
+// Reasons of an [Action], as recorded in SSHWARDEN_REASON.
+const (
+	ReasonIdle           = "idle"
+	ReasonMaxSessionTime = "max-session-time"
+)
+
+// Activity is a session with the time of its last input, as the caller
+// knows it: for a pty session, the scan's time minus [watcher.Session.Idle];
+// for a session without a tty, the last time the counters of its processes
+// moved (the caller tracks them across scans). The zero time means unknown:
+// then the session is never closed for idleness.
+type Activity struct {
+	Session   watcher.Session
+	LastInput time.Time
+}
+
+// Action is one decision: warn or close one session, and why.
+type Action struct {
+	Kind    string // ActionWarn or ActionClose
+	Reason  string // ReasonIdle or ReasonMaxSessionTime
+	Session watcher.Session
+	// Limit is the IdleTimeout or MaxSessionTime that applies, and Rule
+	// the line that set it.
+	Limit time.Duration
+	Rule  sshdconf.Pos
+	Idle  time.Duration // now minus the last input; 0 when unknown
+	Age   time.Duration // now minus the session's start
+	Left  time.Duration // time until the close deadline (0 for a close)
+	// Message is the WarnMessage template for a warning ("" for the
+	// agent's built-in message).
+	Message string
+	At      time.Time
+}
+
+// State is what the agent already did, owned by the caller and passed to
+// every [Decide]. The zero State is ready to use.
+type State struct {
+	sessions map[sessionKey]*progress
+}
+
+// sessionKey names a session across scans: a PID alone could be recycled.
+type sessionKey struct {
+	pid     int
+	started int64 // Started in Unix nanoseconds
+}
+
+func keyOf(s watcher.Session) sessionKey {
+	return sessionKey{pid: s.PID, started: s.Started.UnixNano()}
+}
+
+type progress struct {
+	// idleWarned is when the idle warning of the current idle period was
+	// decided, zero when not warned. Input after it starts a new period.
+	idleWarned time.Time
+	maxWarned  bool // the max-session-time warning was decided
+	closed     bool // a close was decided: nothing more to decide
+}
+
+// Len is the number of sessions the state remembers.
+func (st *State) Len() int { return len(st.sessions) }
+
+// Decide decides what to do at time now with the sessions of one scan, and
+// records it in state. rules gives the policy for a session (typically
+// [Policy.For] with the system's users).
+//
+// For each limit L (IdleTimeout against the time since the last input,
+// MaxSessionTime against the session's age) with warning W (WarnBefore):
+// warn once when L-W is reached (never when W is 0), close when L is reached
+// (never when L is 0). Input after an idle warning starts a new idle period,
+// which may warn again (a WarnBefore of L or more warns at the period's
+// start); the max-session-time warning is given once. When a
+// close is due, its warning is given with it if it was not yet, and the
+// session gets no other decision; a session is closed once, the agent
+// escalates on its own.
+//
+// Sessions left alone: Exempt ones; ssh -N ones (KindNone, left to sshd's
+// UnusedConnectionTimeout); for idleness, sessions with no known last input
+// and sessions without a tty unless CloseNoTTY is yes. MaxSessionTime applies
+// to pty and notty sessions alike: it does not depend on activity.
+//
+// next is the earliest deadline after now at which a decision is due (zero
+// when none): the caller may sleep until then, or until its next scan.
+// Sessions missing from acts are forgotten.
+func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effective, state *State) (actions []Action, next time.Time) {
+	if state.sessions == nil {
+		state.sessions = map[sessionKey]*progress{}
+	}
+	seen := make(map[sessionKey]bool, len(acts))
+	soonest := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, a := range acts {
+		s := a.Session
+		if s.Kind == watcher.KindNone {
+			continue
+		}
+		k := keyOf(s)
+		seen[k] = true
+		e := rules(s)
+		if e.Exempt.Value {
+			delete(state.sessions, k)
+			continue
+		}
+		pr := state.sessions[k]
+		if pr == nil {
+			pr = &progress{}
+			state.sessions[k] = pr
+		}
+		if pr.closed {
+			continue
+		}
+		base := Action{Session: s, Age: now.Sub(s.Started), Message: e.WarnMessage.Value, At: now}
+		if !a.LastInput.IsZero() {
+			base.Idle = max(now.Sub(a.LastInput), 0)
+		}
+
+		// The two limits, each with its deadlines.
+		type limit struct {
+			reason string
+			d      Duration
+			start  time.Time // when the clock started
+			warned bool
+		}
+		var limits []limit
+		if e.IdleTimeout.Value > 0 && !a.LastInput.IsZero() && (s.Kind == watcher.KindPTY || e.CloseNoTTY.Value) {
+			if !pr.idleWarned.IsZero() && a.LastInput.After(pr.idleWarned) {
+				pr.idleWarned = time.Time{} // input after the warning: a new period
+			}
+			limits = append(limits, limit{ReasonIdle, e.IdleTimeout, a.LastInput, !pr.idleWarned.IsZero()})
+		}
+		if e.MaxSessionTime.Value > 0 {
+			limits = append(limits, limit{ReasonMaxSessionTime, e.MaxSessionTime, s.Started, pr.maxWarned})
+		}
+		warnDue := func(l limit) (time.Time, bool) {
+			if l.warned || e.WarnBefore.Value <= 0 {
+				return time.Time{}, false
+			}
+			return l.start.Add(l.d.Value - e.WarnBefore.Value), true
+		}
+		act := func(kind string, l limit) Action {
+			x := base
+			x.Kind, x.Reason, x.Limit, x.Rule = kind, l.reason, l.d.Value, l.d.Pos
+			if kind == ActionWarn {
+				x.Left = max(l.start.Add(l.d.Value).Sub(now), 0)
+			}
+			return x
+		}
+		markWarned := func(l limit) {
+			if l.reason == ReasonIdle {
+				pr.idleWarned = now
+			} else {
+				pr.maxWarned = true
+			}
+		}
+
+		// A close due now: the earliest deadline wins (idle on a tie).
+		closing := -1
+		for i, l := range limits {
+			if at := l.start.Add(l.d.Value); !at.After(now) {
+				if closing < 0 || at.Before(limits[closing].start.Add(limits[closing].d.Value)) {
+					closing = i
+				}
+			}
+		}
+		if closing >= 0 {
+			l := limits[closing]
+			if _, ok := warnDue(l); ok {
+				actions = append(actions, act(ActionWarn, l))
+			}
+			actions = append(actions, act(ActionClose, l))
+			pr.closed = true
+			continue
+		}
+		for _, l := range limits {
+			if at, ok := warnDue(l); ok {
+				if !at.After(now) {
+					actions = append(actions, act(ActionWarn, l))
+					markWarned(l)
+				} else {
+					soonest(at)
+				}
+			}
+			soonest(l.start.Add(l.d.Value))
+		}
+	}
+	for k := range state.sessions {
+		if !seen[k] {
+			delete(state.sessions, k)
+		}
+	}
+	return actions, next
+}

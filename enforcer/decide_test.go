@@ -1,0 +1,237 @@
+package enforcer
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const (
+	unknown = time.Duration(-1) // step.input: no known last input
+	none    = time.Duration(-1) // step.next: no deadline
+)
+
+// step is one call of Decide at t0+at, with the session's last input at
+// t0+input, the actions it must decide and the next deadline it must give.
+type step struct {
+	at, input time.Duration
+	want      []string
+	next      time.Duration
+}
+
+func describe(a Action) string {
+	s := a.Kind + " " + a.Reason
+	if a.Reason == ReasonIdle {
+		s += fmt.Sprintf(" idle=%v", a.Idle)
+	} else {
+		s += fmt.Sprintf(" age=%v", a.Age)
+	}
+	if a.Kind == ActionWarn {
+		s += fmt.Sprintf(" left=%v", a.Left)
+	}
+	return s
+}
+
+func policy(idle, warn, maxAge time.Duration) Effective {
+	return Effective{
+		IdleTimeout:    Duration{Value: idle, Pos: pos(1)},
+		WarnBefore:     Duration{Value: warn, Pos: pos(2)},
+		MaxSessionTime: Duration{Value: maxAge, Pos: pos(3)},
+	}
+}
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	exempt := policy(15*time.Minute, time.Minute, time.Hour)
+	exempt.Exempt = Bool{Value: true, Pos: pos(4)}
+	noTTYClose := policy(15*time.Minute, time.Minute, 0)
+	noTTYClose.CloseNoTTY = Bool{Value: true, Pos: pos(5)}
+	const m, h = time.Minute, time.Hour
+	tests := []struct {
+		name  string
+		kind  watcher.Kind
+		rules Effective
+		steps []step
+	}{
+		{"idle pty: warn at T-W, close at T, then nothing more", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 0, input: 0, next: 14 * m},
+			{at: 13 * m, input: 0, next: 14 * m},
+			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
+			{at: 14*m + 30*time.Second, input: 0, next: 15 * m}, // warned once
+			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
+			{at: 16 * m, input: 0, next: none}, // closed once
+		}},
+		{"input after the warning resets the clock and warns again", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
+			{at: 14*m + 40*time.Second, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second},
+			{at: 15 * m, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second}, // no close at the old deadline
+			{at: 28*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 29*m + 20*time.Second},
+			{at: 29*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"close idle idle=15m0s"}, next: none},
+		}},
+		{"input before the warning moves the deadlines", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 10 * m, input: 9 * m, next: 23 * m},
+			{at: 14 * m, input: 9 * m, next: 23 * m},
+			{at: 23 * m, input: 9 * m, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 24 * m},
+		}},
+		{"exempt: never", watcher.KindPTY, exempt, []step{
+			{at: 0, input: 0, next: none},
+			{at: 14 * m, input: 0, next: none},
+			{at: 100 * h, input: 0, next: none},
+		}},
+		{"ssh -N: left to sshd", watcher.KindNone, policy(15*m, m, h), []step{
+			{at: 0, input: unknown, next: none},
+			{at: 100 * h, input: unknown, next: none},
+		}},
+		{"max-session-time warns and closes an active session", watcher.KindPTY, policy(15*m, 5*m, h), []step{
+			{at: 54 * m, input: 54 * m, next: 55 * m},
+			{at: 55 * m, input: 55 * m, want: []string{"warn max-session-time age=55m0s left=5m0s"}, next: h},
+			{at: 59 * m, input: 59 * m, next: h},
+			{at: h, input: h, want: []string{"close max-session-time age=1h0m0s"}, next: none},
+		}},
+		{"WarnBefore 0: close without a warning", watcher.KindPTY, policy(15*m, 0, 0), []step{
+			{at: 14 * m, input: 0, next: 15 * m},
+			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
+		}},
+		{"IdleTimeout 0: no idle limit", watcher.KindPTY, policy(0, m, 0), []step{
+			{at: 0, input: 0, next: none},
+			{at: 100 * h, input: 0, next: none},
+		}},
+		{"close due with its warning (a late wake): both at once", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=0s", "close idle idle=20m0s"}, next: none},
+		}},
+		{"idle and max-session-time close due together: the earlier deadline wins", watcher.KindPTY, policy(15*m, m, 20*m), []step{
+			{at: 30 * m, input: 0, want: []string{"warn idle idle=30m0s left=0s", "close idle idle=30m0s"}, next: none},
+		}},
+		{"idle warn and max-session-time warn due together", watcher.KindPTY, policy(15*m, m, 15*m), []step{
+			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s", "warn max-session-time age=14m0s left=1m0s"}, next: 15 * m},
+			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
+		}},
+		{"pty with unknown idle: only max-session-time", watcher.KindPTY, policy(15*m, m, h), []step{
+			{at: 30 * m, input: unknown, next: 59 * m},
+			{at: 59 * m, input: unknown, want: []string{"warn max-session-time age=59m0s left=1m0s"}, next: h},
+		}},
+		{"notty without CloseNoTTY: not closed for idleness", watcher.KindNoTTY, policy(15*m, m, 0), []step{
+			{at: 0, input: 0, next: none},
+			{at: 100 * h, input: 0, next: none},
+		}},
+		{"notty without CloseNoTTY: max-session-time still applies", watcher.KindNoTTY, policy(15*m, m, h), []step{
+			{at: 30 * m, input: 0, next: 59 * m},
+			{at: h, input: 0, want: []string{"warn max-session-time age=1h0m0s left=0s", "close max-session-time age=1h0m0s"}, next: none},
+		}},
+		{"notty with CloseNoTTY: idle by its counters", watcher.KindNoTTY, noTTYClose, []step{
+			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
+			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
+		}},
+		{"notty with CloseNoTTY but unknown activity: nothing", watcher.KindNoTTY, noTTYClose, []step{
+			{at: 100 * h, input: unknown, next: none},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := watcher.Session{PID: 42, User: "alice", Kind: tt.kind, Started: t0}
+			rules := func(watcher.Session) Effective { return tt.rules }
+			var st State
+			for _, sp := range tt.steps {
+				a := Activity{Session: s}
+				if sp.input != unknown {
+					a.LastInput = t0.Add(sp.input)
+				}
+				actions, next := Decide(t0.Add(sp.at), []Activity{a}, rules, &st)
+				var got []string
+				for _, x := range actions {
+					got = append(got, describe(x))
+				}
+				if d := cmp.Diff(sp.want, got); d != "" {
+					t.Errorf("at %v: actions mismatch (-want +got):\n%s", sp.at, d)
+				}
+				wantNext := time.Time{}
+				if sp.next != none {
+					wantNext = t0.Add(sp.next)
+				}
+				if !next.Equal(wantNext) {
+					t.Errorf("at %v: next = %v, want %v", sp.at, next, wantNext)
+				}
+			}
+		})
+	}
+}
+
+// TestDecideAction checks a whole Action: the rule that set the limit, the
+// session, the times and the message template.
+func TestDecideAction(t *testing.T) {
+	t.Parallel()
+	rules := policy(15*time.Minute, time.Minute, 0)
+	rules.WarnMessage = String{Value: "bye %u", Pos: pos(9)}
+	s := watcher.Session{PID: 42, User: "alice", Kind: watcher.KindPTY, TTY: "pts/3", Started: t0.Add(-time.Hour)}
+	now := t0.Add(14 * time.Minute)
+	var st State
+	got, _ := Decide(now, []Activity{{Session: s, LastInput: t0}}, func(watcher.Session) Effective { return rules }, &st)
+	want := []Action{{
+		Kind: ActionWarn, Reason: ReasonIdle, Session: s,
+		Limit: 15 * time.Minute, Rule: sshdconf.Pos{File: "p.conf", Line: 1, Col: 1},
+		Idle: 14 * time.Minute, Age: 74 * time.Minute, Left: time.Minute,
+		Message: "bye %u", At: now,
+	}}
+	addrs := cmp.Comparer(func(x, y netip.AddrPort) bool { return x == y })
+	if d := cmp.Diff(want, got, addrs); d != "" {
+		t.Errorf("Decide mismatch (-want +got):\n%s", d)
+	}
+	if r := got[0].Rule.String(); r != "p.conf:1:1" {
+		t.Errorf("Rule = %q, want %q", r, "p.conf:1:1")
+	}
+}
+
+// TestDecideForgets: a session missing from a scan is forgotten, and a
+// session with the same PID but another start time is a new one.
+func TestDecideForgets(t *testing.T) {
+	t.Parallel()
+	rules := func(watcher.Session) Effective { return policy(15*time.Minute, time.Minute, 0) }
+	a := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: t0}
+	b := watcher.Session{PID: 2, Kind: watcher.KindPTY, Started: t0}
+	var st State
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+
+	acts, next := Decide(at(14*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
+	if len(acts) != 1 || acts[0].Session.PID != 1 || acts[0].Kind != ActionWarn {
+		t.Fatalf("at 14m: actions = %v, want a warning of pid 1", acts)
+	}
+	if !next.Equal(at(15 * time.Minute)) {
+		t.Errorf("at 14m: next = %v, want 15m", next)
+	}
+	if st.Len() != 2 {
+		t.Errorf("at 14m: state holds %d sessions, want 2", st.Len())
+	}
+
+	// a disappears: only b's deadlines count, a's state is dropped.
+	acts, next = Decide(at(14*time.Minute+30*time.Second), []Activity{{b, at(5 * time.Minute)}}, rules, &st)
+	if len(acts) != 0 {
+		t.Errorf("after a left: actions = %v, want none", acts)
+	}
+	if !next.Equal(at(19 * time.Minute)) {
+		t.Errorf("after a left: next = %v, want 19m", next)
+	}
+	if st.Len() != 1 {
+		t.Errorf("after a left: state holds %d sessions, want 1", st.Len())
+	}
+
+	// A new session reuses pid 1: it has no warning on record, so its own
+	// idle period warns it.
+	a2 := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: at(time.Minute)}
+	acts, _ = Decide(at(15*time.Minute), []Activity{{a2, at(time.Minute)}, {b, at(5 * time.Minute)}}, rules, &st)
+	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != ActionWarn || acts[0].Session.Started != a2.Started {
+		t.Errorf("recycled pid: actions = %v, want one warning of the new session", acts)
+	}
+
+	// Everything gone: the state is empty.
+	if acts, next = Decide(at(16*time.Minute), nil, rules, &st); len(acts) != 0 || !next.IsZero() || st.Len() != 0 {
+		t.Errorf("no sessions: actions %v, next %v, state %d, want none, zero, 0", acts, next, st.Len())
+	}
+}
