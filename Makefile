@@ -46,7 +46,7 @@ fuzz:
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 bench:
-	$(GO) test ./sshdconf ./sshdconf/lint -run '^$$' -bench . -benchmem
+	$(GO) test ./sshdconf ./sshdconf/lint ./sshdconf/fix ./watcher -run '^$$' -bench . -benchmem
 
 # Lints 300 generated trees in one process and runs sshd -T on each of the
 # same trees; prints both times and the ratio (needs root and sshd).

@@ -103,7 +103,7 @@ func runFix(e *env, args []string) int {
 	var refused *fix.Refused
 	switch {
 	case errors.As(err, &refused):
-		e.errorf("%s; fix writes nothing while sshd would refuse it:", refusedWhat(refused.When))
+		e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(refused.Fixed))
 		for _, d := range refused.Diags {
 			fmt.Fprintf(e.stderr, "  %s:%d: %s\n", display(d.Pos.File), d.Pos.Line, d.Msg)
 		}
@@ -175,9 +175,9 @@ func runFix(e *env, args []string) int {
 func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Config, plan *fix.Plan, write, tree bool) (bool, int) {
 	var refused *fix.SSHDRefused
 	for _, step := range []struct {
-		what    string
+		fixed   bool
 		changes []fix.FileChange
-	}{{"the current configuration", nil}, {"the fixed configuration", plan.Files}} {
+	}{{false, nil}, {true, plan.Files}} {
 		err := k.Check(ctx, cfg, step.changes)
 		switch {
 		case err == nil:
@@ -186,7 +186,7 @@ func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Co
 			fmt.Fprintf(e.stderr, "sshwarden: note: sshd is not installed here, so sshd -t did not check the change; the sshdconf model did\n")
 			return false, -1
 		case errors.As(err, &refused):
-			e.errorf("%s; fix writes nothing while sshd would refuse it:", refusedWhat(step.what))
+			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(step.fixed))
 			for _, line := range strings.Split(strings.TrimSpace(refused.Output), "\n") {
 				fmt.Fprintf(e.stderr, "  %s\n", line)
 			}
@@ -200,13 +200,6 @@ func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Co
 		}
 	}
 	return true, -1
-}
-
-func refusedWhat(when string) string {
-	if when == "the current configuration" {
-		return "sshd refuses the current configuration"
-	}
-	return "sshd would refuse the fixed configuration"
 }
 
 // osPath maps a path sshd would open to the file on this machine: under

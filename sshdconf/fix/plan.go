@@ -38,12 +38,21 @@ type FileChange struct {
 // Refused is the error of a configuration that sshd refuses, before or
 // after the change: fix never writes one.
 type Refused struct {
-	When  string // "the current configuration" or "the fixed configuration"
+	Fixed bool // the fixed configuration is refused (else the current one)
 	Diags sshdconf.ErrorList
 }
 
 func (e *Refused) Error() string {
-	return fmt.Sprintf("sshd refuses %s: %v", e.When, e.Diags)
+	return fmt.Sprintf("%s: %v", RefusedWhat(e.Fixed), e.Diags)
+}
+
+// RefusedWhat says which configuration sshd refuses: the fixed one, or
+// the current one.
+func RefusedWhat(fixed bool) string {
+	if fixed {
+		return "sshd would refuse the fixed configuration"
+	}
+	return "sshd refuses the current configuration"
 }
 
 // Make plans the change that makes the effective values of c meet reqs for
@@ -54,7 +63,7 @@ func (e *Refused) Error() string {
 // already refuses gets a *Refused error and no plan.
 func Make(c *sshdconf.Config, reqs []lint.Requirement) (*Plan, error) {
 	if err := refusal(c); err != nil {
-		return nil, &Refused{When: "the current configuration", Diags: err}
+		return nil, &Refused{Diags: err}
 	}
 	policy := []*lint.Check{lint.Lookup("policy")}
 	found := lint.Run(&lint.Pass{Config: c, Requirements: reqs}, policy, nil)
@@ -91,7 +100,7 @@ func Make(c *sshdconf.Config, reqs []lint.Requirement) (*Plan, error) {
 		return nil, fmt.Errorf("reading the fixed configuration: %w", err)
 	}
 	if err := refusal(after); err != nil {
-		return nil, &Refused{When: "the fixed configuration", Diags: err}
+		return nil, &Refused{Fixed: true, Diags: err}
 	}
 	if left := lint.Run(&lint.Pass{Config: after, Requirements: reqs}, policy, nil); len(left) > len(p.Unfixable) {
 		var msgs []string

@@ -38,6 +38,10 @@ type Checker struct {
 	// Root is the --root tree: sshd must read its files at their absolute
 	// paths. "" checks this host's configuration.
 	Root string
+
+	// hostKey is the throwaway host key of Root checks, made once: a
+	// Checker is for one goroutine at a time.
+	hostKey []byte
 }
 
 // Check runs `sshd -t -f MAIN` on c with changes applied, in a private
@@ -166,8 +170,17 @@ func (k *Checker) stageTree(ctx context.Context, c *sshdconf.Config, changes []F
 		return nil, "", err
 	}
 	key := filepath.Join(dir, "hostkey")
-	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("ssh-keygen: %v: %s", err, out)
+	if k.hostKey == nil {
+		if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+			return nil, "", fmt.Errorf("ssh-keygen: %v: %s", err, out)
+		}
+		b, err := os.ReadFile(key)
+		if err != nil {
+			return nil, "", err
+		}
+		k.hostKey = b
+	} else if err := os.WriteFile(key, k.hostKey, 0o600); err != nil {
+		return nil, "", err
 	}
 	return func() error {
 		if err := syscall.Mount("overlay", "/etc", "overlay", 0, "lowerdir="+etc+":/etc"); err != nil {
