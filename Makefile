@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadEffective$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./watcher -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./sshdconf ./sshdconf/lint ./sshdconf/fix ./watcher -run '^$$' -bench . -benchmem
