@@ -1,0 +1,589 @@
+package enforcer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coreos/go-systemd/v22/journal"
+
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+// Kinds of audit record beyond [ActionWarn] and [ActionClose], as recorded
+// in SSHWARDEN_ACTION. The last three are the agent's operational records.
+const (
+	ActionWarnFailed      = "warn-failed"       // a warning could not be written to the session's tty
+	ActionCloseFailed     = "close-failed"      // a session could not be closed
+	ActionConfigDrift     = "config-drift"      // sshd_config no longer meets the policy
+	ActionConfigFixed     = "config-fixed"      // the agent fixed sshd_config
+	ActionConfigFixFailed = "config-fix-failed" // the agent could not fix sshd_config
+	ActionPolicyLoaded    = "policy-loaded"     // the policy was (re)loaded
+	ActionPolicyError     = "policy-error"      // the policy could not be loaded; the previous one stays
+	ActionAgentStarted    = "agent-started"
+	ActionAgentStopped    = "agent-stopped"
+	ActionError           = "error" // any other failure, and audit records lost
+)
+
+// The MESSAGE_ID of each action: fixed 128-bit IDs, generated once with
+// `journalctl --new-id128`, each explained in packaging/sshwarden.catalog.
+// They never change: auditors select records with them
+// (`journalctl MESSAGE_ID=...`).
+const (
+	MessageIDWarn            = "610b2d2974864cc9bf4a310ea5cdb6da"
+	MessageIDWarnFailed      = "84f97a72c57a4eeeb78484514dcabb66"
+	MessageIDClose           = "d5a4999b3ce94f82a5408f9294bffc55"
+	MessageIDCloseFailed     = "da2b86b38ef2464eb49c34bf450d7e12"
+	MessageIDConfigDrift     = "4ff60e84aced49ae8c801f1bcfb50947"
+	MessageIDConfigFixed     = "6b08fc7bded1490eb795e224a8c91687"
+	MessageIDConfigFixFailed = "8ae02e007d6541d08a57ab04f5371022"
+	MessageIDPolicyLoaded    = "8faedb5a10374ac7875859e5a5a504eb"
+	MessageIDPolicyError     = "93eababfa127454f9568ddb44183280f"
+	MessageIDAgentStarted    = "c7b16f1308bd404b91576a8b1c18ec4e"
+	MessageIDAgentStopped    = "5769e989be1b4588aca4598cf6a50880"
+	MessageIDError           = "f36a7141295740c994fa5f66dacb55ed"
+)
+
+// Journal fields of an audit record, besides MESSAGE, MESSAGE_ID, PRIORITY
+// and SYSLOG_IDENTIFIER.
+const (
+	FieldAction         = "SSHWARDEN_ACTION"
+	FieldSessionID      = "SSHWARDEN_SESSION_ID" // the login's audit session id
+	FieldUser           = "SSHWARDEN_USER"
+	FieldUID            = "SSHWARDEN_UID"
+	FieldRemoteAddr     = "SSHWARDEN_REMOTE_ADDR"
+	FieldRemotePort     = "SSHWARDEN_REMOTE_PORT"
+	FieldLocalPort      = "SSHWARDEN_LOCAL_PORT"
+	FieldTTY            = "SSHWARDEN_TTY"
+	FieldPID            = "SSHWARDEN_PID" // the session's sshd monitor
+	FieldKind           = "SSHWARDEN_KIND"
+	FieldCommand        = "SSHWARDEN_COMMAND" // an exec session's command
+	FieldIdleSeconds    = "SSHWARDEN_IDLE_SECONDS"
+	FieldSessionSeconds = "SSHWARDEN_SESSION_SECONDS"
+	FieldLimitSeconds   = "SSHWARDEN_LIMIT_SECONDS"
+	FieldReason         = "SSHWARDEN_REASON"
+	FieldRule           = "SSHWARDEN_RULE"
+	FieldDryRun         = "SSHWARDEN_DRY_RUN"
+	// FieldError is what failed, on failure records.
+	FieldError = "SSHWARDEN_ERROR"
+	// FieldDropped is the number of records lost since the last report, on
+	// the "error" record that reports them.
+	FieldDropped = "SSHWARDEN_DROPPED"
+	// FieldJournalError is in a record on stderr, never in the journal:
+	// why journald did not take it.
+	FieldJournalError = "SSHWARDEN_JOURNAL_ERROR"
+)
+
+// SyslogIdentifier is the SYSLOG_IDENTIFIER of every record.
+const SyslogIdentifier = "sshwarden"
+
+// Where an [Audit] writes, in [AuditOptions].Journal and from [Audit.Sink].
+const (
+	SinkAuto    = "auto"    // journald when it answers at start, else stderr
+	SinkJournal = "journal" // journald; a record it does not take goes to stderr
+	SinkStderr  = "stderr"  // JSON lines on stderr
+)
+
+// maxField is the largest field, "NAME=value", that `journalctl -o json`
+// prints without --all: from 4096 bytes on, it prints null (measured with
+// systemd 252). Values are cut to fit.
+const maxField = 4095
+
+// truncated ends a value that was cut.
+const truncated = "...[truncated]"
+
+// MessageID returns the fixed MESSAGE_ID of an action, "" for an unknown
+// one.
+func MessageID(action string) string {
+	switch action {
+	case ActionWarn:
+		return MessageIDWarn
+	case ActionWarnFailed:
+		return MessageIDWarnFailed
+	case ActionClose:
+		return MessageIDClose
+	case ActionCloseFailed:
+		return MessageIDCloseFailed
+	case ActionConfigDrift:
+		return MessageIDConfigDrift
+	case ActionConfigFixed:
+		return MessageIDConfigFixed
+	case ActionConfigFixFailed:
+		return MessageIDConfigFixFailed
+	case ActionPolicyLoaded:
+		return MessageIDPolicyLoaded
+	case ActionPolicyError:
+		return MessageIDPolicyError
+	case ActionAgentStarted:
+		return MessageIDAgentStarted
+	case ActionAgentStopped:
+		return MessageIDAgentStopped
+	case ActionError:
+		return MessageIDError
+	}
+	return ""
+}
+
+// defaultPriority is the priority of an action whose Record leaves it 0.
+func defaultPriority(action string) journal.Priority {
+	switch action {
+	case ActionWarn, ActionPolicyLoaded, ActionAgentStarted, ActionAgentStopped:
+		return journal.PriInfo
+	case ActionClose, ActionConfigFixed:
+		return journal.PriNotice
+	case ActionWarnFailed, ActionConfigDrift:
+		return journal.PriWarning
+	}
+	return journal.PriErr // the failures, and unknown actions
+}
+
+// Record is one audit record: one action of the agent.
+//
+// Its journal fields are rendered by [Record.JournalFields]; zero fields are
+// left out. Every value is made safe first: a value that is valid UTF-8 with
+// only printable characters (user names, ttys, addresses, rules: the usual
+// case) is written unchanged, so that `journalctl SSHWARDEN_USER=alice`
+// finds it. Anything else (control characters such as a newline, invalid
+// UTF-8, line and paragraph separators, bidirectional overrides) is escaped
+// as in a Go string literal (\n, \x00, \xff, \u202e): a value is always one
+// printable line, which can neither add a field nor forge a line in
+// `journalctl` or in the stderr JSON. A backslash is not escaped, so an
+// escaped value reads like one that contained the escape literally.
+// Values are cut so that NAME=VALUE fits in 4095 bytes (journalctl -o json
+// prints larger fields as null without --all), and then end in
+// "...[truncated]".
+type Record struct {
+	Action string // SSHWARDEN_ACTION, one of the Action constants; selects MESSAGE_ID
+	// Priority is the syslog priority. Its zero value (journal.PriEmerg,
+	// which journald would broadcast to every terminal) stands for the
+	// action's default: info for warn, policy-loaded, agent-started and
+	// agent-stopped; notice for close and config-fixed; warning for
+	// warn-failed and config-drift; err for the others.
+	Priority journal.Priority
+	// Message is MESSAGE: one sentence an auditor understands, built by the
+	// caller ("sshwarden: ACTION" when empty).
+	Message string
+	// Session is the session the record is about, nil when none. Only then
+	// does the record carry SSHWARDEN_SESSION_ID (when known, i.e. not 0),
+	// SSHWARDEN_USER, SSHWARDEN_UID, SSHWARDEN_REMOTE_ADDR,
+	// SSHWARDEN_REMOTE_PORT, SSHWARDEN_LOCAL_PORT (when the addresses are
+	// known), SSHWARDEN_TTY (pty sessions), SSHWARDEN_PID, SSHWARDEN_KIND,
+	// SSHWARDEN_COMMAND (exec sessions), and Idle and Age.
+	Session *watcher.Session
+	Reason  string // SSHWARDEN_REASON: ReasonIdle or ReasonMaxSessionTime
+	// Idle (SSHWARDEN_IDLE_SECONDS), Age (SSHWARDEN_SESSION_SECONDS) and
+	// Limit (SSHWARDEN_LIMIT_SECONDS) are written in whole seconds, rounded
+	// down (so an idle time never reads longer than it was), and only when
+	// above 0: an Idle of 0 is unknown, as in [Action]. Idle and Age need a
+	// Session.
+	Idle, Age, Limit time.Duration
+	Rule             string // SSHWARDEN_RULE: FILE:LINE of the policy line that applied
+	DryRun           bool   // SSHWARDEN_DRY_RUN=yes: the agent only said what it would do
+	// Fields are extra fields (SSHWARDEN_FILE, SSHWARDEN_LINE,
+	// SSHWARDEN_FINDINGS, SSHWARDEN_ERROR, SSHWARDEN_VIA, ...). A name must
+	// start with SSHWARDEN_ and hold only A-Z, 0-9 and _, at most 64 bytes,
+	// and must not be one the record sets from its other fields; other
+	// names are dropped.
+	Fields map[string]string
+}
+
+// ActionRecord is the record of a decided [Action] that was carried out:
+// the caller adds Message, DryRun, and Fields if it has more to say, and
+// changes Action to ActionWarnFailed or ActionCloseFailed when it failed.
+func ActionRecord(a Action) Record {
+	s := a.Session
+	return Record{
+		Action:  a.Kind,
+		Session: &s,
+		Reason:  a.Reason,
+		Idle:    a.Idle,
+		Age:     a.Age,
+		Limit:   a.Limit,
+		Rule:    rule(a),
+	}
+}
+
+// rule is a's policy line as FILE:LINE, "" for a built-in default.
+func rule(a Action) string {
+	if a.Rule.File == "" || a.Rule.Line == 0 {
+		return ""
+	}
+	return a.Rule.File + ":" + strconv.Itoa(a.Rule.Line)
+}
+
+// JournalFields renders r as journal fields: MESSAGE_ID, SYSLOG_IDENTIFIER
+// and the SSHWARDEN_ fields, all but MESSAGE and PRIORITY (see
+// [Record.JournalMessage] and [Record.JournalPriority]). The values are
+// made safe as [Record] says.
+func (r Record) JournalFields() map[string]string {
+	f := make(map[string]string, 16+len(r.Fields))
+	set := func(name, value string) {
+		if value != "" {
+			f[name] = value
+		}
+	}
+	seconds := func(name string, d time.Duration) {
+		if d > 0 {
+			f[name] = strconv.FormatInt(int64(d/time.Second), 10)
+		}
+	}
+	set("SYSLOG_IDENTIFIER", SyslogIdentifier)
+	set("MESSAGE_ID", MessageID(r.Action))
+	set(FieldAction, r.Action)
+	if s := r.Session; s != nil {
+		if s.SessionID != 0 {
+			f[FieldSessionID] = strconv.FormatUint(uint64(s.SessionID), 10)
+		}
+		set(FieldUser, s.User)
+		f[FieldUID] = strconv.Itoa(s.UID)
+		if s.Remote.IsValid() {
+			f[FieldRemoteAddr] = s.Remote.Addr().Unmap().String()
+			f[FieldRemotePort] = strconv.Itoa(int(s.Remote.Port()))
+		}
+		if s.Local.IsValid() {
+			f[FieldLocalPort] = strconv.Itoa(int(s.Local.Port()))
+		}
+		set(FieldTTY, s.TTY)
+		if s.PID != 0 {
+			f[FieldPID] = strconv.Itoa(s.PID)
+		}
+		set(FieldKind, string(s.Kind))
+		set(FieldCommand, s.Command)
+		seconds(FieldIdleSeconds, r.Idle)
+		seconds(FieldSessionSeconds, r.Age)
+	}
+	seconds(FieldLimitSeconds, r.Limit)
+	set(FieldReason, r.Reason)
+	set(FieldRule, r.Rule)
+	if r.DryRun {
+		f[FieldDryRun] = "yes"
+	}
+	for name, value := range r.Fields {
+		if _, taken := f[name]; taken || !extraName(name) {
+			continue
+		}
+		set(name, value)
+	}
+	for name, value := range f {
+		f[name] = clean(name, value)
+	}
+	return f
+}
+
+// JournalMessage is r's MESSAGE, made safe.
+func (r Record) JournalMessage() string {
+	m := r.Message
+	if m == "" {
+		m = "sshwarden: " + r.Action
+	}
+	return clean("MESSAGE", m)
+}
+
+// JournalPriority is r's PRIORITY: r.Priority, or the action's default when
+// it is 0 or not a syslog priority.
+func (r Record) JournalPriority() journal.Priority {
+	if r.Priority <= journal.PriEmerg || r.Priority > journal.PriDebug {
+		return defaultPriority(r.Action)
+	}
+	return r.Priority
+}
+
+// extraName reports whether name may be one of Record.Fields.
+func extraName(name string) bool {
+	const prefix = "SSHWARDEN_"
+	if len(name) <= len(prefix) || len(name) > 64 || !strings.HasPrefix(name, prefix) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// clean makes the value of field name safe, as Record says.
+func clean(name, value string) string {
+	limit := maxField - len(name) - 1
+	plain := len(value) <= limit
+	for _, r := range value {
+		if !plain {
+			break
+		}
+		// An invalid byte decodes as utf8.RuneError, which is printable.
+		plain = r != utf8.RuneError && strconv.IsPrint(r)
+	}
+	if plain {
+		return value
+	}
+	var b strings.Builder
+	cut := -1 // where to cut when the result is too long
+	for i := 0; i < len(value) && b.Len() <= limit; {
+		r, size := utf8.DecodeRuneInString(value[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			piece = fmt.Sprintf(`\x%02x`, value[i])
+		case strconv.IsPrint(r):
+			piece = value[i : i+size]
+		default:
+			q := strconv.QuoteRune(r)
+			piece = q[1 : len(q)-1]
+		}
+		if cut < 0 && b.Len()+len(piece) > limit-len(truncated) {
+			cut = b.Len()
+		}
+		b.WriteString(piece)
+		i += size
+	}
+	s := b.String()
+	if len(s) > limit {
+		s = s[:cut] + truncated
+	}
+	return s
+}
+
+// AuditOptions configure an [Audit]. The zero value is ready to use.
+type AuditOptions struct {
+	// Stderr is where records go as JSON lines when journald is not used
+	// or does not take them; default os.Stderr.
+	Stderr io.Writer
+	// Journal is SinkAuto (the default), SinkJournal or SinkStderr. Any
+	// other value is taken as SinkAuto, and said in an "error" record.
+	Journal string
+	// Queue is how many records wait to be written before Record drops
+	// them; default 1024.
+	Queue int
+}
+
+// journalConn is the journal as an Audit uses it: go-systemd's journal
+// package, a fake in tests.
+type journalConn interface {
+	Enabled() bool
+	Send(message string, priority journal.Priority, fields map[string]string) error
+}
+
+// systemJournal is journald at go-systemd's fixed socket,
+// /run/systemd/journal/socket.
+type systemJournal struct{}
+
+func (systemJournal) Enabled() bool { return journal.Enabled() }
+
+func (systemJournal) Send(message string, priority journal.Priority, fields map[string]string) error {
+	return journal.Send(message, priority, fields)
+}
+
+// Audit writes audit records, in the background, to journald's native
+// protocol or as JSON lines to stderr.
+//
+// [Audit.Record] never blocks: it renders the record and queues it, and a
+// goroutine owned by the Audit writes the queue out until [Audit.Close].
+// When the queue is full, the record is dropped and counted
+// ([Audit.Dropped]); once the writer gets on again, it writes an "error"
+// record with SSHWARDEN_DROPPED, the number lost since the last such
+// report.
+//
+// With journald, each record is sent to /run/systemd/journal/socket anew
+// (go-systemd's unconnected datagram socket), so a journald that restarts
+// is used again from the next record on; a record that journald does not
+// take goes to stderr instead, with SSHWARDEN_JOURNAL_ERROR saying why. A
+// journald that is alive but does not read its socket blocks the writer:
+// records then queue up and are dropped, but Record still returns at once.
+//
+// On stderr, each record is one JSON line of log/slog's JSONHandler:
+// "time" (when Record was called), "level" (ERROR for priorities err and
+// above, WARN for warning, INFO for notice and info, DEBUG for debug),
+// "msg" (MESSAGE), then PRIORITY, MESSAGE_ID, SYSLOG_IDENTIFIER and the
+// SSHWARDEN_ fields as strings, keys sorted.
+type Audit struct {
+	journal journalConn // nil: stderr only
+	stderr  slog.Handler
+	sink    string
+
+	mu     sync.RWMutex // held to write closed and close queue
+	closed bool
+	queue  chan entry
+
+	dropped atomic.Uint64
+	abandon atomic.Bool   // Close gave up: drop the rest of the queue
+	done    chan struct{} // closed when the writer has returned
+}
+
+// entry is a rendered Record in the queue.
+type entry struct {
+	at       time.Time
+	message  string
+	priority journal.Priority
+	fields   map[string]string
+}
+
+// NewAudit starts an Audit. Its writer runs until [Audit.Close].
+func NewAudit(o AuditOptions) *Audit {
+	return newAudit(o, systemJournal{})
+}
+
+func newAudit(o AuditOptions, j journalConn) *Audit {
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Queue <= 0 {
+		o.Queue = 1024
+	}
+	a := &Audit{
+		stderr: slog.NewJSONHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		queue:  make(chan entry, o.Queue),
+		done:   make(chan struct{}),
+	}
+	var bad string
+	switch o.Journal {
+	case SinkStderr:
+	case SinkJournal:
+		a.journal = j
+	default:
+		if o.Journal != "" && o.Journal != SinkAuto {
+			bad = o.Journal
+		}
+		if j.Enabled() {
+			a.journal = j
+		}
+	}
+	a.sink = SinkStderr
+	if a.journal != nil {
+		a.sink = SinkJournal
+	}
+	go a.run()
+	if bad != "" {
+		a.Record(Record{
+			Action:  ActionError,
+			Message: fmt.Sprintf("sshwarden: unknown audit sink %q, using %s (journald when it answers at start, else stderr)", bad, SinkAuto),
+		})
+	}
+	return a
+}
+
+// Sink is where records go: SinkJournal or SinkStderr.
+func (a *Audit) Sink() string { return a.sink }
+
+// Dropped is the number of records dropped so far: the queue was full,
+// Record came after Close, or Close gave up before they were written.
+func (a *Audit) Dropped() uint64 { return a.dropped.Load() }
+
+// Record queues r to be written, and never blocks. r is rendered before
+// Record returns, so the caller may reuse r.Session and r.Fields.
+func (a *Audit) Record(r Record) {
+	e := entry{at: time.Now(), message: r.JournalMessage(), priority: r.JournalPriority(), fields: r.JournalFields()}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		a.dropped.Add(1)
+		return
+	}
+	select {
+	case a.queue <- e:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+// Close stops taking records and waits until the queued ones are written
+// or ctx is done. Then it returns an error saying how many records were
+// left; they are dropped, and the writer returns as soon as the write in
+// progress does.
+func (a *Audit) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.queue)
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		a.abandon.Store(true)
+		return fmt.Errorf("audit: %d records not written: %w", len(a.queue), context.Cause(ctx))
+	}
+}
+
+// run writes the queue out, and reports drops.
+func (a *Audit) run() {
+	defer close(a.done)
+	var reported uint64
+	for e := range a.queue {
+		if a.abandon.Load() {
+			a.dropped.Add(1)
+			continue
+		}
+		a.write(e)
+		if !a.abandon.Load() {
+			reported = a.reportDropped(reported)
+		}
+	}
+	if !a.abandon.Load() {
+		a.reportDropped(reported)
+	}
+}
+
+// reportDropped writes an "error" record when records were dropped since
+// reported were, and returns the new count of reported drops.
+func (a *Audit) reportDropped(reported uint64) uint64 {
+	n := a.dropped.Load()
+	if n == reported {
+		return n
+	}
+	r := Record{
+		Action:  ActionError,
+		Message: fmt.Sprintf("sshwarden lost %d audit records: they came faster than they could be written", n-reported),
+		Fields: map[string]string{
+			FieldDropped: strconv.FormatUint(n-reported, 10),
+			FieldError:   "the audit queue was full",
+		},
+	}
+	a.write(entry{at: time.Now(), message: r.JournalMessage(), priority: r.JournalPriority(), fields: r.JournalFields()})
+	return n
+}
+
+// write writes e to journald, or to stderr when journald is not used or
+// does not take it.
+func (a *Audit) write(e entry) {
+	var journalErr error
+	if a.journal != nil {
+		if journalErr = a.journal.Send(e.message, e.priority, e.fields); journalErr == nil {
+			return
+		}
+	}
+	level := slog.LevelInfo
+	switch {
+	case e.priority <= journal.PriErr:
+		level = slog.LevelError
+	case e.priority == journal.PriWarning:
+		level = slog.LevelWarn
+	case e.priority == journal.PriDebug:
+		level = slog.LevelDebug
+	}
+	rec := slog.NewRecord(e.at, level, e.message, 0)
+	names := make([]string, 0, len(e.fields))
+	for name := range e.fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	rec.AddAttrs(slog.String("PRIORITY", strconv.Itoa(int(e.priority))))
+	for _, name := range names {
+		rec.AddAttrs(slog.String(name, e.fields[name]))
+	}
+	if journalErr != nil {
+		rec.AddAttrs(slog.String(FieldJournalError, clean(FieldJournalError, journalErr.Error())))
+	}
+	// A failed write to stderr leaves nowhere to say so.
+	_ = a.stderr.Handle(context.Background(), rec)
+}
