@@ -29,6 +29,7 @@ Examples:
   sshwarden fix                                # the diff that makes sshd_config meet the policy
   sshwarden fix -w --reload                    # write it (checked by sshd -t), reload sshd
   sshwarden sessions                           # who is logged in over SSH, idle for how long
+  sshwarden agent --dry-run --once             # what the agent would do now
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
@@ -38,6 +39,7 @@ Commands:
   lint        check sshd_config as sshd reads it, against the OpenSSH traps and the policy
   fix         change sshd_config so that its effective values meet the policy
   sessions    list the live SSH sessions, with their idle time
+  agent       the daemon: warn, then close idle sessions; audit to journald
   effective   print the effective sshd configuration for a connection
   version     print the version
   help        print this help
@@ -66,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"effective", runEffective},
 		{"fix", runFix},
 		{"sessions", runSessions},
+		{"agent", runAgent},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},
 	}

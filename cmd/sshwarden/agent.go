@@ -1,0 +1,474 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/coreos/go-systemd/v22/journal"
+
+	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/sshdconf/lint"
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+const agentUsage = `usage: sshwarden agent [--policy FILE] [--dry-run] [--once] [--proc DIR] [-f FILE]
+
+Runs the daemon: finds the SSH sessions of this host through /proc, warns
+on a session's terminal WarnBefore its idle limit, closes it at IdleTimeout
+(and at MaxSessionTime, active or not), per the policy's User, Group and
+Address rules. It also watches sshd_config (and every file it includes)
+for drift from the policy, and with "EnforceConfig yes" fixes it. Every
+action is an audit record in journald (SYSLOG_IDENTIFIER=sshwarden, fields
+SSHWARDEN_*), or a JSON line on stderr where no journald runs.
+
+SIGHUP, or a change of the policy file, reloads the policy; a broken policy
+is reported with its file:line and the last good one stays in force.
+SIGTERM stops the agent.
+
+Examples:
+  sshwarden agent --dry-run --once       # what it would do now, touching nothing
+  sshwarden agent                        # as the systemd service runs it
+  journalctl -t sshwarden -o verbose     # the audit records
+
+Flags:
+`
+
+func runAgent(e *env, args []string) int {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, agentUsage); fs.PrintDefaults() }
+	policyName := fs.String("policy", "", "policy `file` or builtin:NAME (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
+	dryRun := fs.Bool("dry-run", false, "decide and record everything, warn and close nothing (records carry SSHWARDEN_DRY_RUN=yes)")
+	once := fs.Bool("once", false, "scan once, act, and exit")
+	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
+	var cf configFlags
+	fs.StringVar(&cf.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file` to watch for drift")
+	rest, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		e.errorf("agent takes no arguments: %q", rest)
+		return exitUsage
+	}
+	name := *policyName
+	if name == "" {
+		name = "builtin:default"
+		if _, err := os.Stat(enforcer.DefaultPath); err == nil {
+			name = enforcer.DefaultPath
+		}
+	}
+	p, err := enforcer.Load(name)
+	if err != nil {
+		reportPolicyError(e, err)
+		return exitUsage
+	}
+	sc, err := watcher.NewScanner(watcher.Options{Proc: *proc})
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+
+	audit := enforcer.NewAudit(enforcer.AuditOptions{Stderr: e.stderr})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = audit.Close(ctx)
+	}()
+	metrics := &enforcer.Metrics{}
+	metrics.SetVersion(version)
+	metrics.SetPolicyOK(true, time.Now())
+	users := &hostUsers{}
+	a := &enforcer.Agent{
+		Sessions: sc,
+		Actions:  &enforcer.Actor{Proc: *proc},
+		Audit:    audit,
+		Metrics:  metrics,
+		Users:    users,
+		DryRun:   *dryRun,
+		Once:     *once,
+		Notify:   func(state string) { _, _ = daemon.SdNotify(false, state) },
+	}
+	if wd, err := daemon.SdWatchdogEnabled(false); err == nil {
+		a.Watchdog = wd
+	}
+	a.SetPolicy(p)
+
+	mode := ""
+	if *dryRun {
+		mode = " in dry-run mode (nothing is warned or closed)"
+	}
+	audit.Record(enforcer.Record{Action: enforcer.ActionAgentStarted, Priority: journal.PriInfo, DryRun: *dryRun,
+		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), audit.Sink()),
+		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_VERSION": version}})
+
+	d := &drift{cf: cf, audit: audit, metrics: metrics, dryRun: *dryRun}
+	files, globs := d.check(p, "at start")
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if *once {
+		if err := a.Run(ctx); err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	policyFile := ""
+	if !strings.HasPrefix(name, "builtin:") {
+		policyFile = absPath(name)
+	}
+	watched := func() []string {
+		out := slices.Clone(files)
+		if policyFile != "" {
+			out = append(out, policyFile)
+		}
+		return out
+	}
+	fw, err := watcher.WatchFiles(watched(), globs)
+	if err != nil {
+		audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriErr,
+			Message: "Cannot watch the configuration for changes: " + err.Error() + "; drift and policy changes are seen only on SIGHUP.",
+			Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
+	} else {
+		defer fw.Close()
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	reload := func(why string) {
+		np, err := enforcer.Load(name)
+		if err != nil {
+			metrics.SetPolicyOK(false, time.Now())
+			recordPolicyError(audit, name, err)
+			return
+		}
+		metrics.SetPolicyOK(true, time.Now())
+		users.refresh()
+		a.SetPolicy(np)
+		audit.Record(enforcer.Record{Action: enforcer.ActionPolicyLoaded, Priority: journal.PriNotice,
+			Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, summary(np)),
+			Fields:  map[string]string{"SSHWARDEN_POLICY": name}})
+		files, globs = d.check(np, "after the policy changed")
+		d.watch(fw, watched(), globs)
+	}
+	var events <-chan []string
+	var watchErrs <-chan error
+	if fw != nil {
+		events, watchErrs = fw.Events(), fw.Errors()
+	}
+	for {
+		select {
+		case err := <-done:
+			audit.Record(enforcer.Record{Action: enforcer.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
+				Message: "sshwarden agent stopped."})
+			if err != nil {
+				e.errorf("%v", err)
+				return exitUsage
+			}
+			return exitOK
+		case <-hup:
+			reload("SIGHUP")
+		case changed := <-events:
+			if policyFile != "" && slices.Contains(changed, policyFile) {
+				reload("the file changed")
+				continue
+			}
+			files, globs = d.check(a.Policy(), "after "+strings.Join(changed, ", ")+" changed")
+			d.watch(fw, watched(), globs)
+		case err := <-watchErrs:
+			audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+				Message: "Watching the configuration: " + err.Error(),
+				Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
+		}
+	}
+}
+
+// summary is the policy's global limits in a few words.
+func summary(p *enforcer.Policy) string {
+	e := p.For(watcher.Session{}, nil)
+	limit := func(d time.Duration) string {
+		if d <= 0 {
+			return "none"
+		}
+		return d.String()
+	}
+	s := fmt.Sprintf("globally IdleTimeout %s, WarnBefore %s, MaxSessionTime %s", limit(e.IdleTimeout.Value), limit(e.WarnBefore.Value), limit(e.MaxSessionTime.Value))
+	if e.Exempt.Value {
+		s = "globally Exempt"
+	}
+	switch n := len(p.Blocks); n {
+	case 0:
+	case 1:
+		s += ", and 1 Match block"
+	default:
+		s += fmt.Sprintf(", and %d Match blocks", n)
+	}
+	return s
+}
+
+func reportPolicyError(e *env, err error) {
+	var list sshdconf.ErrorList
+	if errors.As(err, &list) {
+		for _, d := range list {
+			e.errorf("%s: %s", d.Pos, d.Msg)
+		}
+		return
+	}
+	e.errorf("policy: %v", err)
+}
+
+// recordPolicyError records a policy that failed to load: every problem
+// with its file:line; the policy in force stays.
+func recordPolicyError(audit enforcer.Recorder, name string, err error) {
+	fields := map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_ERROR": err.Error()}
+	var list sshdconf.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		fields["SSHWARDEN_FILE"] = list[0].Pos.File
+		fields["SSHWARDEN_LINE"] = strconv.Itoa(list[0].Pos.Line)
+	}
+	audit.Record(enforcer.Record{Action: enforcer.ActionPolicyError, Priority: journal.PriErr,
+		Message: fmt.Sprintf("The policy %s was not reloaded: %v. The last good policy stays in force.", name, err),
+		Fields:  fields})
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// drift lints sshd_config against the policy when it changes, records the
+// findings, and with EnforceConfig yes fixes the configuration.
+type drift struct {
+	cf      configFlags
+	audit   enforcer.Recorder
+	metrics *enforcer.Metrics
+	dryRun  bool
+	last    string // the findings last recorded, to record each change once
+}
+
+// watch points fw at the files of the configuration as it is now (an
+// Include may have appeared or gone).
+func (d *drift) watch(fw *watcher.FileWatch, files, globs []string) {
+	if fw == nil {
+		return
+	}
+	if err := fw.Set(files, globs); err != nil {
+		d.audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+			Message: "Cannot watch the configuration files for changes: " + err.Error(),
+			Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
+	}
+}
+
+// check lints the configuration, records drift, fixes it when the policy
+// says so, and returns the files and Include patterns to watch.
+func (d *drift) check(p *enforcer.Policy, why string) (files, globs []string) {
+	main := absPath(d.cf.file)
+	files = []string{main}
+	cfg, _, err := d.cf.load()
+	if err != nil {
+		key := "load: " + err.Error()
+		if key != d.last {
+			d.last = key
+			d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriErr, DryRun: d.dryRun,
+				Message: fmt.Sprintf("The sshd configuration cannot be read (%s): %v.", why, err),
+				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
+		}
+		return files, nil
+	}
+	for _, f := range cfg.Files {
+		files = append(files, cfg.Path(f.Name))
+	}
+	for _, inc := range cfg.Includes() {
+		globs = append(globs, cfg.Path(inc.Pattern))
+	}
+	findings, bySeverity := d.lint(cfg, p)
+	if d.metrics != nil {
+		d.metrics.SetFindings(bySeverity)
+	}
+	key := strings.Join(findings, "\n")
+	if key == d.last {
+		return files, globs
+	}
+	d.last = key
+	if len(findings) == 0 {
+		if why != "at start" {
+			d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriNotice, DryRun: d.dryRun,
+				Message: fmt.Sprintf("The sshd configuration %s meets the policy again (%s).", main, why),
+				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS_COUNT": "0"}})
+		}
+		return files, globs
+	}
+	d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriWarning, DryRun: d.dryRun,
+		Message: fmt.Sprintf("The sshd configuration %s does not meet the policy (%s): %d findings; the first: %s", main, why, len(findings), findings[0]),
+		Fields: map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS": key,
+			"SSHWARDEN_FINDINGS_COUNT": strconv.Itoa(len(findings))}})
+	if p.Global.EnforceConfig != nil && p.Global.EnforceConfig.Value {
+		d.enforce(p, why)
+		// The fix changed the files (or failed): lint the result now, so
+		// that what is recorded last is what is on disk.
+		return d.recheck(p, files, globs)
+	}
+	return files, globs
+}
+
+func (d *drift) recheck(p *enforcer.Policy, files, globs []string) ([]string, []string) {
+	cfg, _, err := d.cf.load()
+	if err != nil {
+		return files, globs
+	}
+	findings, bySeverity := d.lint(cfg, p)
+	if d.metrics != nil {
+		d.metrics.SetFindings(bySeverity)
+	}
+	d.last = strings.Join(findings, "\n")
+	return files, globs
+}
+
+// lint returns the findings of severity warning and above, as text lines.
+func (d *drift) lint(cfg *sshdconf.Config, p *enforcer.Policy) ([]string, map[string]int) {
+	pass := &lint.Pass{Config: cfg, Requirements: p.Requirements, Stat: d.cf.stat()}
+	bySeverity := map[string]int{"error": 0, "warning": 0, "info": 0}
+	var out []string
+	for _, f := range lint.Run(pass, lint.Checks(), nil) {
+		bySeverity[f.Severity.String()]++
+		if f.Severity >= lint.Warning {
+			out = append(out, fmt.Sprintf("%s:%d: %s: %s (%s)", f.Pos.File, f.Pos.Line, f.Severity, f.Message, f.Check))
+		}
+	}
+	return out, bySeverity
+}
+
+// enforce runs what `sshwarden fix -w --reload` runs, under the same lock,
+// and records config-fixed or config-fix-failed.
+func (d *drift) enforce(p *enforcer.Policy, why string) {
+	main := absPath(d.cf.file)
+	fail := func(err error) {
+		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixFailed, Priority: journal.PriErr, DryRun: d.dryRun,
+			Message: fmt.Sprintf("EnforceConfig: the sshd configuration %s was not fixed: %v.", main, err),
+			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lctx, lcancel := context.WithTimeout(ctx, lockWait)
+	unlock, err := fix.Lock(lctx, filepath.Dir(main))
+	lcancel()
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer unlock()
+	cfg, _, err := d.cf.load()
+	if err != nil {
+		fail(err)
+		return
+	}
+	plan, err := fix.Make(cfg, p.Requirements)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if len(plan.Unfixable) > 0 {
+		fail(fmt.Errorf("%s:%d: %s", plan.Unfixable[0].Pos.File, plan.Unfixable[0].Pos.Line, plan.Unfixable[0].Message))
+		return
+	}
+	if len(plan.Files) == 0 {
+		return
+	}
+	var notes []string
+	for _, fc := range plan.Files {
+		notes = append(notes, cfg.Path(fc.Name)+": "+strings.Join(fc.Notes, "; "))
+	}
+	if d.dryRun {
+		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
+			Message: fmt.Sprintf("EnforceConfig: would fix the sshd configuration (%s): %s (dry run: nothing written).", why, strings.Join(notes, "; ")),
+			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
+		return
+	}
+	checker := &fix.Checker{}
+	for _, changes := range [][]fix.FileChange{nil, plan.Files} {
+		if err := checker.Check(ctx, cfg, changes); err != nil && !errors.Is(err, fix.ErrNoSSHD) {
+			fail(fmt.Errorf("sshd -t: %w", err))
+			return
+		}
+	}
+	changes := make([]fix.Change, len(plan.Files))
+	for i, fc := range plan.Files {
+		changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
+	}
+	if err := fix.Write(changes); err != nil {
+		fail(err)
+		return
+	}
+	pidFile := "/run/sshd.pid"
+	if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
+		pidFile = s[0].Value
+	}
+	how, err := fix.Reload(ctx, reloadOptions(cfg.Path(cfg.Main), pidFile))
+	if err != nil {
+		fail(fmt.Errorf("the files are written, but reloading sshd failed: %w", err))
+		return
+	}
+	d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice,
+		Message: fmt.Sprintf("EnforceConfig: fixed the sshd configuration (%s): %s; %s.", why, strings.Join(notes, "; "), how),
+		Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
+}
+
+// hostUsers is the user database for Match Group, read again when
+// /etc/passwd or /etc/group changes (checked at most every 10 s).
+type hostUsers struct {
+	mu      sync.Mutex
+	u       *sshdconf.FileUsers
+	checked time.Time
+	stamp   string
+}
+
+func (h *hostUsers) refresh() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checked = time.Time{}
+}
+
+func (h *hostUsers) get() *sshdconf.FileUsers {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.u != nil && time.Since(h.checked) < 10*time.Second {
+		return h.u
+	}
+	h.checked = time.Now()
+	var stamp strings.Builder
+	for _, f := range []string{"/etc/passwd", "/etc/group"} {
+		if st, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&stamp, "%d.%d.", st.ModTime().UnixNano(), st.Size())
+		}
+	}
+	if h.u == nil || stamp.String() != h.stamp {
+		h.u, h.stamp = sshdconf.LoadFileUsers(os.DirFS("/")), stamp.String()
+	}
+	return h.u
+}
+
+func (h *hostUsers) Groups(user string) ([]string, bool) { return h.get().Groups(user) }
+func (h *hostUsers) Home(user string) (string, bool)     { return h.get().Home(user) }

@@ -1,0 +1,449 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/journaltest"
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+// The agent end to end: the real binary, a real sshd on 127.0.0.1 with real
+// ssh clients, and a real journald (a namespace of its own, which the agent
+// reaches through its standard socket path in a mount namespace of its
+// own). The policy exempts every session but the test sshd's (Match
+// LocalPort), so the agent never touches a session of this host.
+
+// agentPolicy scopes the agent to one sshd port with short limits.
+func agentPolicy(port int, extra ...string) string {
+	return fmt.Sprintf(`# sshwarden test policy
+Exempt yes
+ScanInterval 2s
+Match LocalPort %d
+    Exempt no
+    IdleTimeout 20s
+    WarnBefore 10s
+    CloseNoTTY yes
+%s`, port, strings.Join(extra, "\n"))
+}
+
+// agentProc is a running `sshwarden agent`.
+type agentProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startAgent(t *testing.T, j *journaltest.Journal, args ...string) *agentProc {
+	t.Helper()
+	bin, err := exec.LookPath("sshwarden") // this test binary, by testscript.Main
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProc{cmd: j.Command(bin, append([]string{"agent"}, args...)...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	a.cmd.Stdout, a.cmd.Stderr = io.Discard, a.stderr
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	})
+	return a
+}
+
+// stop sends SIGTERM and returns how long the agent took to exit, and its
+// exit code.
+func (a *agentProc) stop(t *testing.T) (time.Duration, int) {
+	t.Helper()
+	start := time.Now()
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the agent did not stop within 15s of SIGTERM\n%s", a.stderr)
+	}
+	return time.Since(start), a.cmd.ProcessState.ExitCode()
+}
+
+// waitSession waits for the scanner to see a session of s matching ok.
+func waitSession(t *testing.T, s *sshdtest.Server, ok func(watcher.Session) bool) watcher.Session {
+	t.Helper()
+	sc, err := watcher.NewScanner(watcher.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		sessions, _, err := sc.Scan(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range sessions {
+			if x.Listener == s.PID && ok(x) {
+				return x
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no such session of the test sshd within 15s")
+	return watcher.Session{}
+}
+
+func TestAgentEndToEnd(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{})
+	j := journaltest.Start(t)
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.conf")
+	if err := os.WriteFile(policy, []byte(agentPolicy(s.Port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+
+	// The sessions, each told apart by its command.
+	idlePTY, err := s.StartClient(ctx, "-tt", "sleep 601")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typing := s.SSH(ctx, "-tt", "cat")
+	keys, err := typing.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typingOut syncBuffer
+	typing.Stdout, typing.Stderr = &typingOut, &typingOut
+	if err := typing.Start(); err != nil {
+		t.Fatal(err)
+	}
+	idleExec, err := s.StartClient(ctx, "sleep 602")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busyExec, err := s.StartClient(ctx, "while :; do echo busy; sleep 1; done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tunnel, err := s.StartClient(ctx, "-N")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sIdle := waitSession(t, s, func(x watcher.Session) bool {
+		return x.Kind == watcher.KindPTY && strings.Contains(x.Command+ttyCmd(x), "601")
+	})
+	sTyping := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindPTY && x.PID != sIdle.PID })
+	sExec := waitSession(t, s, func(x watcher.Session) bool { return x.Command == "sleep 602" })
+	sBusy := waitSession(t, s, func(x watcher.Session) bool { return strings.Contains(x.Command, "busy") })
+	sTunnel := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindNone })
+	loggedIn := time.Now()
+	var sleepPID int // the idle exec session's command, which sshd orphans
+	for _, p := range sExec.Procs {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil && strings.HasPrefix(string(b), "sleep\x00602") {
+			sleepPID = p
+		}
+	}
+	if sleepPID == 0 {
+		t.Fatalf("no sleep 602 among the exec session's processes %v", sExec.Procs)
+	}
+
+	stopTyping, typed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(typed)
+		for { // a keystroke every 2 s, until the idle sessions are closed
+			if _, err := io.WriteString(keys, "k\n"); err != nil {
+				return
+			}
+			select {
+			case <-stopTyping:
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
+
+	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+
+	rIdle := idlePTY.Wait(45 * time.Second)
+	closedAfter := time.Since(loggedIn)
+	rExec := idleExec.Wait(20 * time.Second)
+	// By now the typing session has lived past the idle limit too.
+	time.Sleep(2 * time.Second)
+	close(stopTyping)
+	<-typed
+
+	// The idle pty: warned on its terminal, then closed by sshd's monitor
+	// going away, about 20 s after its last input (the kernel's 8 s
+	// granularity, plus a scan interval).
+	if rIdle.TimedOut || rIdle.Exit != 255 || !strings.Contains(rIdle.Stderr, "closed by remote host") {
+		t.Errorf("idle pty session: %v", rIdle)
+	}
+	if !strings.Contains(rIdle.Stdout, "sshwarden: this session has been idle for") {
+		t.Errorf("idle pty session: no warning on its terminal: %q", rIdle.Stdout)
+	}
+	if closedAfter < 20*time.Second || closedAfter > 35*time.Second {
+		t.Errorf("idle pty session closed %v after login, want 20s to 35s", closedAfter)
+	}
+	// The idle exec session: warned on stderr (never stdout), closed, and
+	// its orphaned command ended.
+	if rExec.TimedOut || !strings.Contains(rExec.Stderr, "sshwarden:") || strings.Contains(rExec.Stdout, "sshwarden") {
+		t.Errorf("idle exec session: %v", rExec)
+	}
+	if sshdtest.Alive(sleepPID) {
+		t.Errorf("the idle exec session's command (pid %d) outlived the close", sleepPID)
+	}
+	// The active ones are untouched.
+	for name, pid := range map[string]int{"typing pty": sTyping.PID, "busy exec": sBusy.PID, "ssh -N": sTunnel.PID} {
+		if !sshdtest.Alive(pid) {
+			t.Errorf("%s session (monitor %d) was closed", name, pid)
+		}
+	}
+	if strings.Contains(typingOut.String(), "sshwarden") {
+		t.Errorf("the typing session was warned: %q", typingOut.String())
+	}
+
+	took, code := agent.stop(t)
+	if code != 0 || took > 5*time.Second {
+		t.Errorf("after SIGTERM the agent exited %d in %v, want 0 within 5s", code, took)
+	}
+	_ = keys.Close()
+	_ = busyExec.Signal(syscall.SIGKILL)
+	_ = tunnel.Signal(syscall.SIGKILL)
+
+	records := j.WaitFor(t, 10*time.Second, func(recs []map[string]string) bool {
+		return count(recs, "agent-stopped") > 0
+	}, "SYSLOG_IDENTIFIER=sshwarden")
+	byAction := map[string][]map[string]string{}
+	for _, r := range records {
+		byAction[r["SSHWARDEN_ACTION"]] = append(byAction[r["SSHWARDEN_ACTION"]], r)
+		if r["SYSLOG_IDENTIFIER"] != "sshwarden" || r["MESSAGE_ID"] != enforcer.MessageID(r["SSHWARDEN_ACTION"]) {
+			t.Errorf("record %v: want SYSLOG_IDENTIFIER sshwarden and the action's MESSAGE_ID", r)
+		}
+		if pid := r["SSHWARDEN_PID"]; pid != "" && pid != strconv.Itoa(sIdle.PID) && pid != strconv.Itoa(sExec.PID) {
+			t.Errorf("a record about a session that is not idle: %v", r)
+		}
+	}
+	for action, want := range map[string]int{"agent-started": 1, "warn": 2, "close": 2, "agent-stopped": 1} {
+		if got := len(byAction[action]); got != want {
+			t.Errorf("%d %s records, want %d", got, action, want)
+		}
+	}
+	for _, r := range append(byAction["warn"], byAction["close"]...) {
+		x := sIdle
+		if r["SSHWARDEN_PID"] == strconv.Itoa(sExec.PID) {
+			x = sExec
+		}
+		want := map[string]string{
+			"SSHWARDEN_USER":          s.User,
+			"SSHWARDEN_UID":           strconv.Itoa(x.UID),
+			"SSHWARDEN_REMOTE_ADDR":   "127.0.0.1",
+			"SSHWARDEN_REMOTE_PORT":   strconv.Itoa(int(x.Remote.Port())),
+			"SSHWARDEN_LOCAL_PORT":    strconv.Itoa(s.Port),
+			"SSHWARDEN_TTY":           x.TTY,
+			"SSHWARDEN_KIND":          string(x.Kind),
+			"SSHWARDEN_SESSION_ID":    strconv.FormatUint(uint64(x.SessionID), 10),
+			"SSHWARDEN_REASON":        "idle",
+			"SSHWARDEN_LIMIT_SECONDS": "20",
+			"SSHWARDEN_RULE":          policy + ":6",
+		}
+		for k, v := range want {
+			if r[k] != v {
+				t.Errorf("%s record for pid %s: %s = %q, want %q", r["SSHWARDEN_ACTION"], r["SSHWARDEN_PID"], k, r[k], v)
+			}
+		}
+		idle, _ := strconv.Atoi(r["SSHWARDEN_IDLE_SECONDS"])
+		if r["SSHWARDEN_ACTION"] == "close" && idle < 20 {
+			t.Errorf("closed at %d s idle, before the 20 s limit: %v", idle, r)
+		}
+		if r["SSHWARDEN_ACTION"] == "warn" && (idle < 10 || idle >= 20) {
+			t.Errorf("warned at %d s idle, want 10..19: %v", idle, r)
+		}
+		if !strings.Contains(r["MESSAGE"], s.User) || !strings.Contains(r["MESSAGE"], "127.0.0.1") {
+			t.Errorf("MESSAGE %q does not say who and from where", r["MESSAGE"])
+		}
+	}
+	if t.Failed() {
+		t.Logf("agent stderr:\n%s", agent.stderr)
+		for _, r := range records {
+			t.Logf("record: %s %s", r["SSHWARDEN_ACTION"], r["MESSAGE"])
+		}
+	}
+}
+
+// ttyCmd is how the scanner shows a pty session's command: it has none (the
+// shell runs it), so the test tells its pty sessions apart by their tty.
+func ttyCmd(x watcher.Session) string {
+	for _, p := range x.Procs {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil {
+			if strings.Contains(string(b), "601") {
+				return "601"
+			}
+		}
+	}
+	return ""
+}
+
+func count(recs []map[string]string, action string) int {
+	n := 0
+	for _, r := range recs {
+		if r["SSHWARDEN_ACTION"] == action {
+			n++
+		}
+	}
+	return n
+}
+
+// waitRecord waits until the journal holds n records of action (at most
+// 20 s) and returns them.
+func waitRecord(t *testing.T, j *journaltest.Journal, action string, n int) []map[string]string {
+	t.Helper()
+	recs := j.WaitFor(t, 20*time.Second, func(recs []map[string]string) bool {
+		return count(recs, action) >= n
+	}, "SYSLOG_IDENTIFIER=sshwarden")
+	var out []map[string]string
+	for _, r := range recs {
+		if r["SSHWARDEN_ACTION"] == action {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// A broken policy is reported with its file:line and the last good one
+// stays; a good one is loaded on change and on SIGHUP; a deleted file
+// changes nothing.
+func TestAgentPolicyReload(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{})
+	j := journaltest.Start(t)
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.conf")
+	write := func(text string) {
+		t.Helper()
+		// As an editor saves: a new file renamed over the old one.
+		tmp := policy + ".new"
+		if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, policy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(agentPolicy(s.Port))
+	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+	waitRecord(t, j, "agent-started", 1)
+
+	write(agentPolicy(s.Port, "    MaxSessionTime 15x"))
+	errs := waitRecord(t, j, "policy-error", 1)
+	if r := errs[0]; r["SSHWARDEN_FILE"] != policy || r["SSHWARDEN_LINE"] != "9" || !strings.Contains(r["MESSAGE"], "last good policy stays") {
+		t.Errorf("policy-error record: %v", r)
+	}
+
+	write(agentPolicy(s.Port, "    WarnMessage %u: bye in %l"))
+	loaded := waitRecord(t, j, "policy-loaded", 1)
+	if !strings.Contains(loaded[0]["MESSAGE"], "the file changed") {
+		t.Errorf("policy-loaded record: %v", loaded[0])
+	}
+	if err := agent.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	loaded = waitRecord(t, j, "policy-loaded", 2)
+	if !strings.Contains(loaded[1]["MESSAGE"], "SIGHUP") {
+		t.Errorf("policy-loaded record after SIGHUP: %v", loaded[1])
+	}
+	if err := os.Remove(policy); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, j, "policy-error", 2)
+
+	// The agent still works with the last good policy: its WarnMessage.
+	c, err := s.StartClient(t.Context(), "-tt", "sleep 603")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Wait(45 * time.Second)
+	if !strings.Contains(r.Stdout, s.User+": bye in") || r.Exit != 255 {
+		t.Errorf("session under the last good policy: %v", r)
+	}
+	if took, code := agent.stop(t); code != 0 {
+		t.Errorf("agent exited %d after %v\n%s", code, took, agent.stderr)
+	}
+}
+
+// Drift: a configuration that breaks the policy is recorded and, with
+// EnforceConfig yes, fixed and reloaded, at start and after each change.
+func TestAgentDriftEnforce(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{Extra: []string{"ClientAliveInterval 900"}})
+	j := journaltest.Start(t)
+	policy := filepath.Join(t.TempDir(), "policy.conf")
+	if err := os.WriteFile(policy, []byte("Exempt yes\nClientAliveInterval 300\nEnforceConfig yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+
+	drift := waitRecord(t, j, "config-drift", 1)
+	if r := drift[0]; r["SSHWARDEN_FILE"] != s.ConfigPath || !strings.Contains(r["SSHWARDEN_FINDINGS"], "ClientAliveInterval") {
+		t.Errorf("config-drift record: %v", r)
+	}
+	fixed := waitRecord(t, j, "config-fixed", 1)
+	if !strings.Contains(fixed[0]["MESSAGE"], "900") || !strings.Contains(fixed[0]["MESSAGE"], "300") {
+		t.Errorf("config-fixed record: %v", fixed[0])
+	}
+	b, err := os.ReadFile(s.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "ClientAliveInterval 300\n") || strings.Contains(string(b), "900") {
+		t.Fatalf("after the fix sshd_config is:\n%s", b)
+	}
+
+	// Someone puts it back; the agent sees the change and fixes it again.
+	if err := os.WriteFile(s.ConfigPath, []byte(strings.Replace(string(b), "ClientAliveInterval 300", "ClientAliveInterval 1200", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, j, "config-drift", 2)
+	fixed = waitRecord(t, j, "config-fixed", 2)
+	if !strings.Contains(fixed[1]["MESSAGE"], "1200") {
+		t.Errorf("second config-fixed record: %v", fixed[1])
+	}
+	if b, _ := os.ReadFile(s.ConfigPath); !strings.Contains(string(b), "ClientAliveInterval 300\n") {
+		t.Errorf("after the second fix sshd_config is:\n%s", b)
+	}
+	if !sshdtest.Alive(s.PID) {
+		t.Errorf("the test sshd died in the reloads\n%s", s.Log())
+	}
+	if r := s.Run(t.Context(), 10*time.Second, "true"); r.Exit != 0 {
+		t.Errorf("login after the reloads: %v", r)
+	}
+	if _, code := agent.stop(t); code != 0 {
+		t.Errorf("agent exit %d\n%s", code, agent.stderr)
+	}
+}

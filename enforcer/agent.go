@@ -1,0 +1,531 @@
+package enforcer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/journal"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/watcher"
+)
+
+// DefaultScanInterval is how often the agent looks for new sessions and
+// for input on known ones when the policy sets no ScanInterval. Deadlines
+// (a warning, a close) wake it on time whatever the interval.
+const DefaultScanInterval = 30 * time.Second
+
+// SessionSource finds the live sessions: a [*watcher.Scanner] on a host.
+type SessionSource interface {
+	Scan(now time.Time) ([]watcher.Session, []string, error)
+	// Activity fingerprints what a session's processes have done so far
+	// ([watcher.Scanner.Activity]); ok is false when it cannot tell.
+	Activity(s watcher.Session) (fingerprint uint64, ok bool)
+}
+
+// Actions carries out decisions on live sessions: an [*Actor] on a host.
+type Actions interface {
+	Warn(s watcher.Session, text string) (via []string, err error)
+	Close(ctx context.Context, s watcher.Session) (CloseResult, error)
+}
+
+// Recorder takes audit records without blocking: an [*Audit].
+type Recorder interface {
+	Record(r Record)
+}
+
+// Agent is the loop of `sshwarden agent`: scan, decide, act, record, sleep
+// until the next deadline or scan. Fill the fields, then call
+// [Agent.SetPolicy] and [Agent.Run].
+type Agent struct {
+	Sessions SessionSource
+	Actions  Actions
+	Audit    Recorder
+	Metrics  *Metrics       // nil: no metrics
+	Users    sshdconf.Users // for Match Group; nil: Match Group never applies
+	// DryRun decides and records everything and touches nothing: records
+	// carry SSHWARDEN_DRY_RUN=yes.
+	DryRun bool
+	// Once makes Run return after one scan and its actions (and the closes
+	// it started).
+	Once bool
+	// Notify sends a state to the service manager (sd_notify: "READY=1",
+	// "STATUS=...", "WATCHDOG=1", "STOPPING=1"); nil sends nothing.
+	Notify func(state string)
+	// Watchdog is the service manager's watchdog period (WatchdogSec); the
+	// agent pings at half of it while its loop is healthy. 0: no watchdog.
+	Watchdog time.Duration
+
+	policy atomic.Pointer[Policy]
+	wake   chan struct{}
+	once   sync.Once
+
+	// beat is when the loop last finished an iteration (Unix nanoseconds),
+	// or 0 while asleep: the watchdog pings only while this is fresh.
+	busySince atomic.Int64
+
+	// Read by tests, written by the loop only.
+	mu     sync.Mutex
+	status string
+}
+
+func (a *Agent) init() {
+	a.once.Do(func() { a.wake = make(chan struct{}, 1) })
+}
+
+// SetPolicy puts p in force, now and for the following scans. It is safe to
+// call while Run runs (a reload after SIGHUP or a change of the file).
+func (a *Agent) SetPolicy(p *Policy) {
+	a.init()
+	a.policy.Store(p)
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Policy is the policy in force.
+func (a *Agent) Policy() *Policy { return a.policy.Load() }
+
+// Status is the last STATUS line the agent reported.
+func (a *Agent) Status() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+func (a *Agent) notify(state string) {
+	if a.Notify != nil {
+		a.Notify(state)
+	}
+}
+
+// Run runs the loop until ctx ends (or after one scan with Once). It
+// returns nil on a clean stop: a failed scan is recorded and retried, never
+// fatal, since the agent must outlive sshd restarts and /proc surprises.
+func (a *Agent) Run(ctx context.Context) error {
+	a.init()
+	if a.policy.Load() == nil {
+		return fmt.Errorf("agent: no policy")
+	}
+	var closes sync.WaitGroup
+	defer closes.Wait()
+	if a.Watchdog > 0 && a.Notify != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go a.watchdog(wctx)
+	}
+
+	var (
+		state    State
+		track    = tracker{seen: map[sessionKey]*seenActivity{}}
+		problems = newOnce(1000)
+		lastErr  string
+		first    = true
+	)
+	for {
+		a.busySince.Store(time.Now().UnixNano())
+		now := time.Now()
+		p := a.policy.Load()
+		sessions, probs, err := a.Sessions.Scan(now)
+		took := time.Since(now)
+		if a.Metrics != nil {
+			a.Metrics.ObserveScan(took)
+		}
+		if err != nil {
+			if msg := err.Error(); msg != lastErr {
+				a.record(Record{Action: ActionError, Priority: journal.PriErr,
+					Message: "Scanning for SSH sessions failed: " + msg + "; retrying.",
+					Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
+				lastErr = msg
+			}
+		} else {
+			lastErr = ""
+			for _, pr := range probs {
+				if problems.first(pr) {
+					a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+						Message: "A process looked like part of an SSH session but was left out: " + pr,
+						Fields:  map[string]string{"SSHWARDEN_ERROR": pr}})
+				}
+			}
+		}
+
+		acts := track.activities(now, sessions, a.Sessions)
+		rules := func(s watcher.Session) Effective { return p.For(s, a.Users) }
+		actions, next := Decide(now, acts, rules, &state)
+		for _, x := range actions {
+			a.carryOut(ctx, x, &closes)
+		}
+
+		kinds := map[string]int{string(watcher.KindPTY): 0, string(watcher.KindNoTTY): 0, string(watcher.KindNone): 0}
+		for _, s := range sessions {
+			kinds[string(s.Kind)]++
+		}
+		if a.Metrics != nil {
+			a.Metrics.SetSessions(kinds)
+			if f := p.Global.MetricsFile; f != nil {
+				if err := a.Metrics.WriteFile(f.Value); err != nil {
+					if problems.first("metrics: " + err.Error()) {
+						a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+							Message: "Writing the metrics file failed: " + err.Error(),
+							Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error(), "SSHWARDEN_FILE": f.Value}})
+					}
+				}
+			}
+		}
+		status := fmt.Sprintf("watching %d SSH sessions (%d pty, %d notty, %d -N)",
+			len(sessions), kinds[string(watcher.KindPTY)], kinds[string(watcher.KindNoTTY)], kinds[string(watcher.KindNone)])
+		if a.DryRun {
+			status += ", dry run"
+		}
+		a.mu.Lock()
+		changed := status != a.status
+		a.status = status
+		a.mu.Unlock()
+		if first {
+			a.notify("READY=1\nSTATUS=" + status)
+			first = false
+		} else if changed {
+			a.notify("STATUS=" + status)
+		}
+		if a.Once {
+			return nil
+		}
+
+		wakeAt := now.Add(scanInterval(p))
+		if !next.IsZero() && next.Before(wakeAt) {
+			wakeAt = next
+		}
+		a.busySince.Store(0)
+		timer := time.NewTimer(time.Until(wakeAt))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			a.notify("STOPPING=1")
+			return nil
+		case <-a.wake:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+func scanInterval(p *Policy) time.Duration {
+	if p.Global.ScanInterval != nil && p.Global.ScanInterval.Value > 0 {
+		return p.Global.ScanInterval.Value
+	}
+	return DefaultScanInterval
+}
+
+// watchdog pings the service manager at half the watchdog period while the
+// loop is asleep or in an iteration younger than the period: a loop stuck
+// in a scan stops the pings and lets systemd restart the agent.
+func (a *Agent) watchdog(ctx context.Context) {
+	t := time.NewTicker(a.Watchdog / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			busy := a.busySince.Load()
+			if busy == 0 || time.Since(time.Unix(0, busy)) < a.Watchdog {
+				a.notify("WATCHDOG=1")
+			}
+		}
+	}
+}
+
+func (a *Agent) record(r Record) {
+	r.DryRun = r.DryRun || a.DryRun
+	if a.Audit != nil {
+		a.Audit.Record(r)
+	}
+}
+
+// carryOut warns now, or starts a close in its own goroutine: a close waits
+// for the session to end and must not hold up the loop.
+func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) {
+	s := x.Session
+	switch x.Kind {
+	case ActionWarn:
+		if a.Metrics != nil {
+			a.Metrics.Warned(x.Reason)
+		}
+		r := a.actionRecord(x)
+		if a.DryRun {
+			r.Message = "Would warn " + sessionPhrase(s) + ": " + why(x) + "; " + closesIn(x) + " (dry run: nothing written)."
+			a.record(r)
+			return
+		}
+		via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
+		if err != nil {
+			r.Action, r.Priority = ActionWarnFailed, journal.PriWarning
+			r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
+			r.Fields["SSHWARDEN_ERROR"] = err.Error()
+			a.record(r)
+			return
+		}
+		r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
+		r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+		a.record(r)
+	case ActionClose:
+		r := a.actionRecord(x)
+		if a.DryRun {
+			if a.Metrics != nil {
+				a.Metrics.Closed(x.Reason)
+			}
+			r.Message = "Would close " + sessionPhrase(s) + ": " + why(x) + " (dry run: nothing signalled)."
+			a.record(r)
+			return
+		}
+		closes.Add(1)
+		go func() {
+			defer closes.Done()
+			res, err := a.Actions.Close(ctx, s)
+			if err != nil || !res.Gone {
+				if a.Metrics != nil {
+					a.Metrics.CloseFailed()
+				}
+				r.Action, r.Priority = ActionCloseFailed, journal.PriErr
+				msg := "the session is still there"
+				if err != nil {
+					msg = err.Error()
+				}
+				r.Fields["SSHWARDEN_ERROR"] = msg
+				r.Message = "Could not close " + sessionPhrase(s) + ": " + msg + "; " + why(x) + "."
+				a.record(r)
+				return
+			}
+			if a.Metrics != nil {
+				a.Metrics.Closed(x.Reason)
+			}
+			r.Fields["SSHWARDEN_SIGNALLED"] = pids(res.Terminated)
+			if len(res.Killed) > 0 {
+				r.Fields["SSHWARDEN_KILLED"] = pids(res.Killed)
+			}
+			r.Message = "Closed " + sessionPhrase(s) + ": " + why(x) + "; sent SIGTERM to " + plural(len(res.Terminated), "process", "processes") + " " + pids(res.Terminated)
+			if len(res.Killed) > 0 {
+				r.Message += " and SIGKILL to " + pids(res.Killed) + " after they outlived the grace period"
+			}
+			r.Message += "."
+			a.record(r)
+		}()
+	}
+}
+
+func (a *Agent) actionRecord(x Action) Record {
+	r := ActionRecord(x)
+	r.Fields = map[string]string{}
+	return r
+}
+
+// posRule is a policy position as FILE:LINE ("default" for a built-in
+// value), for messages.
+func posRule(p sshdconf.Pos) string {
+	if p.File == "" || p.Line == 0 {
+		return "default"
+	}
+	return p.File + ":" + strconv.Itoa(p.Line)
+}
+
+// sessionPhrase names a session for an auditor: who, from where, on which tty.
+func sessionPhrase(s watcher.Session) string {
+	var b strings.Builder
+	b.WriteString("the SSH session of ")
+	b.WriteString(strconv.Quote(s.User))
+	if s.Remote.IsValid() {
+		fmt.Fprintf(&b, " from %s port %d", s.Remote.Addr(), s.Remote.Port())
+	}
+	switch {
+	case s.TTY != "":
+		b.WriteString(" on " + s.TTY)
+	case s.Kind == watcher.KindNoTTY && s.Command != "":
+		b.WriteString(" running " + strconv.Quote(truncate(s.Command, 80)))
+	case s.Kind == watcher.KindNoTTY:
+		b.WriteString(" without a terminal")
+	}
+	fmt.Fprintf(&b, " (sshd pid %d)", s.PID)
+	return b.String()
+}
+
+// why says which limit was reached and which rule set it.
+func why(x Action) string {
+	if x.Reason == ReasonMaxSessionTime {
+		return fmt.Sprintf("open for %s, limit MaxSessionTime %s (%s)", human(x.Age), human(x.Limit), posRule(x.Rule))
+	}
+	return fmt.Sprintf("idle for %s, limit IdleTimeout %s (%s)", human(x.Idle), human(x.Limit), posRule(x.Rule))
+}
+
+func closesIn(x Action) string {
+	return "it closes in " + human(x.Left) + " unless " + map[bool]string{true: "it ends first", false: "the user types"}[x.Reason == ReasonMaxSessionTime]
+}
+
+// DefaultWarnMessage is the warning written to a session when the policy
+// sets no WarnMessage.
+const (
+	DefaultWarnMessage    = "sshwarden: this session has been idle for %i; it will be closed in %l. Press a key to keep it open."
+	DefaultMaxWarnMessage = "sshwarden: this session has been open for %a; it will be closed in %l (maximum session time)."
+)
+
+// ExpandWarnMessage expands the warning's template (WarnMessage, or the default):
+// %u the user, %i the idle time, %a the session's age, %l the time left,
+// %t the tty, %r the reason (idle, max-session-time), %% a percent sign.
+// An unknown %x stays as it is.
+func ExpandWarnMessage(x Action) string {
+	tmpl := x.Message
+	if tmpl == "" {
+		tmpl = DefaultWarnMessage
+		if x.Reason == ReasonMaxSessionTime {
+			tmpl = DefaultMaxWarnMessage
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		if c != '%' || i+1 == len(tmpl) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch tmpl[i] {
+		case 'u':
+			b.WriteString(x.Session.User)
+		case 'i':
+			b.WriteString(human(x.Idle))
+		case 'a':
+			b.WriteString(human(x.Age))
+		case 'l':
+			b.WriteString(human(x.Left))
+		case 't':
+			b.WriteString(x.Session.TTY)
+		case 'r':
+			b.WriteString(x.Reason)
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(tmpl[i])
+		}
+	}
+	return b.String()
+}
+
+// human prints a duration to the second, without zero units: 15m, 1m30s,
+// 1h, 2h0m5s stays 2h0m5s.
+func human(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func pids(ps []int) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = strconv.Itoa(p)
+	}
+	return strings.Join(out, " ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// tracker turns scans into [Activity]: the time of each session's last
+// input, as late as the facts allow, so that nothing is closed early.
+type tracker struct {
+	seen map[sessionKey]*seenActivity
+}
+
+type seenActivity struct {
+	fingerprint uint64
+	ok          bool
+	last        time.Time
+}
+
+// activities gives each session its last input:
+//
+//   - pty: the kernel moves the pts atime on input only when the time
+//     crosses an 8-second window (OPENSSH.md, Idle), so the last input lies
+//     in [atime, atime&^7 + 8s); the end of that window is used: a close is
+//     up to 8 s late, never early.
+//   - notty: the first scan that saw the session, then each scan at which
+//     its processes' fingerprint changed ([watcher.Scanner.Activity]).
+//   - none (ssh -N): unknown.
+func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource) []Activity {
+	acts := make([]Activity, 0, len(sessions))
+	live := make(map[sessionKey]bool, len(sessions))
+	for _, s := range sessions {
+		a := Activity{Session: s}
+		switch s.Kind {
+		case watcher.KindPTY:
+			if s.Idle != nil {
+				atime := now.Add(-*s.Idle).Unix()
+				a.LastInput = time.Unix(atime&^7+8, 0)
+			}
+		case watcher.KindNoTTY:
+			k := keyOf(s)
+			live[k] = true
+			fp, ok := src.Activity(s)
+			prev := t.seen[k]
+			switch {
+			case prev == nil:
+				prev = &seenActivity{fingerprint: fp, ok: ok, last: now}
+				t.seen[k] = prev
+			case ok != prev.ok || fp != prev.fingerprint:
+				prev.fingerprint, prev.ok, prev.last = fp, ok, now
+			}
+			a.LastInput = prev.last
+		}
+		acts = append(acts, a)
+	}
+	for k := range t.seen {
+		if !live[k] {
+			delete(t.seen, k)
+		}
+	}
+	return acts
+}
+
+// onceSet remembers up to n strings, to record each problem once.
+type onceSet struct {
+	n    int
+	seen map[string]bool
+}
+
+func newOnce(n int) *onceSet { return &onceSet{n: n, seen: map[string]bool{}} }
+
+func (o *onceSet) first(s string) bool {
+	if o.seen[s] {
+		return false
+	}
+	if len(o.seen) >= o.n {
+		clear(o.seen)
+	}
+	o.seen[s] = true
+	return true
+}
