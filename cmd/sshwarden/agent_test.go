@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,12 +66,21 @@ func (s *syncBuffer) String() string {
 
 func startAgent(t *testing.T, j *journaltest.Journal, args ...string) *agentProc {
 	t.Helper()
+	return startAgentEnv(t, j, nil, args...)
+}
+
+// startAgentEnv starts the agent with env added to the test's environment.
+func startAgentEnv(t *testing.T, j *journaltest.Journal, env []string, args ...string) *agentProc {
+	t.Helper()
 	bin, err := exec.LookPath("sshwarden") // this test binary, by testscript.Main
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &agentProc{cmd: j.Command(bin, append([]string{"agent"}, args...)...), stderr: &syncBuffer{}, done: make(chan struct{})}
 	a.cmd.Stdout, a.cmd.Stderr = io.Discard, a.stderr
+	if env != nil {
+		a.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +131,18 @@ func waitSession(t *testing.T, s *sshdtest.Server, ok func(watcher.Session) bool
 }
 
 func TestAgentEndToEnd(t *testing.T) {
-	s := sshdtest.Start(t, sshdtest.Options{})
+	s := sshdtest.Start(t, sshdtest.Options{Extra: []string{"Subsystem sftp /usr/lib/openssh/sftp-server"}})
 	j := journaltest.Start(t)
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.conf")
+	metrics := filepath.Join(dir, "sshwarden.prom")
 	if err := os.WriteFile(policy, []byte(agentPolicy(s.Port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// MetricsFile is agent-wide: it goes before the first Match.
+	b, _ := os.ReadFile(policy)
+	b = []byte(strings.Replace(string(b), "ScanInterval 2s\n", "ScanInterval 2s\nMetricsFile "+metrics+"\n", 1))
+	if err := os.WriteFile(policy, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
@@ -157,6 +174,20 @@ func TestAgentEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An sftp session that does nothing (its stdin stays open).
+	sftp := s.SSH(ctx, "-s", "sftp")
+	sftpIn, err := sftp.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sftpErr syncBuffer
+	sftp.Stdout, sftp.Stderr = io.Discard, &sftpErr
+	if err := sftp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sftpDone := make(chan error, 1)
+	go func() { sftpDone <- sftp.Wait() }()
+	defer sftpIn.Close()
 
 	sIdle := waitSession(t, s, func(x watcher.Session) bool {
 		return x.Kind == watcher.KindPTY && strings.Contains(x.Command+ttyCmd(x), "601")
@@ -165,6 +196,9 @@ func TestAgentEndToEnd(t *testing.T) {
 	sExec := waitSession(t, s, func(x watcher.Session) bool { return x.Command == "sleep 602" })
 	sBusy := waitSession(t, s, func(x watcher.Session) bool { return strings.Contains(x.Command, "busy") })
 	sTunnel := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindNone })
+	sSFTP := waitSession(t, s, func(x watcher.Session) bool {
+		return x.Kind == watcher.KindNoTTY && x.PID != sExec.PID && x.PID != sBusy.PID
+	})
 	loggedIn := time.Now()
 	var sleepPID int // the idle exec session's command, which sshd orphans
 	for _, p := range sExec.Procs {
@@ -221,6 +255,13 @@ func TestAgentEndToEnd(t *testing.T) {
 	if sshdtest.Alive(sleepPID) {
 		t.Errorf("the idle exec session's command (pid %d) outlived the close", sleepPID)
 	}
+	// The idle sftp session: it cannot be warned (sshd drops a subsystem's
+	// stderr), and it is closed.
+	select {
+	case <-sftpDone:
+	case <-time.After(10 * time.Second):
+		t.Errorf("the idle sftp session was not closed")
+	}
 	// The active ones are untouched.
 	for name, pid := range map[string]int{"typing pty": sTyping.PID, "busy exec": sBusy.PID, "ssh -N": sTunnel.PID} {
 		if !sshdtest.Alive(pid) {
@@ -248,19 +289,25 @@ func TestAgentEndToEnd(t *testing.T) {
 		if r["SYSLOG_IDENTIFIER"] != "sshwarden" || r["MESSAGE_ID"] != enforcer.MessageID(r["SSHWARDEN_ACTION"]) {
 			t.Errorf("record %v: want SYSLOG_IDENTIFIER sshwarden and the action's MESSAGE_ID", r)
 		}
-		if pid := r["SSHWARDEN_PID"]; pid != "" && pid != strconv.Itoa(sIdle.PID) && pid != strconv.Itoa(sExec.PID) {
+		if pid := r["SSHWARDEN_PID"]; pid != "" && pid != strconv.Itoa(sIdle.PID) && pid != strconv.Itoa(sExec.PID) && pid != strconv.Itoa(sSFTP.PID) {
 			t.Errorf("a record about a session that is not idle: %v", r)
 		}
 	}
-	for action, want := range map[string]int{"agent-started": 1, "warn": 2, "close": 2, "agent-stopped": 1} {
+	for action, want := range map[string]int{"agent-started": 1, "warn": 2, "warn-failed": 1, "close": 3, "agent-stopped": 1} {
 		if got := len(byAction[action]); got != want {
 			t.Errorf("%d %s records, want %d", got, action, want)
 		}
 	}
+	if r := byAction["warn-failed"]; len(r) == 1 && (r[0]["SSHWARDEN_PID"] != strconv.Itoa(sSFTP.PID) || !strings.Contains(r[0]["SSHWARDEN_ERROR"], "cannot be warned")) {
+		t.Errorf("warn-failed record: %v", r[0])
+	}
 	for _, r := range append(byAction["warn"], byAction["close"]...) {
 		x := sIdle
-		if r["SSHWARDEN_PID"] == strconv.Itoa(sExec.PID) {
+		switch r["SSHWARDEN_PID"] {
+		case strconv.Itoa(sExec.PID):
 			x = sExec
+		case strconv.Itoa(sSFTP.PID):
+			x = sSFTP
 		}
 		want := map[string]string{
 			"SSHWARDEN_USER":          s.User,
@@ -273,7 +320,7 @@ func TestAgentEndToEnd(t *testing.T) {
 			"SSHWARDEN_SESSION_ID":    strconv.FormatUint(uint64(x.SessionID), 10),
 			"SSHWARDEN_REASON":        "idle",
 			"SSHWARDEN_LIMIT_SECONDS": "20",
-			"SSHWARDEN_RULE":          policy + ":6",
+			"SSHWARDEN_RULE":          policy + ":7", // IdleTimeout, below MetricsFile
 		}
 		for k, v := range want {
 			if r[k] != v {
@@ -290,6 +337,19 @@ func TestAgentEndToEnd(t *testing.T) {
 		if !strings.Contains(r["MESSAGE"], s.User) || !strings.Contains(r["MESSAGE"], "127.0.0.1") {
 			t.Errorf("MESSAGE %q does not say who and from where", r["MESSAGE"])
 		}
+	}
+	// The metrics file, as node_exporter reads it.
+	prom, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`sshwarden_closes_total{reason="idle"} 3`, `sshwarden_warnings_total{reason="idle"} 3`, `sshwarden_close_failures_total 0`} {
+		if !strings.Contains(string(prom), want+"\n") {
+			t.Errorf("metrics file lacks %q:\n%s", want, prom)
+		}
+	}
+	if !strings.Contains(string(prom), `sshwarden_sessions{kind="pty"} `) {
+		t.Errorf("metrics file lacks the session gauges:\n%s", prom)
 	}
 	if t.Failed() {
 		t.Logf("agent stderr:\n%s", agent.stderr)
@@ -407,7 +467,25 @@ func TestAgentDriftEnforce(t *testing.T) {
 	if err := os.WriteFile(policy, []byte("Exempt yes\nClientAliveInterval 300\nEnforceConfig yes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+	// The service manager's side of sd_notify, with a 1 s watchdog.
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var notes syncBuffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			notes.Write(append(buf[:n:n], '|'))
+		}
+	}()
+	agent := startAgentEnv(t, j, []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=1000000"}, "--policy", policy, "-f", s.ConfigPath)
 
 	drift := waitRecord(t, j, "config-drift", 1)
 	if r := drift[0]; r["SSHWARDEN_FILE"] != s.ConfigPath || !strings.Contains(r["SSHWARDEN_FINDINGS"], "ClientAliveInterval") {
@@ -445,5 +523,10 @@ func TestAgentDriftEnforce(t *testing.T) {
 	}
 	if _, code := agent.stop(t); code != 0 {
 		t.Errorf("agent exit %d\n%s", code, agent.stderr)
+	}
+	time.Sleep(100 * time.Millisecond) // the last datagram
+	got := notes.String()
+	if !strings.HasPrefix(got, "READY=1\nSTATUS=watching ") || !strings.Contains(got, "|WATCHDOG=1|") || !strings.HasSuffix(got, "|STOPPING=1|") {
+		t.Errorf("sd_notify messages: %q, want READY=1 with STATUS first, WATCHDOG=1 pings, STOPPING=1 last", got)
 	}
 }
