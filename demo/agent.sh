@@ -129,4 +129,4 @@ journalctl --namespace "$NS" --sync 2>/dev/null || true
 say "The audit records (journalctl --namespace $NS -t sshwarden):"
 journalctl --namespace "$NS" -t sshwarden -o short-iso --no-pager | grep -v '^-- ' || cat "$DIR/agent.err"
 say "One record in full (journalctl -o verbose SSHWARDEN_ACTION=close):"
-journalctl --namespace "$NS" -o verbose --no-pager SSHWARDEN_ACTION=close | grep -E '^\s+(MESSAGE|MESSAGE_ID|PRIORITY|SSHWARDEN_[A-Z_]+)=' || true
+journalctl --namespace "$NS" -o verbose --no-pager SSHWARDEN_ACTION=close | grep -E '^\s+(MESSAGE|MESSAGE_ID|PRIORITY|SYSLOG_IDENTIFIER|SSHWARDEN_[A-Z_]+)=' | sort || true

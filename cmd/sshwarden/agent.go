@@ -112,8 +112,12 @@ func runAgent(e *env, args []string) int {
 	if *dryRun {
 		mode = " in dry-run mode (nothing is warned or closed)"
 	}
+	sink := "journald"
+	if audit.Sink() != enforcer.SinkJournal {
+		sink = "stderr as JSON lines (no journald answers)"
+	}
 	audit.Record(enforcer.Record{Action: enforcer.ActionAgentStarted, Priority: journal.PriInfo, DryRun: *dryRun,
-		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), audit.Sink()),
+		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), sink),
 		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_VERSION": version}})
 
 	d := &drift{cf: cf, audit: audit, metrics: metrics, dryRun: *dryRun}
