@@ -67,8 +67,8 @@ type progress struct {
 	// idleWarned is when the idle warning of the current idle period was
 	// decided, zero when not warned. Input after it starts a new period.
 	idleWarned time.Time
-	maxWarned  bool // the max-session-time warning was decided
-	closed     bool // a close was decided: nothing more to decide
+	maxWarned  time.Time // when the max-session-time warning was decided
+	closed     bool      // a close was decided: nothing more to decide
 }
 
 // Len is the number of sessions the state remembers.
@@ -83,17 +83,20 @@ func (st *State) Len() int { return len(st.sessions) }
 // warn once when L-W is reached (never when W is 0), close when L is reached
 // (never when L is 0). Input after an idle warning starts a new idle period,
 // which may warn again (a WarnBefore of L or more warns at the period's
-// start); the max-session-time warning is given once. When a
-// close is due, its warning is given with it if it was not yet, and the
-// session gets no other decision; a session is closed once, the agent
-// escalates on its own.
+// start); the max-session-time warning is given once.
+//
+// A session is never closed without its warning W before: one found past
+// its warning time unwarned (the agent just started, a reload shortened the
+// limit, the agent was stopped for a while) is warned now and closed W
+// later, not at once. When two closes are due, the earlier one wins (idle
+// on a tie); a session is closed once, the agent escalates on its own.
 //
 // Sessions left alone: Exempt ones; ssh -N ones (KindNone, left to sshd's
 // UnusedConnectionTimeout); for idleness, sessions with no known last input
 // and sessions without a tty unless CloseNoTTY is yes. MaxSessionTime applies
 // to pty and notty sessions alike: it does not depend on activity.
 //
-// next is the earliest deadline after now at which a decision is due (zero
+// next is the earliest time after now at which a decision is due (zero
 // when none): the caller may sleep until then, or until its next scan.
 // Sessions missing from acts are forgotten.
 func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effective, state *State) (actions []Action, next time.Time) {
@@ -135,69 +138,65 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 		type limit struct {
 			reason string
 			d      Duration
-			start  time.Time // when the clock started
-			warned bool
+			start  time.Time  // when the clock started
+			warned *time.Time // when the warning was decided; zero: not yet
 		}
 		var limits []limit
 		if e.IdleTimeout.Value > 0 && !a.LastInput.IsZero() && (s.Kind == watcher.KindPTY || e.CloseNoTTY.Value) {
 			if !pr.idleWarned.IsZero() && a.LastInput.After(pr.idleWarned) {
 				pr.idleWarned = time.Time{} // input after the warning: a new period
 			}
-			limits = append(limits, limit{ReasonIdle, e.IdleTimeout, a.LastInput, !pr.idleWarned.IsZero()})
+			limits = append(limits, limit{ReasonIdle, e.IdleTimeout, a.LastInput, &pr.idleWarned})
 		}
 		if e.MaxSessionTime.Value > 0 {
-			limits = append(limits, limit{ReasonMaxSessionTime, e.MaxSessionTime, s.Started, pr.maxWarned})
+			limits = append(limits, limit{ReasonMaxSessionTime, e.MaxSessionTime, s.Started, &pr.maxWarned})
 		}
-		warnDue := func(l limit) (time.Time, bool) {
-			if l.warned || e.WarnBefore.Value <= 0 {
-				return time.Time{}, false
+		w := e.WarnBefore.Value
+		// closeAt is when l closes the session, given when it was warned
+		// (warned, or now for a warning decided now).
+		closeAt := func(l limit, warned time.Time) time.Time {
+			at := l.start.Add(l.d.Value)
+			if w > 0 && warned.Add(w).After(at) {
+				at = warned.Add(w)
 			}
-			return l.start.Add(l.d.Value - e.WarnBefore.Value), true
+			return at
 		}
-		act := func(kind string, l limit) Action {
+		act := func(kind string, l limit, closing time.Time) Action {
 			x := base
 			x.Kind, x.Reason, x.Limit, x.Rule = kind, l.reason, l.d.Value, l.d.Pos
 			if kind == ActionWarn {
-				x.Left = max(l.start.Add(l.d.Value).Sub(now), 0)
+				x.Left = max(closing.Sub(now), 0)
 			}
 			return x
 		}
-		markWarned := func(l limit) {
-			if l.reason == ReasonIdle {
-				pr.idleWarned = now
-			} else {
-				pr.maxWarned = true
-			}
-		}
 
-		// A close due now: the earliest deadline wins (idle on a tie).
-		closing := -1
+		// A close due now, for a limit already warned (or without a
+		// warning): the earliest wins.
+		closing, closingAt := -1, time.Time{}
 		for i, l := range limits {
-			if at := l.start.Add(l.d.Value); !at.After(now) {
-				if closing < 0 || at.Before(limits[closing].start.Add(limits[closing].d.Value)) {
-					closing = i
-				}
+			if w > 0 && l.warned.IsZero() {
+				continue
+			}
+			if at := closeAt(l, *l.warned); !at.After(now) && (closing < 0 || at.Before(closingAt)) {
+				closing, closingAt = i, at
 			}
 		}
 		if closing >= 0 {
-			l := limits[closing]
-			if _, ok := warnDue(l); ok {
-				actions = append(actions, act(ActionWarn, l))
-			}
-			actions = append(actions, act(ActionClose, l))
+			actions = append(actions, act(ActionClose, limits[closing], now))
 			pr.closed = true
 			continue
 		}
 		for _, l := range limits {
-			if at, ok := warnDue(l); ok {
-				if !at.After(now) {
-					actions = append(actions, act(ActionWarn, l))
-					markWarned(l)
-				} else {
-					soonest(at)
+			if w > 0 && l.warned.IsZero() {
+				warnAt := l.start.Add(l.d.Value - w)
+				if warnAt.After(now) {
+					soonest(warnAt)
+					continue
 				}
+				*l.warned = now
+				actions = append(actions, act(ActionWarn, l, closeAt(l, now)))
 			}
-			soonest(l.start.Add(l.d.Value))
+			soonest(closeAt(l, *l.warned))
 		}
 	}
 	for k := range state.sessions {

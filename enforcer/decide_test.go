@@ -103,11 +103,21 @@ func TestDecide(t *testing.T) {
 			{at: 0, input: 0, next: none},
 			{at: 100 * h, input: 0, next: none},
 		}},
-		{"close due with its warning (a late wake): both at once", watcher.KindPTY, policy(15*m, m, 0), []step{
-			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=0s", "close idle idle=20m0s"}, next: none},
+		{"found past its limit unwarned (agent start, late wake): warned first, closed WarnBefore later", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=1m0s"}, next: 21 * m},
+			{at: 20*m + 30*time.Second, input: 0, next: 21 * m},
+			{at: 21 * m, input: 0, want: []string{"close idle idle=21m0s"}, next: none},
 		}},
-		{"idle and max-session-time close due together: the earlier deadline wins", watcher.KindPTY, policy(15*m, m, 20*m), []step{
-			{at: 30 * m, input: 0, want: []string{"warn idle idle=30m0s left=0s", "close idle idle=30m0s"}, next: none},
+		{"found past both limits: both warned, then the idle close (a tie goes to idle)", watcher.KindPTY, policy(15*m, m, 20*m), []step{
+			{at: 30 * m, input: 0, want: []string{"warn idle idle=30m0s left=1m0s", "warn max-session-time age=30m0s left=1m0s"}, next: 31 * m},
+			{at: 31 * m, input: 0, want: []string{"close idle idle=31m0s"}, next: none},
+		}},
+		{"a late warning is still heeded: input after it, no close", watcher.KindPTY, policy(15*m, m, 0), []step{
+			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=1m0s"}, next: 21 * m},
+			{at: 21 * m, input: 20*m + 30*time.Second, next: 34*m + 30*time.Second},
+		}},
+		{"WarnBefore 0 and found past the limit: closed at once", watcher.KindPTY, policy(15*m, 0, 0), []step{
+			{at: 20 * m, input: 0, want: []string{"close idle idle=20m0s"}, next: none},
 		}},
 		{"idle warn and max-session-time warn due together", watcher.KindPTY, policy(15*m, m, 15*m), []step{
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s", "warn max-session-time age=14m0s left=1m0s"}, next: 15 * m},
@@ -123,7 +133,8 @@ func TestDecide(t *testing.T) {
 		}},
 		{"notty without CloseNoTTY: max-session-time still applies", watcher.KindNoTTY, policy(15*m, m, h), []step{
 			{at: 30 * m, input: 0, next: 59 * m},
-			{at: h, input: 0, want: []string{"warn max-session-time age=1h0m0s left=0s", "close max-session-time age=1h0m0s"}, next: none},
+			{at: h, input: 0, want: []string{"warn max-session-time age=1h0m0s left=1m0s"}, next: h + m},
+			{at: h + m, input: 0, want: []string{"close max-session-time age=1h1m0s"}, next: none},
 		}},
 		{"notty with CloseNoTTY: idle by its counters", watcher.KindNoTTY, noTTYClose, []step{
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
