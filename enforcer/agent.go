@@ -65,11 +65,12 @@ type Agent struct {
 	wake   chan struct{}
 	once   sync.Once
 
-	// beat is when the loop last finished an iteration (Unix nanoseconds),
-	// or 0 while asleep: the watchdog pings only while this is fresh.
+	// busySince is when the loop's current iteration began (Unix
+	// nanoseconds), or 0 while it sleeps: the watchdog pings only while
+	// the loop sleeps or its iteration is younger than the watchdog period.
 	busySince atomic.Int64
 
-	// Read by tests, written by the loop only.
+	// status is the last STATUS line, written by the loop, read by Status.
 	mu     sync.Mutex
 	status string
 }

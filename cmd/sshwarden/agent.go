@@ -126,7 +126,10 @@ func runAgent(e *env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if *once {
-		if err := a.Run(ctx); err != nil {
+		err := a.Run(ctx)
+		audit.Record(enforcer.Record{Action: enforcer.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
+			Message: "sshwarden agent stopped after one scan (--once): " + a.Status() + "."})
+		if err != nil {
 			e.errorf("%v", err)
 			return exitUsage
 		}

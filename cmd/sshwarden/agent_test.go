@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -528,5 +530,65 @@ func TestAgentDriftEnforce(t *testing.T) {
 	got := notes.String()
 	if !strings.HasPrefix(got, "READY=1\nSTATUS=watching ") || !strings.Contains(got, "|WATCHDOG=1|") || !strings.HasSuffix(got, "|STOPPING=1|") {
 		t.Errorf("sd_notify messages: %q, want READY=1 with STATUS first, WATCHDOG=1 pings, STOPPING=1 last", got)
+	}
+}
+
+// --once --dry-run, where no journald answers: the records are JSON lines
+// on stderr, each marked as a dry run, and nothing reaches the session.
+func TestAgentOnceDryRunStderr(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{})
+	policy := filepath.Join(t.TempDir(), "policy.conf")
+	if err := os.WriteFile(policy, fmt.Appendf(nil, "Exempt yes\nMatch LocalPort %d\n    Exempt no\n    MaxSessionTime 1s\n    WarnBefore 1s\n", s.Port), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.StartClient(t.Context(), "-tt", "sleep 604")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindPTY })
+	time.Sleep(1100 * time.Millisecond) // past MaxSessionTime
+
+	bin, err := exec.LookPath("sshwarden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An empty /run/systemd/journal in a mount namespace of its own: no
+	// journald, whatever the host runs.
+	cmd := exec.CommandContext(t.Context(), "unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec "$@"`,
+		"sh", bin, "agent", "--once", "--dry-run", "--policy", policy, "-f", s.ConfigPath)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("agent --once --dry-run: %v\n%s", err, stderr.String())
+	}
+	var actions []string
+	for line := range strings.Lines(stderr.String()) {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("stderr line %q is not JSON: %v", line, err)
+		}
+		actions = append(actions, fmt.Sprint(r["SSHWARDEN_ACTION"]))
+		if r["SSHWARDEN_DRY_RUN"] != "yes" || r["MESSAGE_ID"] != enforcer.MessageID(fmt.Sprint(r["SSHWARDEN_ACTION"])) {
+			t.Errorf("record %v: want SSHWARDEN_DRY_RUN=yes and its MESSAGE_ID", r)
+		}
+		if r["SSHWARDEN_ACTION"] == "warn" {
+			if r["SSHWARDEN_PID"] != strconv.Itoa(x.PID) || r["SSHWARDEN_REASON"] != "max-session-time" || !strings.HasPrefix(fmt.Sprint(r["msg"]), "Would warn") {
+				t.Errorf("warn record %v", r)
+			}
+		}
+	}
+	if want := []string{"agent-started", "warn", "agent-stopped"}; !slices.Equal(actions, want) {
+		t.Errorf("records %q, want %q\n%s", actions, want, stderr.String())
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("the agent wrote to stdout: %q", stdout.String())
+	}
+	if !sshdtest.Alive(x.PID) {
+		t.Errorf("a dry run closed the session")
+	}
+	_ = c.Signal(syscall.SIGKILL)
+	if r := c.Wait(5 * time.Second); strings.Contains(r.Stdout, "sshwarden") {
+		t.Errorf("a dry run warned the session: %q", r.Stdout)
 	}
 }
