@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,25 +40,6 @@ const (
 	actPoll = 50 * time.Millisecond
 )
 
-// actBuffer is a bytes.Buffer that a running command writes while the
-// test reads it.
-type actBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *actBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *actBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // actClient is a started ssh client whose stdin stays open (a shell or a
 // pty channel would end at EOF) and whose stdout and stderr are kept
 // apart.
@@ -67,7 +47,7 @@ type actClient struct {
 	name           string
 	cmd            *exec.Cmd
 	stdin          io.WriteCloser
-	stdout, stderr actBuffer
+	stdout, stderr sshdtest.Buffer
 	done           chan struct{} // closed once cmd was waited for
 }
 

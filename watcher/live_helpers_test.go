@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -402,32 +401,13 @@ func writeUserFile(t *testing.T, u testUser, path, content string, mode os.FileM
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a running command may write while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // client is a started ssh client whose stdin stays open until the end of
 // the test (an sftp server or a shell would end at EOF).
 type client struct {
 	Name    string
 	Cmd     *exec.Cmd
 	Stdin   io.WriteCloser
-	Out     syncBuffer // stdout and stderr
+	Out     sshdtest.Buffer // stdout and stderr
 	Started time.Time
 }
 

@@ -391,7 +391,7 @@ func TestScanAdversarial(t *testing.T) {
 	if err := os.Lchown(fake, u.UID, u.GID); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out sshdtest.Buffer
 	var roots []int
 	as := func(argv ...string) { roots = append(roots, startAs(t, u, &out, argv...).Process.Pid) }
 	as("bash", "-c", `exec -a "sshd: root@pts/0" "$0" 60`, fake)
@@ -420,7 +420,7 @@ func TestScanAdversarial(t *testing.T) {
 		"",
 	}, "\n"), 0o644)
 	port := sshdtest.FreePort(t)
-	var ownLog syncBuffer
+	var ownLog sshdtest.Buffer
 	own := startAs(t, u, &ownLog, sshdtest.SSHD, "-D", "-e", "-f", config, "-p", strconv.Itoa(port))
 	roots = append(roots, own.Process.Pid)
 	var ownListener int

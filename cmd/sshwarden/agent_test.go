@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,25 +44,8 @@ Match LocalPort %d
 // agentProc is a running `sshwarden agent`.
 type agentProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *sshdtest.Buffer
 	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func startAgent(t *testing.T, j *journaltest.Journal, args ...string) *agentProc {
@@ -78,7 +60,7 @@ func startAgentEnv(t *testing.T, j *journaltest.Journal, env []string, args ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agentProc{cmd: j.Command(bin, append([]string{"agent"}, args...)...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	a := &agentProc{cmd: j.Command(bin, append([]string{"agent"}, args...)...), stderr: &sshdtest.Buffer{}, done: make(chan struct{})}
 	a.cmd.Stdout, a.cmd.Stderr = io.Discard, a.stderr
 	if env != nil {
 		a.cmd.Env = append(os.Environ(), env...)
@@ -159,7 +141,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var typingOut syncBuffer
+	var typingOut sshdtest.Buffer
 	typing.Stdout, typing.Stderr = &typingOut, &typingOut
 	if err := typing.Start(); err != nil {
 		t.Fatal(err)
@@ -182,7 +164,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sftpErr syncBuffer
+	var sftpErr sshdtest.Buffer
 	sftp.Stdout, sftp.Stderr = io.Discard, &sftpErr
 	if err := sftp.Start(); err != nil {
 		t.Fatal(err)
@@ -476,7 +458,7 @@ func TestAgentDriftEnforce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var notes syncBuffer
+	var notes sshdtest.Buffer
 	go func() {
 		buf := make([]byte, 4096)
 		for {

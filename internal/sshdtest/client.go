@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -129,4 +130,24 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration, args ...string)
 		return Result{Exit: -1, Err: err}
 	}
 	return c.Wait(timeout)
+}
+
+// Buffer is a bytes.Buffer that a running command (an ssh client, the
+// agent) may write while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
