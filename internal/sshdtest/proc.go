@@ -54,10 +54,10 @@ func (s *Server) Processes() []Process {
 	return out
 }
 
-// Alive reports whether pid exists and is not a zombie.
+// Alive reports whether pid exists and is neither a zombie nor dead.
 func Alive(pid int) bool {
 	p, ok := readProcess(pid)
-	return ok && p.State != 'Z'
+	return ok && p.State != 'Z' && p.State != 'X' && p.State != 'x' // zombie, dead
 }
 
 func readProcess(pid int) (Process, bool) {

@@ -267,6 +267,11 @@ func TestReloadSignalListenerExits(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("Reload = %v, want error %q", err, want)
 	}
+	// Reload saw it exit (a zombie, or gone); /proc may lag a moment
+	// behind on a loaded machine.
+	for deadline := time.Now().Add(5 * time.Second); sshdtest.Alive(s.PID) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if sshdtest.Alive(s.PID) {
 		t.Errorf("listener %d still runs with an invalid configuration", s.PID)
 	}
