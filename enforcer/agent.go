@@ -470,10 +470,8 @@ type seenActivity struct {
 
 // activities gives each session its last input:
 //
-//   - pty: the kernel moves the pts atime on input only when the time
-//     crosses an 8-second window (OPENSSH.md, Idle), so the last input lies
-//     in [atime, atime&^7 + 8s); the end of that window is used: a close is
-//     up to 8 s late, never early.
+//   - pty: [PTYLastInput], the end of the kernel's 8-second atime window:
+//     a close is up to 8 s late, never early.
 //   - notty: the first scan that saw the session, then each scan at which
 //     its processes' fingerprint changed ([watcher.Scanner.Activity]).
 //   - none (ssh -N): unknown.
@@ -485,8 +483,7 @@ func (t *tracker) activities(now time.Time, sessions []watcher.Session, src Sess
 		switch s.Kind {
 		case watcher.KindPTY:
 			if s.Idle != nil {
-				atime := now.Add(-*s.Idle).Unix()
-				a.LastInput = time.Unix(atime&^7+8, 0)
+				a.LastInput = PTYLastInput(now, *s.Idle)
 			}
 		case watcher.KindNoTTY:
 			k := keyOf(s)

@@ -48,12 +48,31 @@ func TestSessionsJSON(t *testing.T) {
 		Idle       *float64 `json:"idle_seconds"`
 		SessionID  uint32   `json:"session_id"`
 		Command    string   `json:"command"`
+		Policy     *struct {
+			Name               string `json:"name"`
+			IdleTimeoutSeconds int64  `json:"idle_timeout_seconds"`
+			IdleTimeoutRule    string `json:"idle_timeout_rule"`
+			WarnBeforeSeconds  int64  `json:"warn_before_seconds"`
+			WarnBeforeRule     string `json:"warn_before_rule"`
+			MaxSessionSeconds  int64  `json:"max_session_seconds"`
+			MaxSessionRule     string `json:"max_session_rule"`
+			Exempt             bool   `json:"exempt"`
+			ExemptRule         string `json:"exempt_rule"`
+			CloseNoTTY         bool   `json:"close_notty"`
+		} `json:"policy"`
+		Action *struct {
+			Kind      string `json:"kind"`
+			Reason    string `json:"reason"`
+			At        string `json:"at"`
+			InSeconds int64  `json:"in_seconds"`
+			Rule      string `json:"rule"`
+		} `json:"action"`
 	}
 	var mine []session
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var stdout, stderr bytes.Buffer
-		if got := run([]string{"sessions", "--json"}, &stdout, &stderr); got != exitOK {
+		if got := run([]string{"sessions", "--json", "--policy", "builtin:default"}, &stdout, &stderr); got != exitOK {
 			t.Fatalf("sessions --json = %d, want 0\n%s", got, &stderr)
 		}
 		// Every key of the contract is there, with its JSON type.
@@ -114,11 +133,35 @@ func TestSessionsJSON(t *testing.T) {
 		t.Errorf("-N session %+v: want kind none, no tty, idle null", none)
 	}
 
+	// builtin:default: IdleTimeout 15m at line 36, WarnBefore 1m at 42,
+	// MaxSessionTime 0 at 46. The
+	// pty session is warned 14 minutes after its last input (the end of
+	// the kernel's 8-second atime window); the -N session is left to sshd.
+	if p := pty.Policy; p == nil || p.Name != "builtin:default" || p.IdleTimeoutSeconds != 900 || p.IdleTimeoutRule != "builtin:default:36" ||
+		p.WarnBeforeSeconds != 60 || p.WarnBeforeRule != "builtin:default:42" || p.MaxSessionSeconds != 0 || p.MaxSessionRule != "builtin:default:46" || p.Exempt {
+		t.Errorf("pty session's policy %+v", p)
+	}
+	if a := pty.Action; a == nil || a.Kind != "warn" || a.Reason != "idle" || a.Rule != "builtin:default:36" || a.InSeconds < 780 || a.InSeconds > 848 {
+		t.Errorf("pty session's action %+v, want a warning in 780..848 s for builtin:default:36", a)
+	}
+	if none.Policy == nil || none.Action != nil {
+		t.Errorf("-N session: policy %+v, action %+v; want the policy and no action", none.Policy, none.Action)
+	}
+
 	var table bytes.Buffer
-	if got := run([]string{"sessions"}, &table, &bytes.Buffer{}); got != exitOK {
+	if got := run([]string{"sessions", "--policy", "builtin:default"}, &table, &bytes.Buffer{}); got != exitOK {
 		t.Fatalf("sessions = %d", got)
 	}
-	if !strings.HasPrefix(table.String(), "USER ") || !strings.Contains(table.String(), pty.TTY) {
+	if !strings.HasPrefix(table.String(), "USER ") || !strings.Contains(table.String(), " LIMIT  NEXT") || !strings.Contains(table.String(), pty.TTY) {
 		t.Errorf("the table lacks the header or the pty session:\n%s", &table)
+	}
+	for _, l := range strings.Split(table.String(), "\n") {
+		if strings.Contains(l, pty.TTY) && (!strings.Contains(l, " 15:00 ") || !strings.Contains(l, " warn in 1") && !strings.Contains(l, " warn in 13:")) {
+			t.Errorf("pty line %q: want LIMIT 15:00 and NEXT warn in 13:xx or 14:xx", l)
+		}
+	}
+	var bare bytes.Buffer
+	if got := run([]string{"sessions", "--policy", "none"}, &bare, &bytes.Buffer{}); got != exitOK || strings.Contains(bare.String(), "LIMIT") {
+		t.Errorf("sessions --policy none = %d, want no LIMIT column:\n%s", got, &bare)
 	}
 }
