@@ -120,6 +120,12 @@ func runAgent(e *env, args []string) int {
 		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), sink),
 		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_VERSION": version}})
 
+	// SIGHUP reloads the policy (below); caught from here on so that an
+	// early one does not kill the agent.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	d := &drift{cf: cf, audit: audit, metrics: metrics, dryRun: *dryRun}
 	files, globs := d.check(p, "at start")
 
@@ -135,10 +141,6 @@ func runAgent(e *env, args []string) int {
 		}
 		return exitOK
 	}
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 
 	policyFile := ""
 	if !strings.HasPrefix(name, "builtin:") {
