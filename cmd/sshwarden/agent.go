@@ -65,16 +65,9 @@ func runAgent(e *env, args []string) int {
 		e.errorf("agent takes no arguments: %q", rest)
 		return exitUsage
 	}
-	name := *policyName
-	if name == "" {
-		name = "builtin:default"
-		if _, err := os.Stat(enforcer.DefaultPath); err == nil {
-			name = enforcer.DefaultPath
-		}
-	}
-	p, err := enforcer.Load(name)
-	if err != nil {
-		reportPolicyError(e, err)
+	name := policyPath(*policyName)
+	p, ok := e.loadPolicy(name)
+	if !ok {
 		return exitUsage
 	}
 	sc, err := watcher.NewScanner(watcher.Options{Proc: *proc})
@@ -236,15 +229,34 @@ func summary(p *enforcer.Policy) string {
 	return s
 }
 
-func reportPolicyError(e *env, err error) {
+// policyPath resolves --policy: as given, or by default the host's policy
+// file when present, else builtin:default.
+func policyPath(name string) string {
+	if name != "" {
+		return name
+	}
+	if _, err := os.Stat(enforcer.DefaultPath); err == nil {
+		return enforcer.DefaultPath
+	}
+	return "builtin:default"
+}
+
+// loadPolicy loads a policy, reporting every error of a broken one with
+// its file:line; ok is false when there was one.
+func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
+	p, err := enforcer.Load(name)
+	if err == nil {
+		return p, true
+	}
 	var list sshdconf.ErrorList
 	if errors.As(err, &list) {
 		for _, d := range list {
 			e.errorf("%s: %s", d.Pos, d.Msg)
 		}
-		return
+	} else {
+		e.errorf("policy: %v", err)
 	}
-	e.errorf("policy: %v", err)
+	return nil, false
 }
 
 // recordPolicyError records a policy that failed to load: every problem

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/sshwarden/sshwarden/enforcer"
-	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -127,41 +125,19 @@ func runLint(e *env, args []string) int {
 	return exitOK
 }
 
-// loadRequirements resolves --policy, reporting every error of a broken
-// policy with its file:line; ok is false when there was one.
+// loadRequirements resolves --policy (none, a file, builtin:NAME, or by
+// default the host's policy file when present, else builtin:default),
+// reporting every error of a broken policy with its file:line; ok is false
+// when there was one.
 func (e *env) loadRequirements(name string) (reqs []lint.Requirement, ok bool) {
-	reqs, err := requirements(name)
-	if err == nil {
-		return reqs, true
+	if name == "none" {
+		return nil, true
 	}
-	var list sshdconf.ErrorList
-	if errors.As(err, &list) {
-		for _, d := range list {
-			e.errorf("%s: %s", d.Pos, d.Msg)
-		}
-	} else {
-		e.errorf("policy: %v", err)
+	p, ok := e.loadPolicy(policyPath(name))
+	if !ok {
+		return nil, false
 	}
-	return nil, false
-}
-
-// requirements resolves --policy: none, a file, builtin:NAME, or by
-// default the host's policy file when present, else builtin:default.
-func requirements(name string) ([]lint.Requirement, error) {
-	switch name {
-	case "none":
-		return nil, nil
-	case "":
-		name = "builtin:default"
-		if _, err := os.Stat(enforcer.DefaultPath); err == nil {
-			name = enforcer.DefaultPath
-		}
-	}
-	p, err := enforcer.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	return p.Requirements, nil
+	return p.Requirements, true
 }
 
 // stat returns the permission lookup for the file-permissions check: the

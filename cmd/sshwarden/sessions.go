@@ -54,16 +54,8 @@ func runSessions(e *env, args []string) int {
 	// action; "none" leaves them out.
 	var pol *enforcer.Policy
 	if *policyName != "none" {
-		name := *policyName
-		if name == "" {
-			name = "builtin:default"
-			if _, err := os.Stat(enforcer.DefaultPath); err == nil {
-				name = enforcer.DefaultPath
-			}
-		}
-		p, err := enforcer.Load(name)
-		if err != nil {
-			reportPolicyError(e, err)
+		p, ok := e.loadPolicy(policyPath(*policyName))
+		if !ok {
 			return exitUsage
 		}
 		pol = p
