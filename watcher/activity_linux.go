@@ -1,8 +1,12 @@
 package watcher
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -15,8 +19,14 @@ import (
 // they are left out, as [Session.Procs] leaves them out).
 //
 // ok is false when the session has no processes left to look at. A process
-// that started before the session (a recycled pid) is left out.
+// that started before the session (a recycled pid) is left out; start times
+// are computed as a scan computes [Session.Started].
 func (sc *Scanner) Activity(s Session) (fingerprint uint64, ok bool) {
+	st, err := sc.fs.Stat()
+	if err != nil {
+		return 0, false
+	}
+	btime := time.Unix(int64(st.BootTime), 0)
 	h := fnv.New64a()
 	var buf [8]byte
 	put := func(v uint64) {
@@ -25,26 +35,30 @@ func (sc *Scanner) Activity(s Session) (fingerprint uint64, ok bool) {
 	}
 	n := 0
 	for _, pid := range s.Procs {
-		p, err := sc.fs.Proc(pid)
+		dir := filepath.Join(sc.proc, strconv.Itoa(pid))
+		b, err := os.ReadFile(filepath.Join(dir, "stat"))
 		if err != nil {
 			continue
 		}
-		st, err := p.Stat()
-		if err != nil {
+		f, ok := parseStat(b)
+		if !ok || btime.Add(time.Duration(f.start)*(time.Second/userHZ)).Before(s.Started) {
 			continue
-		}
-		if !s.Started.IsZero() {
-			if start, err := st.StartTime(); err == nil && time.Unix(0, int64(start*1e9)).Before(s.Started.Add(-time.Second)) {
-				continue
-			}
 		}
 		put(uint64(pid))
-		put(st.Starttime)
-		put(uint64(st.UTime))
-		put(uint64(st.STime))
-		if io, err := p.IO(); err == nil {
-			put(io.RChar)
-			put(io.WChar)
+		put(f.start)
+		put(f.cpu)
+		// /proc/PID/io needs root (or ptrace rights) over the process;
+		// without it the CPU time alone is the fingerprint.
+		if io, err := os.ReadFile(filepath.Join(dir, "io")); err == nil {
+			for l := range bytes.Lines(io) {
+				for _, key := range []string{"rchar: ", "wchar: "} {
+					if v, ok := bytes.CutPrefix(bytes.TrimSpace(l), []byte(key)); ok {
+						if x, ok := atoi(v); ok {
+							put(uint64(x))
+						}
+					}
+				}
+			}
 		}
 		n++
 	}

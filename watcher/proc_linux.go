@@ -287,6 +287,7 @@ type procStat struct {
 	state byte
 	ppid  int64
 	ttyNr uint32 // field 7: the controlling tty's device number
+	cpu   uint64 // fields 14 and 15, utime + stime: clock ticks of CPU
 	start uint64 // field 22: clock ticks after boot
 }
 
@@ -322,6 +323,12 @@ func parseStat(b []byte) (procStat, bool) {
 				return s, false
 			}
 			s.ttyNr = uint32(n)
+		case 14, 15:
+			n, ok := atoi(f)
+			if !ok {
+				return s, false
+			}
+			s.cpu += uint64(n)
 		case 22:
 			n, ok := atoi(f)
 			if !ok {
