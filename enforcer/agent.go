@@ -326,13 +326,12 @@ func (a *Agent) actionRecord(x Action) Record {
 	return r
 }
 
-// posRule is a policy position as FILE:LINE ("default" for a built-in
-// value), for messages.
+// posRule is [Rule] for messages: "default" for a built-in value.
 func posRule(p sshdconf.Pos) string {
-	if p.File == "" || p.Line == 0 {
-		return "default"
+	if r := Rule(p); r != "" {
+		return r
 	}
-	return p.File + ":" + strconv.Itoa(p.Line)
+	return "default"
 }
 
 // sessionPhrase names a session for an auditor: who, from where, on which tty.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -208,16 +209,17 @@ func ActionRecord(a Action) Record {
 		Idle:    a.Idle,
 		Age:     a.Age,
 		Limit:   a.Limit,
-		Rule:    rule(a),
+		Rule:    Rule(a.Rule),
 	}
 }
 
-// rule is a's policy line as FILE:LINE, "" for a built-in default.
-func rule(a Action) string {
-	if a.Rule.File == "" || a.Rule.Line == 0 {
+// Rule is a policy position as FILE:LINE, as records and `sessions --json`
+// carry it: "" for a built-in default.
+func Rule(p sshdconf.Pos) string {
+	if p.File == "" || p.Line == 0 {
 		return ""
 	}
-	return a.Rule.File + ":" + strconv.Itoa(a.Rule.Line)
+	return p.File + ":" + strconv.Itoa(p.Line)
 }
 
 // JournalFields renders r as journal fields: MESSAGE_ID, SYSLOG_IDENTIFIER

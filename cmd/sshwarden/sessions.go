@@ -156,15 +156,15 @@ func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, 
 			e := pol.For(s, users)
 			j.Policy = &policyJSON{
 				Name:               pol.Name,
-				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: ruleOf(e.IdleTimeout.Pos),
-				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: ruleOf(e.WarnBefore.Pos),
-				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: ruleOf(e.MaxSessionTime.Pos),
-				Exempt: e.Exempt.Value, ExemptRule: ruleOf(e.Exempt.Pos),
+				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: enforcer.Rule(e.IdleTimeout.Pos),
+				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: enforcer.Rule(e.WarnBefore.Pos),
+				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: enforcer.Rule(e.MaxSessionTime.Pos),
+				Exempt: e.Exempt.Value, ExemptRule: enforcer.Rule(e.Exempt.Pos),
 				CloseNoTTY: e.CloseNoTTY.Value,
 			}
 			if x, at, ok := enforcer.Next(now, s, e); ok {
 				j.Action = &actionJSON{Kind: x.Kind, Reason: x.Reason, At: at.Format(time.RFC3339),
-					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: ruleOf(x.Rule)}
+					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: enforcer.Rule(x.Rule)}
 			}
 		}
 		out.Sessions = append(out.Sessions, j)
@@ -172,14 +172,6 @@ func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, 
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// ruleOf is a policy position as FILE:LINE, "" for a built-in default.
-func ruleOf(p sshdconf.Pos) string {
-	if p.File == "" || p.Line == 0 {
-		return ""
-	}
-	return p.File + ":" + strconv.Itoa(p.Line)
 }
 
 func writeSessionsTable(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, users sshdconf.Users, now time.Time) error {
