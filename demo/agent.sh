@@ -102,7 +102,7 @@ PIDS+=($IDLE)
 (while :; do echo "ls >/dev/null"; sleep 2; done) | setsid "${SSH[@]}" -tt bash --norc >"$DIR/active.out" 2>&1 &
 PIDS+=($!)
 sleep 3
-run "$BIN" sessions
+run "$BIN" sessions --policy "$DIR/policy.conf"
 
 say "The policy (sshd_config syntax; the Match block scopes it to the demo sshd):"
 run cat "$DIR/policy.conf"
@@ -121,7 +121,7 @@ say "What the idle session's terminal showed ($(($(date +%s) - start)) s later, 
 sed 's/^/    | /' "$DIR/idle.out" | tr -d '\r'
 
 say "The active session is still there:"
-run "$BIN" sessions
+run "$BIN" sessions --policy "$DIR/policy.conf"
 
 kill -TERM "$AGENT"
 wait "$AGENT" 2>/dev/null || true
