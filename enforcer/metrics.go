@@ -2,22 +2,17 @@ package enforcer
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // scanBuckets are the upper bounds of the buckets of
@@ -314,115 +309,28 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1e3
 }
 
-// Temporary files of WriteFile: "." + base + tempMarker + 16 hex digits,
-// the names of `sshwarden fix -w`. node_exporter reads only *.prom files,
-// and the leading dot hides them from globs.
-const (
-	metricsTempMarker = ".sshwarden-"
-	metricsTempHexLen = 16
-	// staleTempAge is the age from which a temporary file of the same
-	// name is the leftover of a crash, not another writer's.
-	staleTempAge = time.Minute
-)
+// staleTempAge is the age from which a temporary file of the metrics file
+// is the leftover of a crash, not another writer's.
+const staleTempAge = time.Minute
 
-// WriteFile writes the metrics to the file path atomically: to a
-// temporary file in the same folder (".NAME.sshwarden-HEX", which
-// node_exporter ignores), synced, made mode 0644, renamed over path, and
-// the folder synced. A reader sees the old file or the new one, never a
-// part; on failure path is untouched and the temporary file removed. The
-// first call also removes temporary files of path older than a minute,
-// left by a crash. Errors name path.
+// WriteFile writes the metrics to the file path atomically, with
+// [fix.WriteFile]: to a temporary file in the same folder
+// (".NAME.sshwarden-HEX", which node_exporter ignores), synced, made mode
+// 0644, renamed over path, and the folder synced. A reader sees the old
+// file or the new one, never a part; on failure path is untouched and the
+// temporary file removed. The first call also removes temporary files of
+// path older than a minute, left by a crash. Errors name path.
 func (m *Metrics) WriteFile(path string) error {
 	m.writing.Lock()
 	defer m.writing.Unlock()
 	var b bytes.Buffer
 	m.render(&b)
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
 	if !m.swept {
 		m.swept = true
-		removeStaleTemps(dir, base)
+		fix.RemoveStaleTemps(path, staleTempAge)
 	}
-	if err := writeAtomic(dir, base, b.Bytes()); err != nil {
+	if err := fix.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing metrics to %s: %w", path, err)
 	}
 	return nil
-}
-
-func writeAtomic(dir, base string, data []byte) (err error) {
-	tmp, f, err := createTemp(dir, base)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, base)); err != nil {
-		return err
-	}
-	// The rename is done: the temporary file is gone.
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil // the new file is in place; only its durability is unsure
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
-}
-
-// createTemp creates a new temporary file next to base, writable only by
-// its owner until it is complete.
-func createTemp(dir, base string) (string, *os.File, error) {
-	for try := 0; ; try++ {
-		b := make([]byte, metricsTempHexLen/2)
-		rand.Read(b) // never fails
-		name := filepath.Join(dir, "."+base+metricsTempMarker+hex.EncodeToString(b))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			return name, f, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || try == 9 {
-			return "", nil, err
-		}
-	}
-}
-
-// removeStaleTemps removes the regular files of dir that are temporary
-// files of base, older than staleTempAge. Errors are ignored: the leftovers
-// only take space.
-func removeStaleTemps(dir, base string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	prefix := "." + base + metricsTempMarker
-	for _, e := range entries {
-		name := e.Name()
-		h, ok := strings.CutPrefix(name, prefix)
-		if !ok || len(h) != metricsTempHexLen || strings.Trim(h, "0123456789abcdef") != "" || !e.Type().IsRegular() {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTempAge {
-			os.Remove(filepath.Join(dir, name))
-		}
-	}
 }

@@ -375,3 +375,71 @@ func syncDir(dir string) error {
 	}
 	return d.Close()
 }
+
+// WriteFile replaces or creates the file path with content and mode, as
+// [Write] replaces a file: a temporary file next to it (the same names),
+// synced, renamed over path, the folder synced. A reader sees the old file
+// or the new one, never a part; on failure path is untouched and the
+// temporary file removed. It is for files sshwarden owns (the agent's
+// metrics textfile): no old content is checked, no owner kept, no lock
+// taken, so one writer per file.
+func WriteFile(path string, content []byte, mode fs.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, f, err := createTemp(dir, base)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(content); err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The rename is done: the temporary file is gone, and the new file is
+	// in place; only its durability depends on the folder's sync.
+	if err := syncDir(dir); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// RemoveStaleTemps removes the temporary files of path (of [WriteFile]
+// or [Write]) older than age: the leftovers of a crash, not a running
+// writer's. Errors are ignored: leftovers only take space.
+func RemoveStaleTemps(path string, age time.Duration) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + tempMarker
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) || !isTemp(e.Name()) || len(e.Name()) != len(prefix)+tempHexLen {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}

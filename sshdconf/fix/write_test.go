@@ -601,3 +601,40 @@ func TestLock(t *testing.T) {
 		}
 	})
 }
+
+// WriteFile creates a file, replaces it whole with the mode asked, leaves
+// no temporary file, and on failure leaves the old file as it was.
+func TestWriteFileCreatesAndReplaces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.prom")
+	for _, content := range []string{"first\n", "second, longer\n"} {
+		if err := WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != content {
+			t.Fatalf("after WriteFile(%q): %q, %v", content, b, err)
+		}
+		st, _ := os.Stat(path)
+		if st.Mode() != 0o644 {
+			t.Errorf("mode %v, want 0644", st.Mode())
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("folder holds %d entries, want only m.prom", len(ents))
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "m.prom"), []byte("x"), 0o644); err == nil {
+		t.Errorf("WriteFile into a missing folder: no error")
+	}
+	// A folder in the way: the rename fails, the temporary file goes.
+	if err := os.Mkdir(filepath.Join(dir, "d.prom"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(filepath.Join(dir, "d.prom"), []byte("x"), 0o644); err == nil {
+		t.Errorf("WriteFile over a folder: no error")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("a failed WriteFile left a temporary file: %d entries", len(ents))
+	}
+}
