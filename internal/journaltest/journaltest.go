@@ -56,6 +56,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // Journald is the journald Start runs (Debian's path).
@@ -85,7 +87,7 @@ type Journal struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has been waited for
-	log  *syncBuffer   // journald's stdout and stderr, all runs
+	log  *sshdtest.Buffer   // journald's stdout and stderr, all runs
 }
 
 // Start starts a journald in a new namespace, and in t.Cleanup stops it and
@@ -98,7 +100,7 @@ func Start(t testing.TB) *Journal {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatalf("journaltest: %v", err)
 	}
-	j := &Journal{Namespace: "sshwtest" + hex.EncodeToString(b[:]), log: &syncBuffer{}}
+	j := &Journal{Namespace: "sshwtest" + hex.EncodeToString(b[:]), log: &sshdtest.Buffer{}}
 	if _, err := os.Lstat(j.Dir()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("journaltest: %s exists already (%v)", j.Dir(), err)
 	}
@@ -419,22 +421,4 @@ func requireReal(t testing.TB) {
 		t.Fatalf("%s; a test that lacks a real component fails in CI, it never skips", msg)
 	}
 	t.Skip(msg)
-}
-
-// syncBuffer is a bytes.Buffer safe for journald's output and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
