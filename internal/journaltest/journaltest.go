@@ -86,8 +86,8 @@ type Journal struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has been waited for
-	log  *sshdtest.Buffer   // journald's stdout and stderr, all runs
+	done chan struct{}    // closed when cmd has been waited for
+	log  *sshdtest.Buffer // journald's stdout and stderr, all runs
 }
 
 // Start starts a journald in a new namespace, and in t.Cleanup stops it and
