@@ -156,8 +156,17 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 
-		acts := track.activities(now, sessions, a.Sessions)
-		rules := func(s watcher.Session) Effective { return p.For(s, a.Users) }
+		// The policy for each session, evaluated once per scan.
+		effective := make(map[int]Effective, len(sessions))
+		rules := func(s watcher.Session) Effective {
+			e, ok := effective[s.PID]
+			if !ok {
+				e = p.For(s, a.Users)
+				effective[s.PID] = e
+			}
+			return e
+		}
+		acts := track.activities(now, sessions, a.Sessions, rules)
 		actions, next := Decide(now, acts, rules, &state)
 		for _, x := range actions {
 			a.carryOut(ctx, x, &closes)
@@ -474,7 +483,11 @@ type seenActivity struct {
 //   - notty: the first scan that saw the session, then each scan at which
 //     its processes' fingerprint changed ([watcher.Scanner.Activity]).
 //   - none (ssh -N): unknown.
-func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource) []Activity {
+//
+// A notty session's processes are looked at only when its policy may close
+// it for idleness (IdleTimeout with CloseNoTTY yes, not Exempt): on most
+// hosts scp, rsync and Ansible sessions are left alone, and cost nothing.
+func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource, rules func(watcher.Session) Effective) []Activity {
 	acts := make([]Activity, 0, len(sessions))
 	live := make(map[sessionKey]bool, len(sessions))
 	for _, s := range sessions {
@@ -485,6 +498,9 @@ func (t *tracker) activities(now time.Time, sessions []watcher.Session, src Sess
 				a.LastInput = PTYLastInput(now, *s.Idle)
 			}
 		case watcher.KindNoTTY:
+			if e := rules(s); e.Exempt.Value || !e.CloseNoTTY.Value || e.IdleTimeout.Value <= 0 {
+				break
+			}
 			k := keyOf(s)
 			live[k] = true
 			fp, ok := src.Activity(s)

@@ -39,6 +39,7 @@ type fakeHost struct {
 	warns    []event
 	closes   []event
 	closeErr error
+	looks    int // Activity calls
 }
 
 type event struct {
@@ -103,6 +104,7 @@ func (h *fakeHost) Scan(now time.Time) ([]watcher.Session, []string, error) {
 func (h *fakeHost) Activity(s watcher.Session) (uint64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.looks++
 	if f := h.sessions[s.PID]; f != nil {
 		return f.fingerprint, true
 	}
@@ -437,4 +439,23 @@ func TestExpandWarnMessage(t *testing.T) {
 	if got := ExpandWarnMessage(x); !strings.Contains(got, "open for 2h0m5s") {
 		t.Errorf("max-session-time default text %q", got)
 	}
+}
+
+// Without CloseNoTTY nothing closes a notty session for idleness, so its
+// processes are never looked at.
+func TestAgentNoTTYNotWatched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHost()
+		h.login(100, watcher.KindNoTTY, "backup")
+		a := &Agent{Sessions: h, Actions: h, Audit: &fakeAudit{}}
+		stop := run(t, a, mustPolicy(t, basePolicy))
+		time.Sleep(5 * time.Minute)
+		stop()
+		if h.looks != 0 || len(h.closes) != 0 {
+			t.Errorf("%d looks at the processes and %d closes of a notty session without CloseNoTTY, want 0 and 0", h.looks, len(h.closes))
+		}
+		if len(h.scans) < 10 {
+			t.Errorf("only %d scans", len(h.scans))
+		}
+	})
 }
