@@ -447,7 +447,7 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 	if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
 		pidFile = s[0].Value
 	}
-	how, err := fix.Reload(ctx, reloadOptions(cfg.Path(cfg.Main), pidFile))
+	how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
 	if err != nil {
 		fail(fmt.Errorf("the files are written, but reloading sshd failed: %w", err))
 		return

@@ -155,7 +155,7 @@ func runFix(e *env, args []string) int {
 		if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
 			pidFile = s[0].Value
 		}
-		how, err := fix.Reload(ctx, reloadOptions(cfg.Path(cfg.Main), pidFile))
+		how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
 		if err != nil {
 			e.errorf("the files are written, but reloading sshd failed: %v", err)
 			return exitUsage
@@ -163,19 +163,6 @@ func runFix(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "sshwarden: %s\n", how)
 	}
 	return exitChanged
-}
-
-// reloadOptions reloads the sshd that runs config: through systemd only
-// for the host's own /etc/ssh/sshd_config (the one ssh.service runs), else
-// with SIGHUP to the listener of pidFile, so that fixing another sshd's
-// configuration never reloads the host's service.
-func reloadOptions(config, pidFile string) fix.ReloadOptions {
-	o := fix.ReloadOptions{Config: config, PidFile: pidFile}
-	if filepath.Clean(config) != "/etc/ssh/sshd_config" {
-		no := false
-		o.Systemd = &no
-	}
-	return o
 }
 
 // checkWithSSHD runs the real sshd -t on the configuration as it is and as

@@ -55,8 +55,11 @@ type ReloadOptions struct {
 	// instead of the system bus (tests).
 	SystemdBus string
 	// Systemd forces the systemd path (true) or the signal path (false).
-	// nil detects: systemd runs when /run/systemd/system is a directory
-	// (sd_booted(3)).
+	// nil detects: systemd, when it runs (/run/systemd/system is a
+	// directory, sd_booted(3)) and Config is the system's
+	// /etc/ssh/sshd_config, which the unit runs; else the signal path, so
+	// that reloading another sshd's configuration never reloads the
+	// system's service.
 	Systemd *bool
 }
 
@@ -75,6 +78,15 @@ func (o ReloadOptions) withDefaults() ReloadOptions {
 	return o
 }
 
+// viaSystemd says whether Reload goes through systemd, given whether
+// systemd runs (see [ReloadOptions.Systemd]).
+func (o ReloadOptions) viaSystemd(systemdRuns bool) bool {
+	if o.Systemd != nil {
+		return *o.Systemd
+	}
+	return systemdRuns && filepath.Clean(o.Config) == "/etc/ssh/sshd_config"
+}
+
 // Reload reloads sshd after its configuration changed, and says how, e.g.
 // "systemd reloaded ssh.service; " + [SessionsNote].
 //
@@ -83,7 +95,8 @@ func (o ReloadOptions) withDefaults() ReloadOptions {
 // with an invalid configuration exits, and not every unit's ExecReload
 // checks first (Debian's does, Fedora's sends the signal).
 //
-// Through systemd (when it runs, or Systemd says so) it asks systemd over
+// Through systemd (when it runs and Config is /etc/ssh/sshd_config, or
+// Systemd says so) it asks systemd over
 // D-Bus to reload the first of Units whose LoadState is "loaded", and waits
 // for the job: a result other than "done" is an error.
 //
@@ -105,15 +118,10 @@ func Reload(ctx context.Context, o ReloadOptions) (string, error) {
 	if err := sshdAccepts(ctx, o.SSHD, o.Config); err != nil {
 		return "", err
 	}
-	useSystemd := false
-	if o.Systemd != nil {
-		useSystemd = *o.Systemd
-	} else if fi, err := os.Lstat(systemdRunDir); err == nil && fi.IsDir() {
-		useSystemd = true
-	}
+	fi, statErr := os.Lstat(systemdRunDir)
 	var how string
 	var err error
-	if useSystemd {
+	if o.viaSystemd(statErr == nil && fi.IsDir()) {
 		how, err = reloadSystemd(ctx, o)
 	} else {
 		how, err = reloadSignal(ctx, o)

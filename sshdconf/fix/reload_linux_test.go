@@ -541,3 +541,26 @@ func requireComponent(t *testing.T, what string) {
 	}
 	t.Skip(msg)
 }
+
+// Only the system's own sshd_config is reloaded through systemd when
+// nothing forces a path: another sshd's configuration gets the signal.
+func TestReloadViaSystemd(t *testing.T) {
+	yes, no := true, false
+	for _, c := range []struct {
+		o           ReloadOptions
+		systemdRuns bool
+		want        bool
+	}{
+		{ReloadOptions{Config: "/etc/ssh/sshd_config"}, true, true},
+		{ReloadOptions{Config: "/etc/ssh/../ssh/sshd_config"}, true, true},
+		{ReloadOptions{Config: "/etc/ssh/sshd_config"}, false, false},
+		{ReloadOptions{Config: "/tmp/test/sshd_config"}, true, false},
+		{ReloadOptions{Config: "/tmp/test/sshd_config", Systemd: &yes}, false, true},
+		{ReloadOptions{Config: "/etc/ssh/sshd_config", Systemd: &no}, true, false},
+	} {
+		o := c.o.withDefaults()
+		if got := o.viaSystemd(c.systemdRuns); got != c.want {
+			t.Errorf("Config %s, Systemd %v, systemd runs %v: via systemd %v, want %v", c.o.Config, c.o.Systemd, c.systemdRuns, got, c.want)
+		}
+	}
+}
