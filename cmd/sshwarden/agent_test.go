@@ -179,10 +179,12 @@ func TestAgentEndToEnd(t *testing.T) {
 	sTyping := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindPTY && x.PID != sIdle.PID })
 	sExec := waitSession(t, s, func(x watcher.Session) bool { return x.Command == "sleep 602" })
 	sBusy := waitSession(t, s, func(x watcher.Session) bool { return strings.Contains(x.Command, "busy") })
-	sTunnel := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindNone })
 	sSFTP := waitSession(t, s, func(x watcher.Session) bool {
 		return x.Kind == watcher.KindNoTTY && x.PID != sExec.PID && x.PID != sBusy.PID
 	})
+	// Until its channel opens, any login looks like ssh -N: the tunnel is
+	// the one left once the others have theirs.
+	sTunnel := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindNone && x.PID != sSFTP.PID })
 	loggedIn := time.Now()
 	var sleepPID int // the idle exec session's command, which sshd orphans
 	for _, p := range sExec.Procs {
