@@ -130,6 +130,10 @@ func TestFixCorpus(t *testing.T) {
 				if err := checker.Check(ctx, cfg, nil); !errors.As(err, &sshdRefused) {
 					t.Fatalf("Check on a tree sshd refuses = %v, want *SSHDRefused", err)
 				}
+				copied := &fix.Checker{Root: dir, Copy: true}
+				if err := copied.Check(ctx, cfg, nil); !errors.As(err, &sshdRefused) {
+					t.Fatalf("Check of a copy of a tree sshd refuses = %v, want *SSHDRefused", err)
+				}
 				return
 			}
 			if err != nil {
@@ -143,6 +147,12 @@ func TestFixCorpus(t *testing.T) {
 			}
 			if err := checker.Check(ctx, cfg, plan.Files); err != nil {
 				t.Fatalf("sshd -t on the fixed tree: %v", err)
+			}
+			// The check without a mount namespace (the hardened unit's)
+			// agrees.
+			copied := &fix.Checker{Root: dir, Copy: true}
+			if err := copied.Check(ctx, cfg, plan.Files); err != nil {
+				t.Fatalf("sshd -t on a copy of the fixed tree: %v", err)
 			}
 
 			var diff strings.Builder
@@ -302,8 +312,16 @@ func TestGoldenFilesUsed(t *testing.T) {
 
 // TestCheckerHost checks a change to files on this host (not --root): sshd
 // -t sees the new content through bind mounts in a private namespace,
-// refuses a bad one, and nothing outside that namespace ever sees it.
+// refuses a bad one, and nothing outside that namespace ever sees it. The
+// same holds for the check of a rewritten copy, which the hardened unit
+// uses, with sshd's messages naming the real files.
 func TestCheckerHost(t *testing.T) {
+	for _, copied := range []bool{false, true} {
+		t.Run(fmt.Sprintf("copy=%v", copied), func(t *testing.T) { testCheckerHost(t, copied) })
+	}
+}
+
+func testCheckerHost(t *testing.T, copied bool) {
 	oracle.Need(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "hostkey")
@@ -323,7 +341,7 @@ func TestCheckerHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &fix.Checker{}
+	k := &fix.Checker{Copy: copied}
 	ctx := context.Background()
 	if err := k.Check(ctx, cfg, nil); err != nil {
 		t.Fatalf("Check(as it is) = %v, want nil", err)

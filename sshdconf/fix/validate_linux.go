@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -39,10 +40,24 @@ type Checker struct {
 	// paths. "" checks this host's configuration.
 	Root string
 
+	// Copy checks a rewritten copy of the configuration (see checkCopy)
+	// instead of the files at their paths in a mount namespace. Check
+	// falls back to it by itself where it may not make a mount namespace
+	// (the hardened sshwarden.service has no CAP_SYS_ADMIN).
+	Copy bool
+
 	// hostKey is the throwaway host key of Root checks, made once: a
 	// Checker is for one goroutine at a time.
 	hostKey []byte
 }
+
+// errNoNamespace is returned by inMountNamespace when the process may not
+// make a mount namespace or mount in it (EPERM: no CAP_SYS_ADMIN, or a
+// seccomp filter or RestrictNamespaces= in its unit).
+type errNoNamespace struct{ err error }
+
+func (e *errNoNamespace) Error() string { return e.err.Error() }
+func (e *errNoNamespace) Unwrap() error { return e.err }
 
 // Check runs `sshd -t -f MAIN` on c with changes applied, in a private
 // mount namespace of its own, so that sshd reads every file (main file and
@@ -55,6 +70,9 @@ type Checker struct {
 //     temporary tree, /etc becomes an overlay of that tree on the host's
 //     /etc, /etc/ssh is exactly the tree's, and a throwaway host key is
 //     added with -o HostKey (a checked-out tree has none).
+//
+// Where the process may not make a mount namespace, or with k.Copy, it
+// checks a rewritten copy instead (see checkCopy).
 //
 // It needs root. It returns ErrNoSSHD when sshd is not installed, and an
 // *SSHDRefused when sshd refuses the configuration.
@@ -73,6 +91,9 @@ func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileC
 	// directory; ssh.service creates it with RuntimeDirectory=sshd.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		return err
+	}
+	if k.Copy {
+		return k.checkCopy(ctx, sshd, c, changes)
 	}
 	tmp, err := os.MkdirTemp("", "sshwarden-check-")
 	if err != nil {
@@ -97,6 +118,10 @@ func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileC
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = inMountNamespace(setup, cmd)
+	var noNS *errNoNamespace
+	if errors.As(err, &noNS) && errors.Is(err, syscall.EPERM) {
+		return k.checkCopy(ctx, sshd, c, changes)
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return &SSHDRefused{Output: out.String()}
@@ -202,11 +227,11 @@ func inMountNamespace(setup func() error, cmd *exec.Cmd) error {
 	go func() {
 		runtime.LockOSThread() // no Unlock: the thread exits with this goroutine
 		if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
-			errc <- fmt.Errorf("unshare: %w", err)
+			errc <- &errNoNamespace{fmt.Errorf("unshare: %w", err)}
 			return
 		}
 		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
-			errc <- fmt.Errorf("making mounts private: %w", err)
+			errc <- &errNoNamespace{fmt.Errorf("making mounts private: %w", err)}
 			return
 		}
 		if err := setup(); err != nil {
@@ -216,4 +241,95 @@ func inMountNamespace(setup func() error, cmd *exec.Cmd) error {
 		errc <- cmd.Run() // forks from this thread, in its namespace
 	}()
 	return <-errc
+}
+
+// sshdDir is where sshd resolves a relative Include (its SSHDIR).
+const sshdDir = "/etc/ssh"
+
+// checkCopy runs `sshd -t` on a copy of every file c read, with changes
+// applied, under a temporary folder: each Include argument of the copies is
+// rewritten to point into the copy (a relative one first made absolute
+// under /etc/ssh, as sshd does), so that sshd reads the copy and nothing
+// else of the configuration, on the same lines. Other paths (host keys,
+// AuthorizedKeysFile...) stay as they are, so on a host sshd loads its real
+// host keys; under Root a throwaway one is added. sshd's messages name the
+// original paths again. It needs no privilege beyond reading the files.
+func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
+	tmp, err := os.MkdirTemp("", "sshwarden-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	root := filepath.Join(tmp, "root")
+	changed := map[string][]byte{}
+	for _, fc := range changes {
+		changed[fc.Name] = fc.New
+	}
+	inCopy := func(name string) string { return root + path.Clean("/"+name) }
+	for _, f := range c.Files {
+		name := c.Path(f.Name)
+		if k.Root != "" {
+			if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
+				continue // sshd reports a directory it cannot read as a file
+			}
+		} else if st, err := os.Stat(name); err == nil && st.IsDir() {
+			continue
+		}
+		b, ok := changed[f.Name]
+		if !ok {
+			b = f.Bytes()
+		}
+		pf := sshdconf.Parse(name, b)
+		for _, l := range pf.Lines {
+			if !l.IsDirective() || !strings.EqualFold(l.KeywordName(), "include") || len(l.Args) == 0 {
+				continue
+			}
+			args := make([]string, len(l.Args))
+			for i, a := range l.Args {
+				v := a.Value()
+				if !strings.HasPrefix(v, "/") {
+					v = sshdDir + "/" + v
+				}
+				args[i] = inCopy(v)
+			}
+			l.SetArgs(args...)
+		}
+		p := inCopy(name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, pf.Bytes(), 0o600); err != nil {
+			return err
+		}
+	}
+	args := []string{"-t", "-f", inCopy(c.Path(c.Main))}
+	if k.Root != "" {
+		key := filepath.Join(tmp, "hostkey")
+		if k.hostKey == nil {
+			if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+				return fmt.Errorf("ssh-keygen: %v: %s", err, out)
+			}
+			b, err := os.ReadFile(key)
+			if err != nil {
+				return err
+			}
+			k.hostKey = b
+		} else if err := os.WriteFile(key, k.hostKey, 0o600); err != nil {
+			return err
+		}
+		args = append(args, "-o", "HostKey="+key)
+	}
+	cmd := exec.CommandContext(ctx, sshd, args...)
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return &SSHDRefused{Output: strings.ReplaceAll(out.String(), root, "")}
+	}
+	if err != nil {
+		return fmt.Errorf("running sshd -t: %w", err)
+	}
+	return nil
 }
