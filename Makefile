@@ -9,8 +9,13 @@ FUZZTIME ?= 30s
 DEMO     := testdata/hosts/ubuntu-cloud-init
 DEMO_POLICY := testdata/hosts/site-policy.conf
 STATICCHECK := $(GO) tool -modfile=tools/go.mod staticcheck
+NFPM     := $(GO) tool -modfile=tools/go.mod nfpm
+ARCHES   ?= amd64 arm64
+PKG_VERSION = $(shell packaging/pkgversion '$(VERSION)')
+BUILD    ?= build
+DIST     ?= dist
 
-.PHONY: all build test deps lint fuzz bench bench-lint demo soak clean
+.PHONY: all build test deps lint fuzz bench bench-lint demo soak package clean
 
 all: build
 
@@ -20,21 +25,43 @@ build:
 # The tests compare sshwarden with the real sshd (sshd -T in a private mount
 # namespace), so they need root, openssh-server and util-linux's unshare; the
 # agent's tests read their audit records back from a real journald (a
-# namespace of their own), from the systemd package.
+# namespace of their own), from the systemd package; the package tests run
+# lintian, dpkg, rpm, man and systemd-analyze on what `make package` builds.
+DEPS_PKGS := openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd lintian rpm man-db groff-base
+DEPS_CMDS := /usr/sbin/sshd ssh-keygen unshare setpriv patch dbus-daemon ss ps journalctl lintian rpm man dpkg-deb
 deps:
-	@if ! command -v /usr/sbin/sshd >/dev/null || ! command -v ssh-keygen >/dev/null || ! command -v unshare >/dev/null || ! command -v patch >/dev/null || ! command -v dbus-daemon >/dev/null || ! command -v ss >/dev/null || ! command -v ps >/dev/null || ! [ -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null; then \
+	@missing=; for c in $(DEPS_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	[ -x /lib/systemd/systemd-journald ] || missing="$$missing systemd-journald"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd"; \
+			echo "installing $(DEPS_PKGS) (missing:$$missing)"; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd >/dev/null; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_PKGS) >/dev/null; \
 		else \
-			echo "need openssh-server, openssh-client, util-linux, patch, dbus-daemon, iproute2, procps and systemd (journald; run as root, or install them)"; exit 1; \
+			echo "need$$missing: install $(DEPS_PKGS) (or run make deps as root)"; exit 1; \
 		fi; \
 	fi
 	@install -d -m 0755 /run/sshd 2>/dev/null || true
 
 test: deps build
 	$(GO) test -count=1 ./...
+
+# dist/sshwarden_VERSION_ARCH.deb and .rpm for each of ARCHES: a static
+# binary (version from the git tag), the hardened unit, the policy as a
+# config file, man pages, the journald catalog. nfpm is pinned in
+# tools/go.mod; nfpm.yaml says what goes where.
+package:
+	@pv='$(PKG_VERSION)'; [ -n "$$pv" ] || exit 1; \
+	rm -rf '$(BUILD)' && mkdir -p '$(BUILD)/man' '$(DIST)' && \
+	gzip -9n < packaging/sshwarden.8 > '$(BUILD)/man/sshwarden.8.gz' && \
+	gzip -9n < packaging/sshwarden-policy.5 > '$(BUILD)/man/sshwarden-policy.5.gz' && \
+	for a in $(ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o '$(BUILD)'/$$a/sshwarden ./cmd/sshwarden || exit 1; \
+		for f in deb rpm; do \
+			BUILD='$(BUILD)' ARCH=$$a PKG_VERSION=$$pv $(NFPM) package -f nfpm.yaml -p $$f -t '$(DIST)'/sshwarden_$${pv}_$$a.$$f >/dev/null || exit 1; \
+			echo '$(DIST)'/sshwarden_$${pv}_$$a.$$f; \
+		done; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
@@ -96,4 +123,5 @@ demo: build
 	else echo "(the agent demo needs root: it starts an sshd and a journald of its own; run make demo as root)"; fi
 
 clean:
-	rm -rf bin dist
+	rm -rf $(BUILD) $(DIST)
+	rm -rf bin

@@ -345,8 +345,16 @@ func fillTemp(f *os.File, name string, content []byte, fi fs.FileInfo, label []b
 		return fmt.Errorf("no owner in the file info of %s", fi.Name())
 	}
 	// Owner first: chown(2) clears the set-user-ID and set-group-ID bits.
-	if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+	// Only when it differs: the file created already has ours, and the
+	// hardened unit's system call filter refuses fchown.
+	var tst syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &tst); err != nil {
 		return err
+	}
+	if tst.Uid != st.Uid || tst.Gid != st.Gid {
+		if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+			return fmt.Errorf("give %s the owner %d:%d of the file it replaces: %w", name, st.Uid, st.Gid, err)
+		}
 	}
 	if err := f.Chmod(fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
 		return err
