@@ -195,16 +195,7 @@ func (k *Checker) stageTree(ctx context.Context, c *sshdconf.Config, changes []F
 		return nil, "", err
 	}
 	key := filepath.Join(dir, "hostkey")
-	if k.hostKey == nil {
-		if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-			return nil, "", fmt.Errorf("ssh-keygen: %v: %s", err, out)
-		}
-		b, err := os.ReadFile(key)
-		if err != nil {
-			return nil, "", err
-		}
-		k.hostKey = b
-	} else if err := os.WriteFile(key, k.hostKey, 0o600); err != nil {
+	if err := k.writeHostKey(ctx, key); err != nil {
 		return nil, "", err
 	}
 	return func() error {
@@ -305,16 +296,7 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	args := []string{"-t", "-f", inCopy(c.Path(c.Main))}
 	if k.Root != "" {
 		key := filepath.Join(tmp, "hostkey")
-		if k.hostKey == nil {
-			if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
-				return fmt.Errorf("ssh-keygen: %v: %s", err, out)
-			}
-			b, err := os.ReadFile(key)
-			if err != nil {
-				return err
-			}
-			k.hostKey = b
-		} else if err := os.WriteFile(key, k.hostKey, 0o600); err != nil {
+		if err := k.writeHostKey(ctx, key); err != nil {
 			return err
 		}
 		args = append(args, "-o", "HostKey="+key)
@@ -331,5 +313,22 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	if err != nil {
 		return fmt.Errorf("running sshd -t: %w", err)
 	}
+	return nil
+}
+
+// writeHostKey writes the Checker's throwaway host key to path, making it
+// with ssh-keygen the first time.
+func (k *Checker) writeHostKey(ctx context.Context, path string) error {
+	if k.hostKey != nil {
+		return os.WriteFile(path, k.hostKey, 0o600)
+	}
+	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("ssh-keygen: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	k.hostKey = b
 	return nil
 }
