@@ -43,8 +43,12 @@ deps:
 	fi
 	@install -d -m 0755 /run/sshd 2>/dev/null || true
 
+# The package tests install the packages on this host (/usr/sbin/sshwarden,
+# /etc/sshwarden/policy.conf), which other tests would see: they run alone,
+# after the others.
 test: deps build
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/packaging$$')
+	SSHWARDEN_PACKAGE_TEST=1 $(GO) test -count=1 ./packaging
 
 # dist/sshwarden_VERSION_ARCH.deb and .rpm for each of ARCHES: a static
 # binary (version from the git tag), the hardened unit, the policy as a

@@ -22,11 +22,11 @@ import (
 // that started before the session (a recycled pid) is left out; start times
 // are computed as a scan computes [Session.Started].
 func (sc *Scanner) Activity(s Session) (fingerprint uint64, ok bool) {
-	st, err := sc.fs.Stat()
+	bt, err := bootTime(sc.proc)
 	if err != nil {
 		return 0, false
 	}
-	btime := time.Unix(int64(st.BootTime), 0)
+	btime := time.Unix(bt, 0)
 	h := fnv.New64a()
 	var buf [8]byte
 	put := func(v uint64) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -94,8 +95,18 @@ func ProcessStart(proc string, pid int) (time.Time, error) {
 	return p.Started, nil
 }
 
-// bootTime reads btime through procfs, as Scan does.
+// bootTime returns btime of the /proc tree at proc, read through procfs
+// the first time and remembered for the life of the process, per tree.
+// The kernel computes btime from the wall clock, so it moves when the clock
+// is stepped or slewed (seen: a fresh VM syncing its clock during a test);
+// read again on every scan, it would give the same process another Started
+// and the agent would forget what it did to a session. Every start time in
+// this package is computed with this one value, so they compare equal.
 func bootTime(proc string) (int64, error) {
+	proc = filepath.Clean(proc)
+	if v, ok := bootTimes.Load(proc); ok {
+		return v.(int64), nil
+	}
 	fs, err := procfs.NewFS(proc)
 	if err != nil {
 		return 0, fmt.Errorf("opening the proc file system: %w", err)
@@ -104,8 +115,12 @@ func bootTime(proc string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading the boot time: %w", err)
 	}
-	return int64(st.BootTime), nil
+	v, _ := bootTimes.LoadOrStore(proc, int64(st.BootTime))
+	return v.(int64), nil
 }
+
+// bootTimes holds bootTime's values, by /proc tree.
+var bootTimes sync.Map
 
 // PTYMasters returns the tty indices of the pty masters process pid holds
 // (its /dev/ptmx fds, "tty-index:" in their fdinfo), sorted, as a scan

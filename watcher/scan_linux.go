@@ -103,16 +103,16 @@ func TrustedSSHD(path string) bool {
 // device), each said once. Processes that exit during the scan are
 // skipped. The error is for a tree that cannot be scanned at all.
 func (s *Scanner) Scan(now time.Time) ([]Session, []string, error) {
-	st, err := s.fs.Stat()
+	btime, err := bootTime(s.proc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the boot time: %w", err)
+		return nil, nil, err
 	}
 	r, err := newReader(s.proc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", s.proc, err)
 	}
 	defer r.close()
-	sc := &scan{Scanner: s, r: r, now: now, btime: int64(st.BootTime)}
+	sc := &scan{Scanner: s, r: r, now: now, btime: btime}
 	if err := sc.readProcs(); err != nil {
 		return nil, nil, err
 	}

@@ -457,3 +457,32 @@ func FuzzParsers(f *testing.F) {
 		}
 	})
 }
+
+// TestBootTimeStable: btime in /proc/stat follows the wall clock, so it
+// moves when the clock is stepped. A session's Started, and the start
+// ReadProcess gives its monitor, must not move with it: the agent keys
+// what it did to a session by its start, and checks a process by it
+// before it signals it.
+func TestBootTimeStable(t *testing.T) {
+	f := newFixture(t)
+	f.listener(lis, "0.0.0.0:22")
+	l := login{Listener: lis, Mon: 200, Child: 201, UID: 1000, Remote: "203.0.113.7:50022", Local: "192.0.2.1:22", PTYs: []int{3}}
+	f.login(l)
+	before, _ := f.scan()
+	if len(before) != 1 {
+		t.Fatalf("got %d sessions, want 1", len(before))
+	}
+	// The clock is stepped 2 seconds forward.
+	f.write(filepath.Join(f.proc, "stat"), fmt.Sprintf("cpu  1 2 3 4 5 6 7 0 0 0\nbtime %d\n", fixBoot+2))
+	after, _ := f.scan()
+	if len(after) != 1 || !after[0].Started.Equal(before[0].Started) {
+		t.Fatalf("after btime moved, Started = %v, want %v", after, before[0].Started)
+	}
+	p, err := ReadProcess(f.proc, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Started.Equal(before[0].Started) {
+		t.Errorf("ReadProcess Started = %v, want the scan's %v", p.Started, before[0].Started)
+	}
+}
