@@ -84,7 +84,6 @@ func try(name string, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8")
-	cmd.Stdin = nil
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

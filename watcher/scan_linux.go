@@ -44,7 +44,6 @@ type Options struct {
 type Scanner struct {
 	proc    string
 	dev     string
-	fs      procfs.FS
 	users   func(uid int) (string, bool)
 	trusted func(path string) bool
 }
@@ -65,11 +64,9 @@ func NewScanner(o Options) (*Scanner, error) {
 	if s.trusted == nil {
 		s.trusted = TrustedSSHD
 	}
-	fs, err := procfs.NewFS(s.proc)
-	if err != nil {
+	if _, err := procfs.NewFS(s.proc); err != nil {
 		return nil, fmt.Errorf("opening the proc file system: %w", err)
 	}
-	s.fs = fs
 	return s, nil
 }
 

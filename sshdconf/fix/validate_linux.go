@@ -259,12 +259,9 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	inCopy := func(name string) string { return root + path.Clean("/"+name) }
 	for _, f := range c.Files {
 		name := c.Path(f.Name)
-		if k.Root != "" {
-			if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
-				continue // sshd reports a directory it cannot read as a file
-			}
-		} else if st, err := os.Stat(name); err == nil && st.IsDir() {
-			continue
+		// k.Root is "" on a host, where Join leaves name as it is.
+		if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
+			continue // sshd reports a directory it cannot read as a file
 		}
 		b, ok := changed[f.Name]
 		if !ok {
