@@ -677,7 +677,7 @@ func TestScanVanishing(t *testing.T) {
 			if !found {
 				missed++
 				if missed <= 3 {
-					t.Errorf("scan %d: the stable login (monitor %d) is missing\n%s", scans, stableMon, dump(sessions))
+					t.Errorf("scan %d: the stable login (monitor %d) is missing\n%sproblems: %q", scans, stableMon, dump(sessions), problems)
 				}
 			}
 		}()

@@ -46,11 +46,14 @@ type Scanner struct {
 	dev     string
 	users   func(uid int) (string, bool)
 	trusted func(path string) bool
+	// readTable reads a TCP table (file is net/tcp or net/tcp6): a test
+	// replaces it to play a kernel whose reads skip sockets.
+	readTable func(r *reader, pid int, file string, line func([]byte)) error
 }
 
 // NewScanner returns a Scanner for the /proc tree o.Proc.
 func NewScanner(o Options) (*Scanner, error) {
-	s := &Scanner{proc: o.Proc, dev: o.Dev, users: o.Users, trusted: o.TrustedExe}
+	s := &Scanner{proc: o.Proc, dev: o.Dev, users: o.Users, trusted: o.TrustedExe, readTable: readTable}
 	if s.proc == "" {
 		s.proc = procfs.DefaultMountPoint
 	}
@@ -509,50 +512,116 @@ func (sc *scan) examine() {
 	}
 }
 
+// tcpReads bounds how many times a scan reads one TCP table. A read of
+// /proc/PID/net/tcp is not a snapshot: the kernel fills it 4 KiB at a
+// time and resumes each chunk at an offset into a hash bucket, so sockets
+// that close meanwhile make it skip others (kernel developers, on the
+// netdev list in 2025: "corner cases that can lead to skips, since they
+// rely on st->offset"). Measured on Linux 6.18 while other tests opened
+// and closed listeners: one read in about 20,000 held none of the
+// sockets of a listener and a monitor that never closed, and their
+// session vanished from that scan. A socket the scan looks for and did
+// not find is looked for again in a new read.
+const tcpReads = 3
+
 // readSockets looks the socket inodes of listeners and monitors up in the
 // TCP tables of their network namespaces: a listener's, read once for
 // all its monitors (sshd does not change namespaces), then a monitor's
-// own for one whose socket was not there.
+// own for one whose socket was not there. While a listener holding sockets
+// has no listening one, or a monitor whose fds were read has no TCP
+// socket, the tables are read again, up to [tcpReads] times each.
 func (sc *scan) readSockets() {
 	if len(sc.refs) == 0 {
 		return
 	}
 	slices.SortFunc(sc.refs, func(a, b sockRef) int { return cmp.Compare(a.inode, b.inode) })
 	sc.found = make([]tcpFound, 0, len(sc.conns)+2*len(sc.listeners)+8)
-	done := map[int64]bool{}
-	read := func(ns int64, pid int) {
-		if done[ns] {
+	last := map[int64]int{} // the pass, plus one, that last read a namespace's tables
+	read := func(pass int, ns int64, pid int) {
+		if last[ns] == pass+1 {
 			return
 		}
-		done[ns] = true
+		last[ns] = pass + 1
 		for _, file := range []string{"net/tcp", "net/tcp6"} {
-			err := sc.r.readLines(sc.r.at(pid, file), sc.tcpLine)
+			err := sc.readTable(sc.r, pid, file, sc.tcpLine)
 			if err == nil || gone(err) && (file == "net/tcp6" || !sc.exists(pid)) {
 				continue // no IPv6, or the process has exited
 			}
 			sc.say(fmt.Sprintf("cannot read %s/%d/%s: %v", sc.proc, pid, file, err))
 		}
 	}
-	for _, l := range sc.listeners {
-		read(l.ns, int(sc.procs[l.i].pid))
+	holds := make([]bool, len(sc.listeners)) // the listener has sockets
+	for _, ref := range sc.refs {
+		if ref.ofL {
+			holds[ref.owner] = true
+		}
 	}
+	monNS := make([]int64, len(sc.conns))
+	w := sc.worker(sc.r)
+	for pass := range tcpReads {
+		for i, l := range sc.listeners {
+			if pass == 0 || holds[i] && !l.verified {
+				read(pass, l.ns, int(sc.procs[l.i].pid))
+			}
+		}
+		// A monitor whose socket is not in its listener's namespace:
+		// its own (a namespace read in this pass is not read again).
+		peer := sc.peers()
+		for k, c := range sc.conns {
+			if c.fdKnown && !peer[k] {
+				if monNS[k] == 0 {
+					monNS[k] = w.netns(c.mon)
+				}
+				if pass == 0 && last[monNS[k]] > 0 {
+					continue
+				}
+				read(pass, monNS[k], sc.out[k].PID)
+			}
+		}
+		if !sc.missing(holds) {
+			return
+		}
+	}
+}
+
+// peers reports, for each conn, whether a TCP socket of its monitor was
+// found.
+func (sc *scan) peers() []bool {
 	peer := make([]bool, len(sc.conns))
 	for _, f := range sc.found {
 		if ref := sc.refs[f.ref]; !ref.ofL && !f.sock.listen {
 			peer[ref.owner] = true
 		}
 	}
-	w := sc.worker(sc.r)
-	for k, c := range sc.conns {
-		if c.fdKnown && !peer[k] {
-			read(w.netns(c.mon), sc.out[k].PID)
-		}
-	}
+	return peer
+}
+
+// missing marks the listeners whose listening sockets were found, and
+// reports whether a socket the scan looks for was not: a listening one of
+// a listener that holds sockets, a TCP one of a monitor whose fds were
+// read.
+func (sc *scan) missing(holds []bool) bool {
 	for _, f := range sc.found {
 		if ref := sc.refs[f.ref]; ref.ofL && f.sock.listen {
 			sc.listeners[ref.owner].verified = true
 		}
 	}
+	for i, l := range sc.listeners {
+		if holds[i] && !l.verified {
+			return true
+		}
+	}
+	peer := sc.peers()
+	for k, c := range sc.conns {
+		if c.fdKnown && !peer[k] {
+			return true
+		}
+	}
+	return false
+}
+
+func readTable(r *reader, pid int, file string, line func([]byte)) error {
+	return r.readLines(r.at(pid, file), line)
 }
 
 // exists reports whether process pid is still there.

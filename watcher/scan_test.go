@@ -295,6 +295,62 @@ func TestScanNoTables(t *testing.T) {
 	}
 }
 
+// TestScanTCPRereads plays a kernel whose reads of the TCP table skip
+// the sockets the scan looks for (as reads under churn do) up to some
+// read: a socket the scan did not find is looked for in a new read, at
+// most tcpReads reads of a table, and a table that has everything is
+// read once.
+func TestScanTCPRereads(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		found     int // the read of net/tcp from which the sockets are there; 0: never
+		wantReads int
+	}{
+		{"steady", 1, 1},
+		{"second read", 2, 2},
+		{"last read", tcpReads, tcpReads},
+		{"never", 0, tcpReads},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.listener(lis, "0.0.0.0:22")
+			want := f.login(login{Listener: lis, Mon: 200, Child: 201, UID: 1000, Remote: "203.0.113.7:1", Local: "192.0.2.1:22"})
+			f.flush()
+			s, err := NewScanner(f.options())
+			f.must(err)
+			reads := 0
+			s.readTable = func(r *reader, pid int, file string, line func([]byte)) error {
+				if file != "net/tcp" {
+					return readTable(r, pid, file, line)
+				}
+				reads++
+				if tc.found > 0 && reads >= tc.found {
+					return readTable(r, pid, file, line)
+				}
+				return readTable(r, pid, file, func([]byte) {}) // skips every line
+			}
+			got, problems, err := s.Scan(fixNow)
+			if err != nil || len(problems) > 0 {
+				t.Fatalf("Scan: %v, problems %q", err, problems)
+			}
+			if reads != tc.wantReads {
+				t.Errorf("net/tcp was read %d times, want %d", reads, tc.wantReads)
+			}
+			if tc.found == 0 {
+				if len(got) != 0 {
+					t.Errorf("a listener whose listening socket was never found: got sessions\n%+v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].PID != want.PID || got[0].Remote != want.Remote || got[0].Local != want.Local {
+				t.Errorf("got %+v, want the session of monitor %d from %v", got, want.PID, want.Remote)
+			}
+		})
+	}
+}
+
 // TestScanGarbage writes garbage into every file of a fixture, one file
 // at a time: the scan must not panic, and may lose sessions but never
 // invent one or change who a session belongs to.
