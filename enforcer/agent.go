@@ -166,7 +166,27 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return e
 		}
-		acts := track.activities(now, sessions, a.Sessions, rules)
+		// A session whose addresses are unknown (the scan did not find
+		// its socket) would get the rules of the blocks that do not test
+		// addresses, maybe not its own: an address that is Exempt must
+		// never be closed for a missed read. It is left alone until its
+		// addresses are known; Decide keeps what it did to it meanwhile.
+		decidable := sessions
+		if p.MatchesAddresses() {
+			decidable = make([]watcher.Session, 0, len(sessions))
+			for _, s := range sessions {
+				if s.Kind != watcher.KindNone && (!s.Remote.IsValid() || !s.Local.IsValid()) {
+					if msg := fmt.Sprintf("session %d: its addresses are unknown", s.PID); problems.first(msg) {
+						a.record(Record{Action: ActionError, Priority: journal.PriWarning, Session: &s,
+							Message: "Left " + sessionPhrase(s) + " alone: the policy's Match blocks test addresses, and the session's are unknown (its socket was not found); it is looked at again at each scan.",
+							Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
+					}
+					continue
+				}
+				decidable = append(decidable, s)
+			}
+		}
+		acts := track.activities(now, decidable, a.Sessions, rules)
 		actions, next := Decide(now, acts, rules, &state)
 		for _, x := range actions {
 			a.carryOut(ctx, x, &closes)
@@ -283,6 +303,10 @@ func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) 
 		}
 		r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
 		r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+		a.record(r)
+	case ActionHeeded:
+		r := a.actionRecord(x)
+		r.Message = "Input on " + sessionPhrase(s) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
 		a.record(r)
 	case ActionClose:
 		r := a.actionRecord(x)
@@ -474,6 +498,7 @@ type seenActivity struct {
 	fingerprint uint64
 	ok          bool
 	last        time.Time
+	missed      int // scans in a row without the session (see forgetAfter)
 }
 
 // activities gives each session its last input:
@@ -505,6 +530,9 @@ func (t *tracker) activities(now time.Time, sessions []watcher.Session, src Sess
 			live[k] = true
 			fp, ok := src.Activity(s)
 			prev := t.seen[k]
+			if prev != nil {
+				prev.missed = 0
+			}
 			switch {
 			case prev == nil:
 				prev = &seenActivity{fingerprint: fp, ok: ok, last: now}
@@ -516,9 +544,11 @@ func (t *tracker) activities(now time.Time, sessions []watcher.Session, src Sess
 		}
 		acts = append(acts, a)
 	}
-	for k := range t.seen {
+	for k, prev := range t.seen {
 		if !live[k] {
-			delete(t.seen, k)
+			if prev.missed++; prev.missed >= forgetAfter {
+				delete(t.seen, k)
+			}
 		}
 	}
 	return acts

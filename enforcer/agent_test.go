@@ -39,7 +39,8 @@ type fakeHost struct {
 	warns    []event
 	closes   []event
 	closeErr error
-	looks    int // Activity calls
+	looks    int          // Activity calls
+	noAddr   map[int]bool // sessions whose scans lack the addresses
 }
 
 type event struct {
@@ -91,6 +92,9 @@ func (h *fakeHost) Scan(now time.Time) ([]watcher.Session, []string, error) {
 	var out []watcher.Session
 	for _, f := range h.sessions {
 		s := f.s
+		if h.noAddr[s.PID] {
+			s.Remote, s.Local = netip.AddrPort{}, netip.AddrPort{}
+		}
 		if s.Kind == watcher.KindPTY {
 			idle := now.Sub(f.atime)
 			s.Idle = &idle
@@ -236,6 +240,46 @@ func TestAgentIdleWarnThenClose(t *testing.T) {
 	})
 }
 
+// TestAgentUnknownAddresses: when the policy's Match blocks test
+// addresses, a session whose addresses the scan did not find is left
+// alone (said once), never given the rules of another address: alice's
+// address is exempt, and she is idle far past the global limit.
+func TestAgentUnknownAddresses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, audit := newHost(), &fakeAudit{}
+		h.login(100, watcher.KindPTY, "alice")
+		h.login(200, watcher.KindPTY, "bob")
+		h.noAddr = map[int]bool{100: true, 200: true}
+		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		stop := run(t, a, mustPolicy(t, basePolicy+"Match Address 192.0.2.0/24\n\tExempt yes\n"))
+		time.Sleep(5 * time.Minute)
+		// bob's addresses come back, and with them his rules (the
+		// exemption too: both sessions come from 192.0.2.7); alice's
+		// never do.
+		h.mu.Lock()
+		h.noAddr[200] = false
+		if f := h.sessions[200]; f != nil { // nil: closed already, which the checks below report
+			f.s.Remote = netip.MustParseAddrPort("198.51.100.4:40000")
+		}
+		h.mu.Unlock()
+		time.Sleep(5 * time.Minute)
+		stop()
+
+		if len(h.warns) != 1 || h.warns[0].pid != 200 || len(h.closes) != 1 || h.closes[0].pid != 200 {
+			t.Errorf("warns %+v, closes %+v; want one of each, for bob (200) only", h.warns, h.closes)
+		}
+		var left []string
+		for _, r := range audit.records {
+			if r.Action == ActionError {
+				left = append(left, r.Fields["SSHWARDEN_ERROR"])
+			}
+		}
+		if want := []string{"session 100: its addresses are unknown", "session 200: its addresses are unknown"}; !slices.Equal(left, want) {
+			t.Errorf("error records %q, want %q (each once)", left, want)
+		}
+	})
+}
+
 func TestAgentInputAfterWarning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h, audit := newHost(), &fakeAudit{}
@@ -255,6 +299,12 @@ func TestAgentInputAfterWarning(t *testing.T) {
 		stop()
 		if len(h.closes) != 1 {
 			t.Fatalf("closes = %+v, want 1 at the end of the second idle period", h.closes)
+		}
+		if got, want := audit.actions(), []string{"warn", "heeded", "warn", "close"}; !slices.Equal(got, want) {
+			t.Fatalf("records = %v, want %v", got, want)
+		}
+		if r := audit.records[1]; r.Reason != ReasonIdle || r.Rule != "policy.conf:1" || r.Limit != time.Minute || !strings.Contains(r.Message, "the close is called off") {
+			t.Errorf("heeded record = %+v", r)
 		}
 	})
 }

@@ -42,6 +42,7 @@ const (
 const (
 	MessageIDWarn            = "610b2d2974864cc9bf4a310ea5cdb6da"
 	MessageIDWarnFailed      = "84f97a72c57a4eeeb78484514dcabb66"
+	MessageIDHeeded          = "3941781062e1402d9ff021b68456242d"
 	MessageIDClose           = "d5a4999b3ce94f82a5408f9294bffc55"
 	MessageIDCloseFailed     = "da2b86b38ef2464eb49c34bf450d7e12"
 	MessageIDConfigDrift     = "4ff60e84aced49ae8c801f1bcfb50947"
@@ -110,6 +111,8 @@ func MessageID(action string) string {
 		return MessageIDWarn
 	case ActionWarnFailed:
 		return MessageIDWarnFailed
+	case ActionHeeded:
+		return MessageIDHeeded
 	case ActionClose:
 		return MessageIDClose
 	case ActionCloseFailed:
@@ -137,7 +140,7 @@ func MessageID(action string) string {
 // defaultPriority is the priority of an action whose Record leaves it 0.
 func defaultPriority(action string) journal.Priority {
 	switch action {
-	case ActionWarn, ActionPolicyLoaded, ActionAgentStarted, ActionAgentStopped:
+	case ActionWarn, ActionHeeded, ActionPolicyLoaded, ActionAgentStarted, ActionAgentStopped:
 		return journal.PriInfo
 	case ActionClose, ActionConfigFixed:
 		return journal.PriNotice

@@ -27,7 +27,7 @@ import (
 
 // auditActions is the contract's list of SSHWARDEN_ACTION values.
 var auditActions = []string{
-	"warn", "warn-failed", "close", "close-failed", "config-drift", "config-fixed",
+	"warn", "warn-failed", "heeded", "close", "close-failed", "config-drift", "config-fixed",
 	"config-fix-failed", "policy-loaded", "policy-error", "agent-started", "agent-stopped", "error",
 }
 
@@ -257,7 +257,7 @@ func TestRecordFields(t *testing.T) {
 func TestDefaultPriority(t *testing.T) {
 	t.Parallel()
 	want := map[string]journal.Priority{
-		"warn": journal.PriInfo, "warn-failed": journal.PriWarning,
+		"warn": journal.PriInfo, "warn-failed": journal.PriWarning, "heeded": journal.PriInfo,
 		"close": journal.PriNotice, "close-failed": journal.PriErr,
 		"config-drift": journal.PriWarning, "config-fixed": journal.PriNotice, "config-fix-failed": journal.PriErr,
 		"policy-loaded": journal.PriInfo, "policy-error": journal.PriErr,

@@ -11,6 +11,10 @@ import (
 const (
 	ActionWarn  = "warn"
 	ActionClose = "close"
+	// ActionHeeded: input came after an idle warning, so the close it
+	// announced is called off (a new idle period begins). Nothing is done
+	// to the session; the record tells how warnings are received.
+	ActionHeeded = "heeded"
 )
 
 // Reasons of an [Action], as recorded in SSHWARDEN_REASON.
@@ -31,7 +35,7 @@ type Activity struct {
 
 // Action is one decision: warn or close one session, and why.
 type Action struct {
-	Kind    string // ActionWarn or ActionClose
+	Kind    string // ActionWarn, ActionClose or ActionHeeded
 	Reason  string // ReasonIdle or ReasonMaxSessionTime
 	Session watcher.Session
 	// Limit is the IdleTimeout or MaxSessionTime that applies, and Rule
@@ -63,7 +67,15 @@ func keyOf(s watcher.Session) sessionKey {
 	return sessionKey{pid: s.PID, started: s.Started.UnixNano()}
 }
 
+// forgetAfter is how many scans in a row a session must be missing from
+// before what the agent did to it is forgotten. A scan can miss a live
+// session (a read of /proc/PID/net/tcp skips sockets while others close,
+// see the watcher package; or the agent left it out for one scan):
+// forgetting it at once would warn it again and move its close.
+const forgetAfter = 3
+
 type progress struct {
+	missed int // scans in a row that did not have the session
 	// idleWarned is when the idle warning of the current idle period was
 	// decided, zero when not warned. Input after it starts a new period.
 	idleWarned time.Time
@@ -83,7 +95,8 @@ func (st *State) Len() int { return len(st.sessions) }
 // warn once when L-W is reached (never when W is 0), close when L is reached
 // (never when L is 0). Input after an idle warning starts a new idle period,
 // which may warn again (a WarnBefore of L or more warns at the period's
-// start); the max-session-time warning is given once.
+// start), and is decided as an [ActionHeeded]; the max-session-time
+// warning is given once.
 //
 // A session is never closed without its warning W before: one found past
 // its warning time unwarned (the agent just started, a reload shortened the
@@ -98,7 +111,8 @@ func (st *State) Len() int { return len(st.sessions) }
 //
 // next is the earliest time after now at which a decision is due (zero
 // when none): the caller may sleep until then, or until its next scan.
-// Sessions missing from acts are forgotten.
+// A session missing from acts is forgotten once it was missing from
+// forgetAfter calls in a row.
 func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effective, state *State) (actions []Action, next time.Time) {
 	if state.sessions == nil {
 		state.sessions = map[sessionKey]*progress{}
@@ -126,6 +140,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 			pr = &progress{}
 			state.sessions[k] = pr
 		}
+		pr.missed = 0
 		if pr.closed {
 			continue
 		}
@@ -145,6 +160,9 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 		if e.IdleTimeout.Value > 0 && !a.LastInput.IsZero() && (s.Kind == watcher.KindPTY || e.CloseNoTTY.Value) {
 			if !pr.idleWarned.IsZero() && a.LastInput.After(pr.idleWarned) {
 				pr.idleWarned = time.Time{} // input after the warning: a new period
+				x := base
+				x.Kind, x.Reason, x.Limit, x.Rule = ActionHeeded, ReasonIdle, e.IdleTimeout.Value, e.IdleTimeout.Pos
+				actions = append(actions, x)
 			}
 			limits = append(limits, limit{ReasonIdle, e.IdleTimeout, a.LastInput, &pr.idleWarned})
 		}
@@ -199,9 +217,11 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 			soonest(closeAt(l, *l.warned))
 		}
 	}
-	for k := range state.sessions {
+	for k, pr := range state.sessions {
 		if !seen[k] {
-			delete(state.sessions, k)
+			if pr.missed++; pr.missed >= forgetAfter {
+				delete(state.sessions, k)
+			}
 		}
 	}
 	return actions, next

@@ -70,8 +70,8 @@ func TestDecide(t *testing.T) {
 		}},
 		{"input after the warning resets the clock and warns again", watcher.KindPTY, policy(15*m, m, 0), []step{
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
-			{at: 14*m + 40*time.Second, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second},
-			{at: 15 * m, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second}, // no close at the old deadline
+			{at: 14*m + 40*time.Second, input: 14*m + 20*time.Second, want: []string{"heeded idle idle=20s"}, next: 28*m + 20*time.Second},
+			{at: 15 * m, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second}, // no close at the old deadline, heeded once
 			{at: 28*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 29*m + 20*time.Second},
 			{at: 29*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"close idle idle=15m0s"}, next: none},
 		}},
@@ -114,7 +114,7 @@ func TestDecide(t *testing.T) {
 		}},
 		{"a late warning is still heeded: input after it, no close", watcher.KindPTY, policy(15*m, m, 0), []step{
 			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=1m0s"}, next: 21 * m},
-			{at: 21 * m, input: 20*m + 30*time.Second, next: 34*m + 30*time.Second},
+			{at: 21 * m, input: 20*m + 30*time.Second, want: []string{"heeded idle idle=30s"}, next: 34*m + 30*time.Second},
 		}},
 		{"WarnBefore 0 and found past the limit: closed at once", watcher.KindPTY, policy(15*m, 0, 0), []step{
 			{at: 20 * m, input: 0, want: []string{"close idle idle=20m0s"}, next: none},
@@ -200,8 +200,10 @@ func TestDecideAction(t *testing.T) {
 	}
 }
 
-// TestDecideForgets: a session missing from a scan is forgotten, and a
-// session with the same PID but another start time is a new one.
+// TestDecideForgets: a session missing from a scan is remembered for
+// forgetAfter scans (a scan can miss a live session: it comes back with
+// its warning on record), then forgotten; a session with the same PID but
+// another start time is a new one.
 func TestDecideForgets(t *testing.T) {
 	t.Parallel()
 	rules := func(watcher.Session) Effective { return policy(15*time.Minute, time.Minute, 0) }
@@ -221,28 +223,46 @@ func TestDecideForgets(t *testing.T) {
 		t.Errorf("at 14m: state holds %d sessions, want 2", st.Len())
 	}
 
-	// a disappears: only b's deadlines count, a's state is dropped.
-	acts, next = Decide(at(14*time.Minute+30*time.Second), []Activity{{b, at(5 * time.Minute)}}, rules, &st)
+	// a is missing from one scan: only b's deadlines count, a's warning
+	// stays on record.
+	acts, next = Decide(at(14*time.Minute+20*time.Second), []Activity{{b, at(5 * time.Minute)}}, rules, &st)
+	if len(acts) != 0 || !next.Equal(at(19*time.Minute)) || st.Len() != 2 {
+		t.Errorf("a missing once: actions %v, next %v, state %d; want none, 19m, 2", acts, next, st.Len())
+	}
+	// a is back: not warned again, closed at the deadline of its warning.
+	acts, _ = Decide(at(14*time.Minute+40*time.Second), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
 	if len(acts) != 0 {
-		t.Errorf("after a left: actions = %v, want none", acts)
+		t.Errorf("a back: actions = %v, want none (warned already)", acts)
 	}
-	if !next.Equal(at(19 * time.Minute)) {
-		t.Errorf("after a left: next = %v, want 19m", next)
+	acts, _ = Decide(at(15*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
+	if len(acts) != 1 || acts[0].Kind != ActionClose || acts[0].Session.PID != 1 {
+		t.Errorf("a at its deadline: actions = %v, want its close", acts)
 	}
-	if st.Len() != 1 {
-		t.Errorf("after a left: state holds %d sessions, want 1", st.Len())
+
+	// a gone for good: forgotten after forgetAfter scans without it.
+	for i := 1; i <= forgetAfter; i++ {
+		Decide(at(15*time.Minute+time.Duration(i)*time.Second), []Activity{{b, at(5 * time.Minute)}}, rules, &st)
+		if want := 2 - i/forgetAfter; st.Len() != want {
+			t.Errorf("%d scans without a: state holds %d sessions, want %d", i, st.Len(), want)
+		}
 	}
 
 	// A new session reuses pid 1: it has no warning on record, so its own
 	// idle period warns it.
 	a2 := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: at(time.Minute)}
-	acts, _ = Decide(at(15*time.Minute), []Activity{{a2, at(time.Minute)}, {b, at(5 * time.Minute)}}, rules, &st)
+	acts, _ = Decide(at(16*time.Minute), []Activity{{a2, at(time.Minute)}, {b, at(5 * time.Minute)}}, rules, &st)
 	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != ActionWarn || acts[0].Session.Started != a2.Started {
 		t.Errorf("recycled pid: actions = %v, want one warning of the new session", acts)
 	}
 
-	// Everything gone: the state is empty.
-	if acts, next = Decide(at(16*time.Minute), nil, rules, &st); len(acts) != 0 || !next.IsZero() || st.Len() != 0 {
-		t.Errorf("no sessions: actions %v, next %v, state %d, want none, zero, 0", acts, next, st.Len())
+	// Everything gone: no decision, and the state empties after
+	// forgetAfter scans.
+	for i := 1; i <= forgetAfter; i++ {
+		if acts, next = Decide(at(17*time.Minute+time.Duration(i)*time.Second), nil, rules, &st); len(acts) != 0 || !next.IsZero() {
+			t.Errorf("no sessions: actions %v, next %v, want none, zero", acts, next)
+		}
+	}
+	if st.Len() != 0 {
+		t.Errorf("no sessions for %d scans: state holds %d sessions, want 0", forgetAfter, st.Len())
 	}
 }

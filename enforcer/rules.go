@@ -53,6 +53,21 @@ func (p *Policy) For(s watcher.Session, users sshdconf.Users) Effective {
 	return e
 }
 
+// MatchesAddresses reports whether a Match block of p tests a session's
+// addresses (Address, LocalAddress, LocalPort): then a session whose
+// addresses are unknown cannot be given its rules.
+func (p *Policy) MatchesAddresses() bool {
+	for _, b := range p.Blocks {
+		for _, c := range b.Criteria {
+			switch c.Name {
+			case "address", "localaddress", "localport":
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // fill sets the per-session keywords of r that are still unset from src.
 func (r *Rules) fill(src Rules) {
 	first(&r.IdleTimeout, src.IdleTimeout)
