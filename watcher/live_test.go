@@ -536,7 +536,11 @@ func TestScanVanishing(t *testing.T) {
 	defer cancel()
 
 	// One login stays for the whole test: the churn never touches it, and
-	// every scan must see it, whatever vanishes around it.
+	// the scans must see it, whatever vanishes around it. /proc is not a
+	// snapshot (a TCP table read under churn can skip its sockets three
+	// times in a row, see tcpReads), so a scan may miss it: never two
+	// scans in a row (the agent remembers a session through forgetAfter
+	// missed scans), and at most 1% of them.
 	stable, err := s.StartClient(ctx, "-tt", "sleep 600")
 	if err != nil {
 		t.Fatalf("starting ssh: %v", err)
@@ -638,7 +642,7 @@ func TestScanVanishing(t *testing.T) {
 
 	const minScans, minLogins, minKills = 200, 20, 10
 	deadline := time.Now().Add(90 * time.Second)
-	scans, seen, missed := 0, 0, 0
+	scans, seen, missed, inRow := 0, 0, 0, 0
 	for scans < minScans || logins.Load() < minLogins || kills.Load() < minKills {
 		if time.Now().After(deadline) {
 			t.Errorf("only %d scans, %d short logins and %d killed logins in 90s", scans, logins.Load(), kills.Load())
@@ -674,11 +678,17 @@ func TestScanVanishing(t *testing.T) {
 					t.Errorf("scan %d: session %d has an untrusted listener: %v\n%s", scans, x.PID, err, dump([]watcher.Session{x}))
 				}
 			}
-			if !found {
-				missed++
-				if missed <= 3 {
-					t.Errorf("scan %d: the stable login (monitor %d) is missing\n%sproblems: %q", scans, stableMon, dump(sessions), problems)
-				}
+			if found {
+				inRow = 0
+				return
+			}
+			missed++
+			inRow++
+			if missed <= 3 {
+				t.Logf("scan %d: the stable login (monitor %d) is missing\n%sproblems: %q", scans, stableMon, dump(sessions), problems)
+			}
+			if inRow == 2 {
+				t.Errorf("scan %d: the stable login was missing from two scans in a row", scans)
 			}
 		}()
 	}
@@ -686,6 +696,9 @@ func TestScanVanishing(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d scans; %d short logins (%d completed), %d logins killed; %d sightings of churned sessions; stable login missed by %d scans",
 		scans, logins.Load(), completed.Load(), kills.Load(), seen, missed)
+	if missed*100 > scans {
+		t.Errorf("the stable login was missing from %d of %d scans, more than 1%%", missed, scans)
+	}
 }
 
 // helperEnv tells the test binary, re-run as an unprivileged user, to be
