@@ -95,11 +95,23 @@ Match LocalPort $PORT
     WarnBefore 10s
 EOF
 
-say "Two SSH sessions to a throwaway sshd on 127.0.0.1:$PORT: one idle, one typing every 2 s."
+say "Three SSH sessions to a throwaway sshd on 127.0.0.1:$PORT: one idle, one typing every 2 s, one that answers warnings."
 setsid "${SSH[@]}" -tt 'echo idle session: logged in; exec sleep 600' >"$DIR/idle.out" 2>&1 </dev/null &
 IDLE=$!
 PIDS+=($IDLE)
 (while :; do echo "ls >/dev/null"; sleep 2; done) | setsid "${SSH[@]}" -tt bash --norc >"$DIR/active.out" 2>&1 &
+PIDS+=($!)
+# A third one answers each warning with a keystroke, as a user back at
+# the keyboard would: the agent records the warning as heeded.
+mkfifo "$DIR/heed.in"
+setsid "${SSH[@]}" -tt bash --norc <"$DIR/heed.in" >"$DIR/heed.out" 2>&1 &
+PIDS+=($!)
+exec 3>"$DIR/heed.in"
+(answered=0; while :; do
+	n=$(grep -c "sshwarden:" "$DIR/heed.out" 2>/dev/null || true)
+	if [ "${n:-0}" -gt "$answered" ]; then echo ": back at the keyboard" >&3; answered=$n; fi
+	sleep 0.5
+done) &
 PIDS+=($!)
 sleep 3
 run "$BIN" sessions --policy "$DIR/policy.conf"
@@ -120,6 +132,9 @@ for _ in $(seq 45); do kill -0 "$IDLE" 2>/dev/null || break; sleep 1; done
 say "What the idle session's terminal showed ($(($(date +%s) - start)) s later, the session is over):"
 sed 's/^/    | /' "$DIR/idle.out" | tr -d '\r'
 
+say "What the session that answers showed (a warning, a keystroke; it is still open):"
+sed 's/^/    | /' "$DIR/heed.out" | tr -d '\r' | grep -v '^    | $' || true
+
 say "The active session is still there:"
 run "$BIN" sessions --policy "$DIR/policy.conf"
 
@@ -130,3 +145,6 @@ say "The audit records (journalctl --namespace $NS -t sshwarden):"
 journalctl --namespace "$NS" -t sshwarden -o short-iso --no-pager | grep -v '^-- ' || cat "$DIR/agent.err"
 say "One record in full (journalctl -o verbose SSHWARDEN_ACTION=close):"
 journalctl --namespace "$NS" -o verbose --no-pager SSHWARDEN_ACTION=close | grep -E '^\s+(MESSAGE|MESSAGE_ID|PRIORITY|SYSLOG_IDENTIFIER|SSHWARDEN_[A-Z_]+)=' | sort || true
+
+say "What the trail says, to tune the policy (sshwarden report):"
+run "$BIN" report --namespace "$NS"

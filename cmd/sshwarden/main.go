@@ -30,6 +30,7 @@ Examples:
   sshwarden fix -w --reload                    # write it (checked by sshd -t), reload sshd
   sshwarden sessions                           # who is logged in over SSH, idle for how long
   sshwarden agent --dry-run --once             # what the agent would do now
+  sshwarden report --since 7d                  # what the agent did this week, per user and rule
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
@@ -40,6 +41,7 @@ Commands:
   fix         change sshd_config so that its effective values meet the policy
   sessions    list the live SSH sessions, with their idle time
   agent       the daemon: warn, then close idle sessions; audit to journald
+  report      sum up the agent's audit trail: closes, warnings heeded, per user and rule
   effective   print the effective sshd configuration for a connection
   version     print the version
   help        print this help
@@ -69,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"fix", runFix},
 		{"sessions", runSessions},
 		{"agent", runAgent},
+		{"report", runReport},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},
 	}
