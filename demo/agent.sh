@@ -133,7 +133,7 @@ say "What the idle session's terminal showed ($(($(date +%s) - start)) s later, 
 sed 's/^/    | /' "$DIR/idle.out" | tr -d '\r'
 
 say "What the session that answers showed (a warning, a keystroke; it is still open):"
-sed 's/^/    | /' "$DIR/heed.out" | tr -d '\r' | grep -v '^    | $' || true
+sed 's/\x1b\[[?0-9;]*[a-zA-Z]//g; s/^/    | /' "$DIR/heed.out" | tr -d '\r' | grep -v '^    | $' || true
 
 say "The active session is still there:"
 run "$BIN" sessions --policy "$DIR/policy.conf"
