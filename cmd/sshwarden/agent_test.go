@@ -174,7 +174,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	defer sftpIn.Close()
 
 	sIdle := waitSession(t, s, func(x watcher.Session) bool {
-		return x.Kind == watcher.KindPTY && strings.Contains(x.Command+ttyCmd(x), "601")
+		return x.Kind == watcher.KindPTY && runs(x, "601")
 	})
 	sTyping := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindPTY && x.PID != sIdle.PID })
 	sExec := waitSession(t, s, func(x watcher.Session) bool { return x.Command == "sleep 602" })
@@ -345,17 +345,16 @@ func TestAgentEndToEnd(t *testing.T) {
 	}
 }
 
-// ttyCmd is how the scanner shows a pty session's command: it has none (the
-// shell runs it), so the test tells its pty sessions apart by their tty.
-func ttyCmd(x watcher.Session) string {
+// runs reports whether a process of session x has arg in its command
+// line: a pty session has no Command (its shell runs it), so the tests
+// tell their pty sessions apart by what runs under them.
+func runs(x watcher.Session, arg string) bool {
 	for _, p := range x.Procs {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil {
-			if strings.Contains(string(b), "601") {
-				return "601"
-			}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err == nil && strings.Contains(string(b), arg) {
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 func count(recs []map[string]string, action string) int {

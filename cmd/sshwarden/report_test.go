@@ -80,7 +80,7 @@ func TestReportEndToEnd(t *testing.T) {
 	}
 	defer func() { _ = heeder.Process.Kill(); _ = heeder.Wait() }()
 	sIdle := waitSession(t, s, func(x watcher.Session) bool {
-		return x.Kind == watcher.KindPTY && slicesContainsCmd(x, "611")
+		return x.Kind == watcher.KindPTY && runs(x, "611")
 	})
 	sHeeder := waitSession(t, s, func(x watcher.Session) bool { return x.Kind == watcher.KindPTY && x.PID != sIdle.PID })
 
@@ -159,17 +159,6 @@ func TestReportEndToEnd(t *testing.T) {
 	if t.Failed() {
 		t.Logf("text report:\n%s\nJSON:\n%s\nagent stderr:\n%s", text, out, agent.stderr)
 	}
-}
-
-// slicesContainsCmd reports whether a process of x has arg in its command
-// line (a pty session's command runs under its shell).
-func slicesContainsCmd(x watcher.Session, arg string) bool {
-	for _, p := range x.Procs {
-		if b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline"); err == nil && strings.Contains(string(b), arg) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestReportInput: the report of a crafted file, of standard input's
