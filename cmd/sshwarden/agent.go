@@ -26,6 +26,7 @@ import (
 )
 
 const agentUsage = `usage: sshwarden agent [--policy FILE] [--dry-run] [--once] [--proc DIR] [-f FILE]
+       sshwarden agent --check [--policy FILE]
 
 Runs the daemon: finds the SSH sessions of this host through /proc, warns
 on a session's terminal WarnBefore its idle limit, closes it at IdleTimeout
@@ -39,8 +40,13 @@ SIGHUP, or a change of the policy file, reloads the policy; a broken policy
 is reported with its file:line and the last good one stays in force.
 SIGTERM stops the agent.
 
+--check loads the policy as the agent would and exits: 0 when it loads,
+2 with every error and its file:line (like sshd -t; for a configuration
+manager's "validate" step before a new policy is put in place).
+
 Examples:
   sshwarden agent --dry-run --once       # what it would do now, touching nothing
+  sshwarden agent --check --policy new.conf  # is this policy good?
   sshwarden agent                        # as the systemd service runs it
   journalctl -t sshwarden -o verbose     # the audit records
 
@@ -55,6 +61,7 @@ func runAgent(e *env, args []string) int {
 	dryRun := fs.Bool("dry-run", false, "decide and record everything, warn and close nothing (records carry SSHWARDEN_DRY_RUN=yes)")
 	once := fs.Bool("once", false, "scan once, act, and exit")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
+	check := fs.Bool("check", false, "load the policy, report its errors, and exit (0 good, 2 broken)")
 	var cf configFlags
 	fs.StringVar(&cf.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file` to watch for drift")
 	rest, code, ok := parseFlags(fs, args)
@@ -69,6 +76,9 @@ func runAgent(e *env, args []string) int {
 	p, ok := e.loadPolicy(name)
 	if !ok {
 		return exitUsage
+	}
+	if *check {
+		return exitOK
 	}
 	sc, err := watcher.NewScanner(watcher.Options{Proc: *proc})
 	if err != nil {
