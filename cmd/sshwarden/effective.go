@@ -35,7 +35,24 @@ type configFlags struct {
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file`")
-	fs.StringVar(&c.root, "root", "", "read every absolute path (main file, Include patterns) under `dir`")
+	fs.Var((*onceFlag)(&c.root), "root", "read every absolute path (main file, Include patterns) under `dir`")
+}
+
+// onceFlag is a string flag that may be given once: a second --root would
+// otherwise silently replace the first (only lint takes several).
+type onceFlag string
+
+func (o *onceFlag) String() string { return string(*o) }
+
+func (o *onceFlag) Set(v string) error {
+	if *o != "" {
+		return errors.New("given twice (only lint takes several)")
+	}
+	if v == "" {
+		return errors.New("empty directory")
+	}
+	*o = onceFlag(v)
+	return nil
 }
 
 // load reads the configuration as sshd would on this host (or under

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,24 +12,33 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
-const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR] [--policy FILE|builtin:NAME|none]
-                     [--format text|json|sarif|github] [--disable CHECK,...] [FILE...]
+const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR]... [--roots-from FILE]
+                     [--policy FILE|builtin:NAME|none] [--format text|json|sarif|github]
+                     [--disable CHECK,...] [FILE...]
 
 Checks sshd_config as sshd reads it (Include, Match, first value wins): the
 lines sshd would refuse, the OpenSSH traps (a drop-in that overrides the
 main file, ClientAliveCountMax 0, ChannelTimeout session=, ...), and the
 requirements of the policy. Exit status: 0 no finding of severity warning
-or above, 1 there is one, 2 the check could not be done.
+or above, 1 there is one, 2 the check could not be done (for one tree of
+several: the others are still checked and reported).
+
+A repository of host trees is checked in one run: give --root once per
+tree, or list the trees in a file (--roots-from, one directory per line,
+relative to that file's folder; # comments; - reads standard input). Every
+finding names its file under its tree, so one SARIF file covers them all.
 
 Examples:
   sshwarden lint
   sshwarden lint --policy builtin:cis --format sarif > sshd.sarif
   sshwarden lint --root hosts/web1 --format github
+  sshwarden lint --roots-from roots.txt --policy policy.conf --format sarif > sshd.sarif
   sshwarden lint --policy none -f ./sshd_config
 
 Flags:
@@ -44,8 +55,16 @@ func runLint(e *env, args []string) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprint(e.stderr, lintUsage); fs.PrintDefaults() }
-	var cf configFlags
-	cf.register(fs)
+	var roots []lintRoot
+	mainFile := fs.String("f", "/etc/ssh/sshd_config", "the main sshd configuration `file` (under each --root)")
+	fs.Func("root", "read every absolute path (main file, Include patterns) under `dir`; repeat for several trees", func(v string) error {
+		if v == "" {
+			return errors.New("empty directory")
+		}
+		roots = append(roots, lintRoot{dir: v})
+		return nil
+	})
+	rootsFrom := fs.String("roots-from", "", "read the --root directories from `file`, one per line (- for standard input)")
 	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
 	format := fs.String("format", "text", "output `format`: text, json, sarif or github")
 	disable := fs.String("disable", "", "comma-separated `checks` to skip")
@@ -74,18 +93,31 @@ func runLint(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	if len(files) == 0 {
-		files = []string{cf.file}
-	}
-	var all []lintedFile
-	seen := map[string]bool{} // a drop-in shared by several main files
-	for _, f := range files {
-		c := cf
-		c.file = f
-		cfg, display, err := c.load()
+	if *rootsFrom != "" {
+		listed, err := readRoots(*rootsFrom, os.Stdin)
 		if err != nil {
 			e.errorf("%v", err)
 			return exitUsage
+		}
+		roots = append(roots, listed...)
+	}
+	if len(files) == 0 {
+		files = []string{*mainFile}
+	}
+	targets := lintTargets(roots, files)
+	var all []lintedFile
+	seen := map[string]bool{} // a drop-in shared by several main files
+	failed := 0
+	for _, t := range targets {
+		c := t.configFlags
+		cfg, display, err := c.load()
+		if err != nil {
+			if t.origin != "" {
+				err = fmt.Errorf("%s: %w", t.origin, err)
+			}
+			e.errorf("%v", err)
+			failed++
+			continue
 		}
 		// Positions in the configuration show as the user gave its paths;
 		// positions in the policy file stay as the policy was named.
@@ -109,6 +141,9 @@ func runLint(e *env, args []string) int {
 			all = append(all, lf)
 		}
 	}
+	if failed == len(targets) {
+		return exitUsage
+	}
 	slices.SortStableFunc(all, func(a, b lintedFile) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Message, b.Message))
@@ -117,12 +152,98 @@ func runLint(e *env, args []string) int {
 		e.errorf("%v", err)
 		return exitUsage
 	}
+	if failed > 0 {
+		e.errorf("%d of %d configurations could not be checked", failed, len(targets))
+		return exitUsage
+	}
 	for _, f := range all {
 		if f.Severity >= lint.Warning {
 			return exitFindings
 		}
 	}
 	return exitOK
+}
+
+// lintRoot is a --root directory, and where a --roots-from list named it
+// (FILE:LINE, for its error messages).
+type lintRoot struct {
+	dir, origin string
+}
+
+// lintTarget is one main file to check, under its root.
+type lintTarget struct {
+	configFlags
+	origin string
+}
+
+// lintTargets is every main file under every root (each file once when
+// there is no root), a root given twice counted once.
+func lintTargets(roots []lintRoot, files []string) []lintTarget {
+	if len(roots) == 0 {
+		roots = []lintRoot{{}}
+	}
+	var out []lintTarget
+	seen := map[string]bool{}
+	for _, r := range roots {
+		if r.dir != "" {
+			r.dir = filepath.Clean(r.dir)
+		}
+		for _, f := range files {
+			key := r.dir + "\x00" + f
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, lintTarget{configFlags{file: f, root: r.dir}, r.origin})
+		}
+	}
+	return out
+}
+
+// maxRoots bounds a --roots-from list (a fleet repository, not a disk).
+const maxRoots = 100000
+
+// readRoots reads a --roots-from list: one directory per line, relative
+// to the list's folder (to the current one for standard input); blank
+// lines and lines starting with # are skipped.
+func readRoots(name string, stdin io.Reader) ([]lintRoot, error) {
+	r, base, label := stdin, "", "stdin"
+	if name != "-" {
+		label = name
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("--roots-from: %w", err)
+		}
+		defer f.Close()
+		r, base = f, filepath.Dir(name)
+	}
+	var roots []lintRoot
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
+			return nil, fmt.Errorf("%s:%d: not a directory name", label, line)
+		}
+		if len(roots) == maxRoots {
+			return nil, fmt.Errorf("%s:%d: more than %d directories", label, line, maxRoots)
+		}
+		if base != "" && !filepath.IsAbs(text) {
+			text = filepath.Join(base, text)
+		}
+		roots = append(roots, lintRoot{dir: text, origin: fmt.Sprintf("%s:%d", label, line)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", label, line+1, err)
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("%s: no directories listed", label)
+	}
+	return roots, nil
 }
 
 // loadRequirements resolves --policy (none, a file, builtin:NAME, or by
