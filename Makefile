@@ -27,21 +27,38 @@ build:
 # agent's tests read their audit records back from a real journald (a
 # namespace of their own), from the systemd package; the package tests run
 # lintian, dpkg, rpm, man and systemd-analyze on what `make package` builds.
+# The fleet tests run the Ansible role with ansible-playbook, ship audit
+# records with systemd-journal-upload/-remote, run the pre-commit hook with
+# pre-commit, check the example workflow with actionlint (tools/go.mod) and
+# shellcheck, and the alert rules with promtool: Debian's prometheus package
+# provides it, and is unpacked into bin/ rather than installed, so that no
+# Prometheus server starts on this machine.
 DEPS_PKGS := openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd lintian rpm man-db groff-base
 DEPS_CMDS := /usr/sbin/sshd ssh-keygen unshare setpriv patch dbus-daemon ss ps journalctl lintian rpm man dpkg-deb
+FLEET_PKGS := git ansible-core python3-apt systemd-journal-remote pre-commit shellcheck
+FLEET_CMDS := git ansible-playbook /lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-upload pre-commit shellcheck
+PROMTOOL := bin/promtool
 deps:
 	@missing=; for c in $(DEPS_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	[ -x /lib/systemd/systemd-journald ] || missing="$$missing systemd-journald"; \
-	if [ -n "$$missing" ]; then \
+	fleet=; for c in $(FLEET_CMDS); do command -v $$c >/dev/null || fleet="$$fleet $$c"; done; \
+	[ ! -x /usr/bin/python3 ] || /usr/bin/python3 -c 'import apt' 2>/dev/null || fleet="$$fleet python3-apt"; \
+	if [ -n "$$missing$$fleet" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing $(DEPS_PKGS) (missing:$$missing)"; \
+			echo "installing $(DEPS_PKGS) $(FLEET_PKGS) (missing:$$missing$$fleet)"; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_PKGS) >/dev/null; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_PKGS) >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(FLEET_PKGS) >/dev/null; \
 		else \
-			echo "need$$missing: install $(DEPS_PKGS) (or run make deps as root)"; exit 1; \
+			echo "need$$missing$$fleet: install $(DEPS_PKGS) $(FLEET_PKGS) (or run make deps as root)"; exit 1; \
 		fi; \
 	fi
 	@install -d -m 0755 /run/sshd 2>/dev/null || true
+	@command -v promtool >/dev/null || [ -x $(PROMTOOL) ] || { \
+		echo "unpacking promtool from Debian's prometheus package into $(PROMTOOL)"; \
+		tmp=$$(mktemp -d) && chmod 755 $$tmp && (cd $$tmp && apt-get download -qq -o APT::Sandbox::User=root prometheus) && \
+		dpkg-deb -x $$tmp/prometheus_*.deb $$tmp/x && install -D -m 0755 $$tmp/x/usr/bin/promtool $(PROMTOOL); \
+		rc=$$?; rm -rf $$tmp; exit $$rc; }
 
 # The package tests install the packages on this host (/usr/sbin/sshwarden,
 # /etc/sshwarden/policy.conf), which other tests would see: they run alone,
