@@ -92,10 +92,16 @@ type Report struct {
 	// Skipped is the number of input lines skipped, by cause (the Skip
 	// constants).
 	Skipped map[string]int `json:"skipped"`
-	// ByUser, ByRule and ByLocalPort break the real actions down by
-	// SSHWARDEN_USER, SSHWARDEN_RULE (FILE:LINE, "" for a built-in
-	// default) and SSHWARDEN_LOCAL_PORT ("" when unknown); sorted by
-	// Closed, most first, then by Key.
+	// ByHost, ByUser, ByRule and ByLocalPort break the real actions down
+	// by _HOSTNAME (the host whose journald stored the record: a field
+	// journald sets itself, which systemd-journal-remote keeps as the host
+	// uploaded it; "" when the record has none, as a line of the agent's
+	// stderr), SSHWARDEN_USER, SSHWARDEN_RULE (FILE:LINE, "" for
+	// a built-in default) and SSHWARDEN_LOCAL_PORT ("" when unknown);
+	// sorted by Closed, most first, then by Key. ByHost has a row for the
+	// host of every record counted, so a host whose agent took no action
+	// shows with zeros; the others have rows for actions only.
+	ByHost      []ReportRow `json:"by_host"`
 	ByUser      []ReportRow `json:"by_user"`
 	ByRule      []ReportRow `json:"by_rule"`
 	ByLocalPort []ReportRow `json:"by_local_port"`
@@ -293,6 +299,7 @@ type rawRecord struct {
 	Rule      jsonField
 	DryRun    jsonField
 	Dropped   jsonField
+	Host      jsonField
 }
 
 // parse sets r's fields from b, one JSON object, and reports whether b is
@@ -363,7 +370,7 @@ func (r *rawRecord) parse(b []byte) bool {
 // export small.
 var ReportFields = []string{
 	"SYSLOG_IDENTIFIER", "MESSAGE", FieldAction, FieldUser, FieldLocalPort, FieldPID,
-	FieldIdleSeconds, FieldReason, FieldRule, FieldDryRun, FieldDropped,
+	FieldIdleSeconds, FieldReason, FieldRule, FieldDryRun, FieldDropped, "_HOSTNAME",
 }
 
 func (r *rawRecord) lookup(name []byte) *jsonField {
@@ -392,6 +399,8 @@ func (r *rawRecord) lookup(name []byte) *jsonField {
 		return &r.DryRun
 	case FieldDropped:
 		return &r.Dropped
+	case "_HOSTNAME":
+		return &r.Host
 	}
 	return nil
 }
@@ -603,6 +612,7 @@ type reportReader struct {
 	loc             *time.Location
 	rec, inner      rawRecord
 	rep             *Report
+	hosts           rowSet
 	users           rowSet
 	rules           rowSet
 	ports           rowSet
@@ -620,6 +630,7 @@ func newReportReader(opt ReportOptions) *reportReader {
 			DryRun:  newCounts(),
 			Skipped: map[string]int{},
 		},
+		hosts: rowSet{m: map[string]*ReportRow{}},
 		users: rowSet{m: map[string]*ReportRow{}},
 		rules: rowSet{m: map[string]*ReportRow{}},
 		ports: rowSet{m: map[string]*ReportRow{}},
@@ -701,8 +712,11 @@ func (x *reportReader) line(b []byte) {
 		x.skip(SkipOutOfRange)
 		return
 	}
+	// The host is journald's _HOSTNAME of the line, also for a record
+	// found in its MESSAGE: the agent's stderr lines carry none.
+	host := x.hosts.get(x.rec.Host)
 	if session {
-		x.session(r, t)
+		x.session(r, t, host)
 	} else if action == ActionError {
 		if n, ok := parseDecimal(r.Dropped); ok {
 			x.rep.LostRecords += n
@@ -766,8 +780,8 @@ func (x *reportReader) counts(dry bool) *Counts {
 }
 
 // session counts a warn, warn-failed, heeded, close or close-failed record
-// at t.
-func (x *reportReader) session(r *rawRecord, t int64) {
+// at t, of host.
+func (x *reportReader) session(r *rawRecord, t int64, host *ReportRow) {
 	dry := string(r.DryRun) == "yes"
 	action := string(r.Action)
 	idle := string(r.Reason) == ReasonIdle
@@ -781,6 +795,7 @@ func (x *reportReader) session(r *rawRecord, t int64) {
 	case ActionWarn:
 		c.Warned++
 		if !dry {
+			host.Warned++
 			user.Warned++
 			rule.Warned++
 			port.Warned++
@@ -788,6 +803,7 @@ func (x *reportReader) session(r *rawRecord, t int64) {
 	case ActionHeeded:
 		c.Heeded++
 		if !dry {
+			host.Heeded++
 			user.Heeded++
 			rule.Heeded++
 			port.Heeded++
@@ -797,6 +813,7 @@ func (x *reportReader) session(r *rawRecord, t int64) {
 	case ActionCloseFailed:
 		c.CloseFailed++
 		if !dry {
+			host.CloseFailed++
 			user.CloseFailed++
 			rule.CloseFailed++
 			port.CloseFailed++
@@ -811,6 +828,7 @@ func (x *reportReader) session(r *rawRecord, t int64) {
 		if dry {
 			return
 		}
+		host.Closed++
 		user.Closed++
 		rule.Closed++
 		port.Closed++
@@ -857,6 +875,7 @@ func (x *reportReader) finish() *Report {
 		rep.First = time.UnixMicro(x.firstUs).In(x.loc)
 		rep.Last = time.UnixMicro(x.lastUs).In(x.loc)
 	}
+	rep.ByHost = x.hosts.sorted()
 	rep.ByUser = x.users.sorted()
 	rep.ByRule = x.rules.sorted()
 	rep.ByLocalPort = x.ports.sorted()
@@ -1056,9 +1075,10 @@ func (e *reportWriter) Write(p []byte) (int, error) {
 func (e *reportWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
 
 // WriteText writes r for a terminal: the totals, the dry-run counts, a
-// table per user, rule and local port, the idle time at close, closes by
-// hour of day, the suggestions, and the lines skipped. Names from the
-// records are made printable.
+// table per host (only when the records come from more than one host: a
+// central journal), per user, rule and local port, the idle time at close,
+// closes by hour of day, the suggestions, and the lines skipped. Names from
+// the records are made printable.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &reportWriter{w: w}
 	loc := r.loc
@@ -1083,14 +1103,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	ew.printf("Dry run (SSHWARDEN_DRY_RUN=yes), not counted above: warned %d (heeded %d), closed %d (%s), warn failed %d, close failed %d.\n",
 		d.Warned, d.Heeded, d.Closed, byReason(d.ClosedByReason), d.WarnFailed, d.CloseFailed)
 
-	for _, t := range []struct {
+	type table struct {
 		title, empty string
 		rows         []ReportRow
-	}{
+	}
+	var tables []table
+	if len(r.ByHost) > 1 {
+		tables = append(tables, table{"HOST", "-", r.ByHost})
+	}
+	for _, t := range append(tables, []table{
 		{"USER", "-", r.ByUser},
 		{"RULE", "default", r.ByRule},
 		{"LOCAL PORT", "-", r.ByLocalPort},
-	} {
+	}...) {
 		ew.printf("\n")
 		if len(t.rows) == 0 {
 			ew.printf("%s: none\n", t.title)

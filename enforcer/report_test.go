@@ -710,7 +710,7 @@ func TestReportJSON(t *testing.T) {
 	wantKeys := []string{
 		"warned", "closed", "heeded", "closed_by_reason", "warn_failed", "close_failed",
 		"dry_run", "first", "last", "records", "lost_records", "skipped",
-		"by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "time_zone", "suggestions",
+		"by_host", "by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "time_zone", "suggestions",
 	}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("JSON keys (-want +got):\n%s\n%s", diff, b)
@@ -731,6 +731,7 @@ func TestReportJSON(t *testing.T) {
 		"records":          `5`,
 		"dry_run":          `{"warned":0,"closed":0,"heeded":1,"closed_by_reason":{"idle":0,"max-session-time":0},"warn_failed":0,"close_failed":0}`,
 		"by_user":          `[{"key":"alice","warned":2,"closed":1,"heeded":1,"close_failed":0}]`,
+		"by_host":          `[{"key":"","warned":2,"closed":1,"heeded":1,"close_failed":0}]`,
 		"skipped":          `{}`,
 		"suggestions":      `[]`,
 		"idle_at_close": `{"count":1,"median_seconds":900,"p90_seconds":900,"max_seconds":900,"resolution_seconds":1,` +
@@ -1105,5 +1106,162 @@ func TestReportFields(t *testing.T) {
 		if r.lookup([]byte(name)) != nil && !slices.Contains(ReportFields, name) {
 			t.Errorf("ReadReport reads %s, which ReportFields lacks", name)
 		}
+	}
+}
+
+// hostTrail is a central trail of three hosts and a line without a host:
+//
+//   - web1: alice warned, heeded, warned and closed (pid 100); bob warned
+//     and closed (pid 101); a warning that could not be written (pid 102);
+//   - db1: carol warned and closed (pid 200), dave closed at the maximum
+//     session time (pid 201), a close that failed (pid 202), a dry-run
+//     close (pid 203), and a warning found in the MESSAGE of a record
+//     without SSHWARDEN_ACTION (the agent's stderr in the journal, pid
+//     204), which counts for db1;
+//   - bastion: only the agent's start and its policy, no action;
+//   - a close (pid 300) read from the agent's stderr: no _HOSTNAME.
+func hostTrail() []string {
+	web1, db1, bastion := "_HOSTNAME=web1", "_HOSTNAME=db1", "_HOSTNAME=bastion"
+	return []string{
+		jline(0, "SSHWARDEN_ACTION=agent-started", bastion),
+		jline(1, "SSHWARDEN_ACTION=policy-loaded", bastion),
+		act(0, "warn", "100", web1),
+		act(30, "heeded", "100", web1),
+		act(900, "warn", "100", web1),
+		act(960, "close", "100", web1),
+		act(10, "warn", "101", web1, "SSHWARDEN_USER=bob"),
+		act(70, "close", "101", web1, "SSHWARDEN_USER=bob"),
+		act(20, "warn-failed", "102", web1, "SSHWARDEN_USER=bob"),
+		act(0, "warn", "200", db1, "SSHWARDEN_USER=carol"),
+		act(60, "close", "200", db1, "SSHWARDEN_USER=carol"),
+		act(100, "close", "201", db1, "SSHWARDEN_USER=dave", "SSHWARDEN_REASON=max-session-time"),
+		act(110, "close-failed", "202", db1, "SSHWARDEN_USER=dave"),
+		act(120, "close", "203", db1, "SSHWARDEN_USER=dave", "SSHWARDEN_DRY_RUN=yes"),
+		jline(130, db1, "MESSAGE="+`{"time":"2026-11-22T12:02:10Z","level":"INFO","msg":"Warned ...","SSHWARDEN_ACTION":"warn","SSHWARDEN_JOURNAL_ERROR":"no buffer space","SSHWARDEN_PID":"204","SSHWARDEN_REASON":"idle","SSHWARDEN_USER":"erin","SYSLOG_IDENTIFIER":"sshwarden"}`),
+		`{"time":"2026-11-22T12:03:00Z","level":"INFO","msg":"Closed ...","SSHWARDEN_ACTION":"close","SSHWARDEN_IDLE_SECONDS":"900","SSHWARDEN_PID":"300","SSHWARDEN_REASON":"idle","SSHWARDEN_USER":"alice","SYSLOG_IDENTIFIER":"sshwarden"}`,
+	}
+}
+
+// TestReportByHost: the per-host breakdown of a central trail, exact.
+func TestReportByHost(t *testing.T) {
+	t.Parallel()
+	rep := readLines(t, hostTrail(), ReportOptions{Location: time.UTC})
+	want := []ReportRow{
+		{Key: "db1", Warned: 2, Closed: 2, CloseFailed: 1},
+		{Key: "web1", Warned: 3, Closed: 2, Heeded: 1},
+		{Key: "", Closed: 1},
+		{Key: "bastion"},
+	}
+	if diff := cmp.Diff(want, rep.ByHost, reportCmp); diff != "" {
+		t.Errorf("ByHost (-want +got):\n%s", diff)
+	}
+	wantCounts := Counts{Warned: 5, Closed: 5, Heeded: 1, WarnFailed: 1, CloseFailed: 1, ClosedByReason: reasonCounts(4, 1)}
+	if diff := cmp.Diff(wantCounts, rep.Counts); diff != "" {
+		t.Errorf("Counts (-want +got):\n%s", diff)
+	}
+	if rep.DryRun.Closed != 1 || rep.Records != 16 || len(rep.Skipped) != 0 {
+		t.Errorf("DryRun.Closed, Records, Skipped = %d, %d, %v; want 1, 16, none", rep.DryRun.Closed, rep.Records, rep.Skipped)
+	}
+	// The rows of the hosts add up to the totals.
+	var sum ReportRow
+	for _, r := range rep.ByHost {
+		sum.Warned += r.Warned
+		sum.Closed += r.Closed
+		sum.Heeded += r.Heeded
+		sum.CloseFailed += r.CloseFailed
+	}
+	if sum.Warned != rep.Warned || sum.Closed != rep.Closed || sum.Heeded != rep.Heeded || sum.CloseFailed != rep.CloseFailed {
+		t.Errorf("ByHost sums to %+v, want the totals %+v", sum, rep.Counts)
+	}
+
+	// Bounds: SSHWARDEN_ fields and a _HOSTNAME of another line do not
+	// leak into the next; --since keeps the hosts of the records counted.
+	rep = readLines(t, hostTrail(), ReportOptions{Since: time.Unix(reportBase+900, 0)})
+	want = []ReportRow{{Key: "web1", Warned: 1, Closed: 1}}
+	if diff := cmp.Diff(want, rep.ByHost, reportCmp); diff != "" {
+		t.Errorf("ByHost since second 900 (-want +got):\n%s", diff)
+	}
+}
+
+// TestReportByHostOneHost: a trail of one host, with or without
+// _HOSTNAME, has one row and no HOST table in the text; two hosts have it.
+func TestReportByHostOneHost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		rows  []ReportRow
+		table bool
+	}{
+		{"no _HOSTNAME", []string{act(0, "warn", "1"), act(60, "close", "1")}, []ReportRow{{Key: "", Warned: 1, Closed: 1}}, false},
+		{"one host", []string{act(0, "warn", "1", "_HOSTNAME=web1"), act(60, "close", "1", "_HOSTNAME=web1")}, []ReportRow{{Key: "web1", Warned: 1, Closed: 1}}, false},
+		{"two hosts", []string{act(0, "warn", "1", "_HOSTNAME=web1"), act(60, "close", "1", "_HOSTNAME=web2")},
+			[]ReportRow{{Key: "web2", Closed: 1}, {Key: "web1", Warned: 1}}, true},
+		{"a host and a line without", []string{act(0, "warn", "1", "_HOSTNAME=web1"), act(60, "close", "1")},
+			[]ReportRow{{Key: "", Closed: 1}, {Key: "web1", Warned: 1}}, true},
+		{"none", nil, []ReportRow{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := readLines(t, tc.lines, ReportOptions{Location: time.UTC})
+			if diff := cmp.Diff(tc.rows, rep.ByHost, reportCmp); diff != "" {
+				t.Errorf("ByHost (-want +got):\n%s", diff)
+			}
+			var buf bytes.Buffer
+			if err := rep.WriteText(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(buf.String(), "\nHOST "); got != tc.table {
+				t.Errorf("HOST table in the text: %v, want %v\n%s", got, tc.table, buf.String())
+			}
+		})
+	}
+}
+
+// TestReportByHostText: the HOST table comes first, as the others are
+// printed, before the USER table.
+func TestReportByHostText(t *testing.T) {
+	t.Parallel()
+	rep := readLines(t, hostTrail(), ReportOptions{Location: time.UTC})
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `Dry run (SSHWARDEN_DRY_RUN=yes), not counted above: warned 0 (heeded 0), closed 1 (idle 1, max-session-time 0), warn failed 0, close failed 0.
+
+HOST     WARNED  CLOSED  HEEDED  CLOSE-FAILED
+db1           2       2       0             1
+web1          3       2       1             0
+-             0       1       0             0
+bastion       0       0       0             0
+
+USER   WARNED  CLOSED  HEEDED  CLOSE-FAILED
+alice       2       2       1             0
+`
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("WriteText lacks\n%s\nin:\n%s", want, buf.String())
+	}
+}
+
+// TestReportByHostBounds: the host table is capped like the others: 20
+// rows in the text, 10,000 in the report and the rest under (other).
+func TestReportByHostBounds(t *testing.T) {
+	t.Parallel()
+	var lines []string
+	for i := range maxReportKeys + 5 {
+		lines = append(lines, act(int64(i), "close", "1", fmt.Sprintf("_HOSTNAME=host%05d", i)))
+	}
+	rep := readLines(t, lines, ReportOptions{Location: time.UTC})
+	if len(rep.ByHost) != maxReportKeys+1 {
+		t.Fatalf("len(ByHost) = %d, want %d", len(rep.ByHost), maxReportKeys+1)
+	}
+	if r := rep.ByHost[0]; r.Key != OtherKey || r.Closed != 5 {
+		t.Errorf("ByHost[0] = %+v, want %s with 5 closes", r, OtherKey)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("(and %d more)\n\nUSER", maxReportKeys+1-reportRows); !strings.Contains(buf.String(), want) {
+		t.Errorf("WriteText: no %q after the host table", want)
 	}
 }

@@ -16,6 +16,15 @@
 // the test journald's, so the real binary logs to the test's journald and
 // never to the host's.
 //
+// [StartOptions] with a Hostname runs journald in a UTS namespace of its
+// own, named so: journald stamps every record with _HOSTNAME from
+// gethostname(2), so two such journals stand for two hosts of a fleet
+// (their _MACHINE_ID and _BOOT_ID are this machine's).
+//
+// A namespace's journald exits by itself after about 30 s without
+// records or clients (measured with systemd 252); its files stay, and
+// [Journal.Restart] starts it again.
+//
 // # Safety
 //
 // These tests run as root on a real machine, possibly with a production
@@ -84,6 +93,8 @@ type Journal struct {
 	// Namespace is the journal namespace: "sshwtest" and 16 hex digits.
 	Namespace string
 
+	hostname string // "": the host's
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}    // closed when cmd has been waited for
@@ -95,12 +106,29 @@ type Journal struct {
 // start in time, and skips it if a component is missing, unless CI=true.
 func Start(t testing.TB) *Journal {
 	t.Helper()
+	return StartWith(t, StartOptions{})
+}
+
+// StartOptions configure [StartWith]. The zero value is [Start]'s.
+type StartOptions struct {
+	// Hostname, when set, is the host name journald runs with, in a UTS
+	// namespace of its own (unshare --uts), and so the _HOSTNAME of every
+	// record it stores. At most 64 bytes (HOST_NAME_MAX).
+	Hostname string
+}
+
+// StartWith is [Start] with options.
+func StartWith(t testing.TB, o StartOptions) *Journal {
+	t.Helper()
 	requireReal(t)
+	if h := o.Hostname; len(h) > 64 {
+		t.Fatalf("journaltest: bad host name %q", h)
+	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatalf("journaltest: %v", err)
 	}
-	j := &Journal{Namespace: "sshwtest" + hex.EncodeToString(b[:]), log: &sshdtest.Buffer{}}
+	j := &Journal{Namespace: "sshwtest" + hex.EncodeToString(b[:]), hostname: o.Hostname, log: &sshdtest.Buffer{}}
 	if _, err := os.Lstat(j.Dir()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("journaltest: %s exists already (%v)", j.Dir(), err)
 	}
@@ -326,6 +354,11 @@ func (j *Journal) start() error {
 		return err
 	}
 	cmd := exec.Command(Journald, j.Namespace)
+	if j.hostname != "" {
+		// unshare and sh exec: journald keeps the pid that is signalled.
+		const script = `printf '%s' "$0" >/proc/sys/kernel/hostname && exec "$@"`
+		cmd = exec.Command("unshare", "--uts", "sh", "-c", script, j.hostname, Journald, j.Namespace)
+	}
 	cmd.Stdout, cmd.Stderr = j.log, j.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -211,3 +211,36 @@ func TestRestart(t *testing.T) {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
 }
+
+// TestHostname: a journald started with a Hostname stamps its records with
+// that _HOSTNAME, and after a Restart too; the test's own host name does
+// not change.
+func TestHostname(t *testing.T) {
+	t.Parallel()
+	own, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "journaltest-web1"
+	j := StartWith(t, StartOptions{Hostname: name})
+	send := logLines(t, j)
+	if a := send("from web1"); a != "ok" {
+		t.Fatalf("logger = %s, want ok", a)
+	}
+	j.Restart(t)
+	if a := send("after the restart"); a != "ok" {
+		t.Fatalf("logger after the restart = %s, want ok", a)
+	}
+	recs := j.WaitFor(t, 10*time.Second, hasMessage("after the restart"), "SYSLOG_IDENTIFIER=journaltest")
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2: %v", len(recs), recs)
+	}
+	for _, r := range recs {
+		if r["_HOSTNAME"] != name {
+			t.Errorf("record %q: _HOSTNAME = %q, want %q", r["MESSAGE"], r["_HOSTNAME"], name)
+		}
+	}
+	if now, err := os.Hostname(); err != nil || now != own {
+		t.Errorf("the test's host name is %q (%v), was %q", now, err, own)
+	}
+}
