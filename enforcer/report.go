@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sort"
 	"strconv"
@@ -34,6 +35,11 @@ const (
 	SkipBadTime      = "bad-time"      // neither __REALTIME_TIMESTAMP nor time is a time
 	SkipMissingField = "missing-field" // a session record (warn, heeded, close, ...) without SSHWARDEN_PID or SSHWARDEN_REASON
 	SkipOutOfRange   = "out-of-range"  // before Since, or at or after Until
+	// SkipRepeat: the same journal entry (boot, monotonic and wall-clock
+	// time, host, fields) as one of the last 65,536 records read. A
+	// resumed systemd-journal-upload sends the entry at its saved cursor
+	// again (systemd 252), so a central journal holds some records twice.
+	SkipRepeat = "repeat"
 )
 
 // OtherKey is the key of the row of a breakdown that counts the records
@@ -49,6 +55,7 @@ const (
 	maxReportKey  = 256     // bytes of a key
 	maxReasons    = 16      // keys of closed_by_reason
 	maxIdleValues = 4096    // distinct values in the idle-at-close histogram
+	repeatWindow  = 1 << 16 // records remembered to tell a repeated journal entry
 	reportRows    = 20      // rows of each table in WriteText
 	reportSuggest = 5       // suggestions of one kind
 	barWidth      = 40      // columns of the longest bar in WriteText
@@ -300,6 +307,10 @@ type rawRecord struct {
 	DryRun    jsonField
 	Dropped   jsonField
 	Host      jsonField
+	// Boot and Mono (_BOOT_ID, __MONOTONIC_TIMESTAMP; journalctl always
+	// prints them) identify a journal entry, with the host.
+	Boot jsonField
+	Mono jsonField
 }
 
 // parse sets r's fields from b, one JSON object, and reports whether b is
@@ -365,7 +376,8 @@ func (r *rawRecord) parse(b []byte) bool {
 // lookup is r's field of a JSON name, nil for one the report does not use
 // or MESSAGE.
 // ReportFields are the journal fields [ReadReport] reads, besides the
-// ones journalctl always prints (__REALTIME_TIMESTAMP): a caller that runs
+// ones journalctl always prints (__REALTIME_TIMESTAMP,
+// __MONOTONIC_TIMESTAMP, _BOOT_ID): a caller that runs
 // `journalctl -o json` passes them to --output-fields, which keeps a large
 // export small.
 var ReportFields = []string{
@@ -401,6 +413,10 @@ func (r *rawRecord) lookup(name []byte) *jsonField {
 		return &r.Dropped
 	case "_HOSTNAME":
 		return &r.Host
+	case "_BOOT_ID":
+		return &r.Boot
+	case "__MONOTONIC_TIMESTAMP":
+		return &r.Mono
 	}
 	return nil
 }
@@ -620,6 +636,53 @@ type reportReader struct {
 	idle            secondsHist
 	idleBuckets     [len(idleBuckets) + 1]int
 	firstUs, lastUs int64
+	recent          recentEntries
+}
+
+// recentEntries remembers the hashes of the last repeatWindow journal
+// entries read, to tell an entry read again.
+type recentEntries struct {
+	seed maphash.Seed
+	ring []uint64
+	next int
+	seen map[uint64]int
+	key  []byte // the fields hashed, reused
+}
+
+// repeated reports whether the journal entry of r (outer: the journal
+// line, which r may be inside) was among the last repeatWindow entries,
+// and remembers it. Lines without a boot ID and monotonic time (JSON lines
+// from the agent's stderr) are never repeats.
+func (e *recentEntries) repeated(outer, r *rawRecord) bool {
+	if len(outer.Boot) == 0 || len(outer.Mono) == 0 {
+		return false
+	}
+	if e.seen == nil {
+		e.seed = maphash.MakeSeed()
+		e.seen = make(map[uint64]int, repeatWindow)
+		e.ring = make([]uint64, 0, repeatWindow)
+	}
+	b := e.key[:0]
+	for _, f := range [...]jsonField{outer.Boot, outer.Mono, outer.Realtime, outer.Host, r.Action, r.PID, r.User, r.Reason, r.Rule, r.Idle, r.DryRun} {
+		b = append(append(b, f...), 0)
+	}
+	e.key = b
+	k := maphash.Bytes(e.seed, b)
+	if e.seen[k] > 0 {
+		return true
+	}
+	if len(e.ring) < repeatWindow {
+		e.ring = append(e.ring, k)
+	} else {
+		old := e.ring[e.next]
+		if e.seen[old]--; e.seen[old] == 0 {
+			delete(e.seen, old)
+		}
+		e.ring[e.next] = k
+		e.next = (e.next + 1) % repeatWindow
+	}
+	e.seen[k]++
+	return false
 }
 
 func newReportReader(opt ReportOptions) *reportReader {
@@ -696,6 +759,10 @@ func (x *reportReader) line(b []byte) {
 	t, ok := recordTime(r)
 	if !ok {
 		x.skip(SkipBadTime)
+		return
+	}
+	if x.recent.repeated(&x.rec, r) {
+		x.skip(SkipRepeat)
 		return
 	}
 	action := string(r.Action)

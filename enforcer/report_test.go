@@ -1265,3 +1265,51 @@ func TestReportByHostBounds(t *testing.T) {
 		t.Errorf("WriteText: no %q after the host table", want)
 	}
 }
+
+// TestReportRepeat: a journal entry read again (a resumed
+// systemd-journal-upload sends the entry at its cursor twice) is counted
+// once; entries that differ in their boot, monotonic time or host are not
+// repeats, nor are lines without a boot ID (the agent's stderr), and the
+// window of remembered entries is bounded.
+func TestReportRepeat(t *testing.T) {
+	t.Parallel()
+	entry := func(sec int64, action, pid, boot, mono, host string) string {
+		return act(sec, action, pid, "_BOOT_ID="+boot, "__MONOTONIC_TIMESTAMP="+mono, "_HOSTNAME="+host)
+	}
+	stderrClose := `{"time":"2026-11-22T12:03:00Z","SSHWARDEN_ACTION":"close","SSHWARDEN_PID":"300","SSHWARDEN_REASON":"idle","SSHWARDEN_USER":"alice","SYSLOG_IDENTIFIER":"sshwarden"}`
+	lines := []string{
+		entry(0, "warn", "100", "b1", "1000", "web1"),
+		entry(60, "close", "100", "b1", "61000", "web1"),
+		entry(60, "close", "100", "b1", "61000", "web1"), // the resent entry
+		entry(10, "warn", "100", "b1", "1000", "db1"),    // another host, same boot and times
+		entry(70, "close", "100", "b1", "61000", "db1"),
+		entry(60, "close", "100", "b2", "61000", "web1"), // another boot
+		entry(60, "close", "100", "b1", "61001", "web1"), // another entry of the same second
+		stderrClose,
+		stderrClose, // no boot ID: each line counts
+		entry(60, "close", "100", "b1", "61000", "web1"), // resent again, later
+	}
+	rep := readLines(t, lines, ReportOptions{Location: time.UTC})
+	if rep.Warned != 2 || rep.Closed != 6 || rep.Skipped[SkipRepeat] != 2 || rep.Records != 8 {
+		t.Errorf("warned %d closed %d records %d skipped %v; want 2, 6, 8 and 2 repeats", rep.Warned, rep.Closed, rep.Records, rep.Skipped)
+	}
+
+	// Past the window an entry is no longer remembered.
+	var r recentEntries
+	first := rawRecord{Boot: jsonField("b"), Mono: jsonField("0")}
+	if r.repeated(&first, &first) || !r.repeated(&first, &first) {
+		t.Fatal("an entry read twice in a row is not a repeat")
+	}
+	for i := 1; i <= repeatWindow; i++ {
+		rec := rawRecord{Boot: jsonField("b"), Mono: jsonField(strconv.Itoa(i))}
+		if r.repeated(&rec, &rec) {
+			t.Fatalf("entry %d: a repeat", i)
+		}
+	}
+	if len(r.seen) != repeatWindow || len(r.ring) != repeatWindow {
+		t.Errorf("remembers %d entries in a ring of %d, want %d", len(r.seen), len(r.ring), repeatWindow)
+	}
+	if r.repeated(&first, &first) {
+		t.Error("an entry older than the window is still remembered")
+	}
+}

@@ -22,7 +22,8 @@ const reportUsage = `usage: sshwarden report [--since TIME] [--until TIME] [--js
 
 Sums up the agent's audit trail, so that an admin can tune the policy:
 warnings, closes by reason, warnings heeded (input came before the close),
-failures, each per user, per policy rule (FILE:LINE) and per local port;
+failures, each per host (when the trail holds several), per user, per
+policy rule (FILE:LINE) and per local port;
 the idle time at close; closes per hour of day; and suggestions that follow
 from the numbers. Dry-run records are counted apart.
 
@@ -31,7 +32,8 @@ SYSLOG_IDENTIFIER=sshwarden", from the local journal, a journal directory
 with --directory, or a namespace with --namespace), or from --input: a file
 of such JSON lines, "-" for standard input, for example an export from
 another host or a central journal. Lines that are not sshwarden's audit
-records are counted and skipped.
+records are counted and skipped, and so is a journal entry read again (a
+resumed systemd-journal-upload sends one entry twice).
 
 TIME is an RFC 3339 time, a local "2006-01-02" or "2006-01-02 15:04[:05]",
 "today", "yesterday", "@UNIXSECONDS", or a time ago ("24h", "90m", "7d",
