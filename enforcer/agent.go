@@ -126,6 +126,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		state    State
 		track    = tracker{seen: map[sessionKey]*seenActivity{}}
 		problems = newOnce(1000)
+		unknown  = map[int]time.Time{} // sshd pid: first scan of those in a row without its addresses
 		lastErr  string
 		first    = true
 	)
@@ -171,20 +172,31 @@ func (a *Agent) Run(ctx context.Context) error {
 		// addresses, maybe not its own: an address that is Exempt must
 		// never be closed for a missed read. It is left alone until its
 		// addresses are known; Decide keeps what it did to it meanwhile.
+		// A session that is ending has closed its socket before its
+		// processes exit, so a scan without addresses is normal then: the
+		// error is recorded once the addresses have been missing from
+		// every scan for unknownFor.
 		decidable := sessions
 		if p.MatchesAddresses() {
 			decidable = make([]watcher.Session, 0, len(sessions))
+			still := make(map[int]time.Time, len(unknown))
 			for _, s := range sessions {
 				if s.Kind != watcher.KindNone && (!s.Remote.IsValid() || !s.Local.IsValid()) {
-					if msg := fmt.Sprintf("session %d: its addresses are unknown", s.PID); problems.first(msg) {
+					since, ok := unknown[s.PID]
+					if !ok {
+						since = now
+					}
+					still[s.PID] = since
+					if msg := fmt.Sprintf("session %d: its addresses are unknown", s.PID); now.Sub(since) >= unknownFor && problems.first(msg) {
 						a.record(Record{Action: ActionError, Priority: journal.PriWarning, Session: &s,
-							Message: "Left " + sessionPhrase(s) + " alone: the policy's Match blocks test addresses, and the session's are unknown (its socket was not found); it is looked at again at each scan.",
+							Message: fmt.Sprintf("Left %s alone: the policy's Match blocks test addresses, and the session's are unknown (its socket was not found for %s); it is looked at again at each scan.", sessionPhrase(s), now.Sub(since).Round(time.Second)),
 							Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
 					}
 					continue
 				}
 				decidable = append(decidable, s)
 			}
+			unknown = still
 		}
 		acts := track.activities(now, decidable, a.Sessions, rules)
 		actions, next := Decide(now, acts, rules, &state)

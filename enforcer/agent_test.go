@@ -280,6 +280,38 @@ func TestAgentUnknownAddresses(t *testing.T) {
 	})
 }
 
+// A session seen once without its addresses, then gone (a logout: sshd
+// closes the socket before its processes exit), is no error; one whose
+// addresses stay unknown is recorded once, at the first scan 5 s or more
+// after the first that missed them (here the next, ScanInterval 15s).
+func TestAgentUnknownAddressesOneScan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, audit := newHost(), &fakeAudit{}
+		h.login(100, watcher.KindNoTTY, "alice")
+		h.noAddr = map[int]bool{100: true}
+		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		stop := run(t, a, mustPolicy(t, basePolicy+"Match Address 192.0.2.0/24\n\tExempt yes\n"))
+		time.Sleep(5 * time.Second) // the first scan
+		h.mu.Lock()
+		delete(h.sessions, 100)
+		h.mu.Unlock()
+		time.Sleep(time.Minute)
+		if n := len(audit.records); n != 0 {
+			t.Errorf("a session without addresses in one scan only: records %+v, want none", audit.records)
+		}
+		h.login(200, watcher.KindNoTTY, "bob")
+		h.mu.Lock()
+		h.noAddr[200] = true
+		h.mu.Unlock()
+		time.Sleep(time.Minute)
+		stop()
+		if len(audit.records) != 1 || audit.records[0].Fields["SSHWARDEN_ERROR"] != "session 200: its addresses are unknown" ||
+			!strings.Contains(audit.records[0].Message, "its socket was not found for 15s") {
+			t.Errorf("a session whose addresses stay unknown: records %+v, want one error, after 15s", audit.records)
+		}
+	})
+}
+
 func TestAgentInputAfterWarning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h, audit := newHost(), &fakeAudit{}

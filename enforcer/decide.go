@@ -74,6 +74,11 @@ func keyOf(s watcher.Session) sessionKey {
 // forgetting it at once would warn it again and move its close.
 const forgetAfter = 3
 
+// unknownFor is how long a session's addresses must be missing from every
+// scan before the agent records it: a session that is ending has no socket
+// any more while its processes exit, which is no error.
+const unknownFor = 5 * time.Second
+
 type progress struct {
 	missed int // scans in a row that did not have the session
 	// idleWarned is when the idle warning of the current idle period was
