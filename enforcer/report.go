@@ -645,8 +645,8 @@ type recentEntries struct {
 	seed maphash.Seed
 	ring []uint64
 	next int
-	seen map[uint64]int
-	key  []byte // the fields hashed, reused
+	seen map[uint64]struct{} // the keys in ring: a repeat is never added, so each once
+	key  []byte              // the fields hashed, reused
 }
 
 // repeated reports whether the journal entry of r (outer: the journal
@@ -659,7 +659,7 @@ func (e *recentEntries) repeated(outer, r *rawRecord) bool {
 	}
 	if e.seen == nil {
 		e.seed = maphash.MakeSeed()
-		e.seen = make(map[uint64]int, repeatWindow)
+		e.seen = make(map[uint64]struct{}, repeatWindow)
 		e.ring = make([]uint64, 0, repeatWindow)
 	}
 	b := e.key[:0]
@@ -668,20 +668,17 @@ func (e *recentEntries) repeated(outer, r *rawRecord) bool {
 	}
 	e.key = b
 	k := maphash.Bytes(e.seed, b)
-	if e.seen[k] > 0 {
+	if _, ok := e.seen[k]; ok {
 		return true
 	}
 	if len(e.ring) < repeatWindow {
 		e.ring = append(e.ring, k)
 	} else {
-		old := e.ring[e.next]
-		if e.seen[old]--; e.seen[old] == 0 {
-			delete(e.seen, old)
-		}
+		delete(e.seen, e.ring[e.next])
 		e.ring[e.next] = k
 		e.next = (e.next + 1) % repeatWindow
 	}
-	e.seen[k]++
+	e.seen[k] = struct{}{}
 	return false
 }
 
