@@ -1,10 +1,12 @@
 package sshdconf
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
+
+// dumpLines is about how many lines dump prints for a stock configuration.
+const dumpLines = 160
 
 // Setting is one line of `sshd -T`: a lower-case keyword, its value as sshd
 // prints it, and the line that set it (the zero Pos for a default).
@@ -18,18 +20,36 @@ type Setting struct {
 func (s Setting) String() string { return s.Keyword + " " + s.Value }
 
 // dump ports dump_config: every setting, in sshd's order.
-func dump(o *options) []Setting {
+func dump(o *options) []Setting { return dumpOnly(o, "") }
+
+// dumpOnly is dump, keeping only the lines of keyword only (every line when
+// only is ""); it formats no other value, for Normalize.
+func dumpOnly(o *options, only string) []Setting {
 	var out []Setting
+	if only == "" {
+		out = make([]Setting, 0, dumpLines)
+	}
+	want := func(kw string) bool { return only == "" || kw == only }
 	put := func(kw, v string, p Pos) { out = append(out, Setting{kw, v, p}) }
 	num := func(op opcode, f ival) {
+		if !want(opName(op)) {
+			return
+		}
 		if op == sUnusedConnectionTimeout && f.v == 0 {
 			put(opName(op), "none", f.pos)
 			return
 		}
 		put(opName(op), strconv.Itoa(f.v), f.pos)
 	}
-	fmtint := func(op opcode, f ival) { put(opName(op), fmtIntArg(op, f.v), f.pos) }
+	fmtint := func(op opcode, f ival) {
+		if want(opName(op)) {
+			put(opName(op), fmtIntArg(op, f.v), f.pos)
+		}
+	}
 	str := func(op opcode, f sval) {
+		if !want(opName(op)) {
+			return
+		}
 		v := "none"
 		if f.set {
 			v = f.v
@@ -37,12 +57,15 @@ func dump(o *options) []Setting {
 		put(opName(op), v, f.pos)
 	}
 	strarray := func(op opcode, l lval) {
+		if !want(opName(op)) {
+			return
+		}
 		for i, v := range l.v {
 			put(opName(op), v, l.pos[i])
 		}
 	}
 	oneline := func(op opcode, l lval) {
-		if len(l.v) == 0 && op != sAuthenticationMethods {
+		if len(l.v) == 0 && op != sAuthenticationMethods || !want(opName(op)) {
 			return
 		}
 		v := strings.Join(l.v, " ")
@@ -56,11 +79,15 @@ func dump(o *options) []Setting {
 		put(opName(op), v, p)
 	}
 
-	for _, p := range o.ports {
-		put("port", strconv.Itoa(p.v), p.pos)
+	if want("port") {
+		for _, p := range o.ports {
+			put("port", strconv.Itoa(p.v), p.pos)
+		}
 	}
 	fmtint(sAddressFamily, o.addressFamily)
-	out = append(out, listenLines(o)...)
+	if want("listenaddress") {
+		out = append(out, listenLines(o)...)
+	}
 
 	fmtint(sUsePAM, o.usePAM)
 	num(sLoginGraceTime, o.loginGraceTime)
@@ -70,7 +97,9 @@ func dump(o *options) []Setting {
 	num(sClientAliveInterval, o.clientAliveInterval)
 	num(sClientAliveCountMax, o.clientAliveCountMax)
 	num(sRequiredRSASize, o.requiredRSASize)
-	put("streamlocalbindmask", fmt.Sprintf("0%o", o.streamLocalBindMask.v), o.streamLocalBindMask.pos)
+	if want("streamlocalbindmask") {
+		put("streamlocalbindmask", "0"+strconv.FormatInt(int64(o.streamLocalBindMask.v), 8), o.streamLocalBindMask.pos)
+	}
 	num(sUnusedConnectionTimeout, o.unusedConnectionTimeout)
 
 	fmtint(sPermitRootLogin, o.permitRootLogin)
@@ -138,8 +167,12 @@ func dump(o *options) []Setting {
 	str(sHostKeyAlgorithms, o.hostKeyAlgorithms)
 	str(sPubkeyAcceptedAlgorithms, o.pubkeyAcceptedAlgos)
 
-	put("loglevel", stateName(logLevels, o.logLevel.v), o.logLevel.pos)
-	put("syslogfacility", stateName(logFacilities, o.logFacility.v), o.logFacility.pos)
+	if want("loglevel") {
+		put("loglevel", stateName(logLevels, o.logLevel.v), o.logLevel.pos)
+	}
+	if want("syslogfacility") {
+		put("syslogfacility", stateName(logFacilities, o.logFacility.v), o.logFacility.pos)
+	}
 
 	oneline(sAuthorizedKeysFile, o.authorizedKeysFiles)
 	strarray(sHostKeyFile, o.hostKeyFiles)
@@ -154,34 +187,51 @@ func dump(o *options) []Setting {
 	oneline(sLogVerbose, o.logVerbose)
 	oneline(sChannelTimeout, o.channelTimeouts)
 
-	for _, s := range o.subsystems {
-		put("subsystem", s.name+" "+s.args, s.pos)
-	}
-	put("maxstartups", fmt.Sprintf("%d:%d:%d", o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v), o.maxStartups.pos)
-	if o.perSourceMaxStartups.v == intMax {
-		put("persourcemaxstartups", "none", o.perSourceMaxStartups.pos)
-	} else {
-		put("persourcemaxstartups", strconv.Itoa(o.perSourceMaxStartups.v), o.perSourceMaxStartups.pos)
-	}
-	put("persourcenetblocksize", fmt.Sprintf("%d:%d", o.perSourceMasklenIPv4.v, o.perSourceMasklenIPv6.v), o.perSourceMasklenIPv4.pos)
-	tun := "none"
-	for _, t := range tunModes {
-		if t.val == o.permitTun.v {
-			tun = t.key
-			break
+	if want("subsystem") {
+		for _, s := range o.subsystems {
+			put("subsystem", s.name+" "+s.args, s.pos)
 		}
 	}
-	put("permittunnel", tun, o.permitTun.pos)
-	put("ipqos", iptos2str(o.ipQoSInteractive.v)+" "+iptos2str(o.ipQoSBulk.v), o.ipQoSInteractive.pos)
-	p := o.rekeyLimit.pos
-	if p.IsDefault() {
-		p = o.rekeyInterval.pos
+	if want("maxstartups") {
+		put("maxstartups", strconv.Itoa(o.maxStartupsBegin.v)+":"+strconv.Itoa(o.maxStartupsRate.v)+":"+strconv.Itoa(o.maxStartups.v), o.maxStartups.pos)
 	}
-	put("rekeylimit", fmt.Sprintf("%d %d", uint64(o.rekeyLimit.v), o.rekeyInterval.v), p)
-	for _, pl := range []struct {
+	if want("persourcemaxstartups") {
+		v := "none"
+		if o.perSourceMaxStartups.v != intMax {
+			v = strconv.Itoa(o.perSourceMaxStartups.v)
+		}
+		put("persourcemaxstartups", v, o.perSourceMaxStartups.pos)
+	}
+	if want("persourcenetblocksize") {
+		put("persourcenetblocksize", strconv.Itoa(o.perSourceMasklenIPv4.v)+":"+strconv.Itoa(o.perSourceMasklenIPv6.v), o.perSourceMasklenIPv4.pos)
+	}
+	if want("permittunnel") {
+		tun := "none"
+		for _, t := range tunModes {
+			if t.val == o.permitTun.v {
+				tun = t.key
+				break
+			}
+		}
+		put("permittunnel", tun, o.permitTun.pos)
+	}
+	if want("ipqos") {
+		put("ipqos", iptos2str(o.ipQoSInteractive.v)+" "+iptos2str(o.ipQoSBulk.v), o.ipQoSInteractive.pos)
+	}
+	if want("rekeylimit") {
+		p := o.rekeyLimit.pos
+		if p.IsDefault() {
+			p = o.rekeyInterval.pos
+		}
+		put("rekeylimit", strconv.FormatUint(uint64(o.rekeyLimit.v), 10)+" "+strconv.Itoa(o.rekeyInterval.v), p)
+	}
+	for _, pl := range [...]struct {
 		kw string
 		l  lval
 	}{{"permitopen", o.permittedOpens}, {"permitlisten", o.permittedListens}} {
+		if !want(pl.kw) {
+			continue
+		}
 		if len(pl.l.v) == 0 {
 			put(pl.kw, "any", Pos{})
 		} else {
@@ -190,20 +240,24 @@ func dump(o *options) []Setting {
 	}
 	if !o.permitUserEnvAllowlist.set {
 		fmtint(sPermitUserEnvironment, o.permitUserEnv)
-	} else {
+	} else if want("permituserenvironment") {
 		put("permituserenvironment", o.permitUserEnvAllowlist.v, o.permitUserEnvAllowlist.pos)
 	}
-	var pk []string
-	if o.pubkeyAuthOptions.v == 0 {
-		pk = append(pk, "none")
+	if want("pubkeyauthoptions") {
+		pk := "none"
+		switch o.pubkeyAuthOptions.v & 3 {
+		case 1:
+			pk = "touch-required"
+		case 2:
+			pk = "verify-required"
+		case 3:
+			pk = "touch-required verify-required"
+		}
+		if o.pubkeyAuthOptions.v != 0 && o.pubkeyAuthOptions.v&3 == 0 {
+			pk = ""
+		}
+		put("pubkeyauthoptions", pk, o.pubkeyAuthOptions.pos)
 	}
-	if o.pubkeyAuthOptions.v&1 != 0 {
-		pk = append(pk, "touch-required")
-	}
-	if o.pubkeyAuthOptions.v&2 != 0 {
-		pk = append(pk, "verify-required")
-	}
-	put("pubkeyauthoptions", strings.Join(pk, " "), o.pubkeyAuthOptions.pos)
 	return out
 }
 

@@ -120,10 +120,8 @@ func Normalize(keyword string, args []string) (string, error) {
 	if msg := c.fillDefaults(o); msg != "" {
 		return "", errors.New(msg)
 	}
-	for _, s := range dump(o) {
-		if s.Keyword == k.Printed() {
-			return s.Value, nil
-		}
+	if s := dumpOnly(o, k.Printed()); len(s) > 0 {
+		return s[0].Value, nil
 	}
 	return "", fmt.Errorf("%s: not printed", keyword)
 }

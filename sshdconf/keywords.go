@@ -329,14 +329,14 @@ var keywords = []Keyword{
 	{Name: "GSSAPIDelegateCredentials", op: sGSSAPIDelegateCredentials, flags: cfgGlobal, Type: TypeFlag, Since: "10.3", Default: "yes"},
 }
 
-// table is keywords with the derived fields filled in; byName and byOp index
-// it. They are built once and never written after.
+// table is keywords with the derived fields filled in; byName and byOp (by
+// opcode, for dump) index it. They are built once and never written after.
 var table, byName, byOp = buildIndex()
 
-func buildIndex() ([]Keyword, map[string]*Keyword, map[opcode]*Keyword) {
+func buildIndex() ([]Keyword, map[string]*Keyword, []*Keyword) {
 	t := append([]Keyword(nil), keywords...)
 	names := make(map[string]*Keyword, len(t))
-	ops := make(map[opcode]*Keyword, len(t))
+	ops := make([]*Keyword, sDeprecated)
 	for i := range t {
 		k := &t[i]
 		if k.Combine == "" {
@@ -345,7 +345,7 @@ func buildIndex() ([]Keyword, map[string]*Keyword, map[opcode]*Keyword) {
 		k.Match = k.flags&cfgMatch != 0
 		k.lower = strings.ToLower(k.Name)
 		names[k.lower] = k
-		if _, ok := ops[k.op]; !ok && k.op < sDeprecated {
+		if k.op < sDeprecated && ops[k.op] == nil {
 			ops[k.op] = k
 		}
 	}
@@ -365,8 +365,8 @@ func Lookup(name string) *Keyword {
 
 // opName ports lookup_opcode_name: the lower-case name sshd -T prints.
 func opName(op opcode) string {
-	if k, ok := byOp[op]; ok {
-		return k.lower
+	if op >= 0 && int(op) < len(byOp) && byOp[op] != nil {
+		return byOp[op].lower
 	}
 	return "UNKNOWN"
 }

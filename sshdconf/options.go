@@ -148,13 +148,21 @@ func (s *sval) set1(v string, p Pos) { *s = sval{v: v, set: true, pos: p} }
 
 // newOptions ports initialize_server_options: every field unset.
 func newOptions() *options {
-	o := &options{}
+	o := new(options)
+	*o = blankOptions
+	return o
+}
+
+// blankOptions is what initialize_server_options leaves: every number
+// unset (-1). newOptions copies it rather than setting the fields again.
+var blankOptions = func() options {
+	var o options
 	for _, p := range o.ints() {
 		*p = ival{v: -1}
 	}
 	o.rekeyLimit = i64val{v: -1}
 	return o
-}
+}()
 
 func (o *options) ints() []*ival {
 	return []*ival{
