@@ -263,7 +263,7 @@ func (c *Config) read(name string) *source {
 		return s
 	case st.IsDir():
 		// fopen succeeds on a directory and getline fails: it reads as empty.
-		s.file = &File{Name: name}
+		s.file = &File{Name: name, Info: st}
 		s.lines = [][]byte{nil}
 		c.Files = append(c.Files, s.file)
 		return s
@@ -295,6 +295,7 @@ func (c *Config) read(name string) *source {
 		}
 	}
 	s.file = Parse(name, b)
+	s.file.Info = st
 	s.lines = sshdLines(b)
 	c.Files = append(c.Files, s.file)
 	return s

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
@@ -37,6 +38,10 @@ func (p Pos) IsDefault() bool { return p == Pos{} }
 type File struct {
 	Name  string
 	Lines []*Line
+	// Info is what the file system said of the file as Load read it (its
+	// owner is in Info.Sys() when that is a *syscall.Stat_t), nil for a
+	// file parsed from bytes.
+	Info fs.FileInfo
 	// nul records that the source held a NUL byte: sshd then numbers lines
 	// differently (see sshdLines), so evaluation re-reads the bytes.
 	nul bool

@@ -380,7 +380,7 @@ func (d *drift) recheck(p *enforcer.Policy, files, globs []string) ([]string, []
 
 // lint returns the findings of severity warning and above, as text lines.
 func (d *drift) lint(cfg *sshdconf.Config, p *enforcer.Policy) ([]string, map[string]int) {
-	pass := &lint.Pass{Config: cfg, Requirements: p.Requirements, Stat: d.cf.stat()}
+	pass := &lint.Pass{Config: cfg, Requirements: p.Requirements, Stat: d.cf.stat(cfg)}
 	bySeverity := map[string]int{"error": 0, "warning": 0, "info": 0}
 	var out []string
 	for _, f := range lint.Run(pass, lint.Checks(), nil) {

@@ -31,6 +31,10 @@ Flags:
 type configFlags struct {
 	file string
 	root string
+	// host, when set, holds the host's users and services for every
+	// configuration loaded with it (lint reads them once for all its
+	// trees); otherwise each load reads them again.
+	host *sshdconf.LoadOptions
 }
 
 func (c *configFlags) register(fs *flag.FlagSet) {
@@ -75,16 +79,25 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 	if st, err := os.Stat(fsysRoot); err != nil || !st.IsDir() {
 		return nil, nil, fmt.Errorf("--root %s: not a directory", c.root)
 	}
-	opt := &sshdconf.LoadOptions{
-		Users:    sshdconf.LoadFileUsers(os.DirFS("/")),
-		Services: sshdconf.ServicesFile(os.DirFS("/")),
-		Cwd:      cwd,
+	host := c.host
+	if host == nil {
+		host = hostFiles()
 	}
-	cfg, err := sshdconf.Load(os.DirFS(fsysRoot), main, opt)
+	opt := &sshdconf.LoadOptions{Users: host.Users, Services: host.Services, Cwd: cwd}
+	cfg, err := sshdconf.Load(sshdconf.DirFS(fsysRoot), main, opt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %s", display(main), strings.TrimPrefix(err.Error(), main+": "))
 	}
 	return cfg, display, nil
+}
+
+// hostFiles reads the host's users and groups, and its services file on
+// first use, as sshd resolves Match User/Group and Port names.
+func hostFiles() *sshdconf.LoadOptions {
+	return &sshdconf.LoadOptions{
+		Users:    sshdconf.LoadFileUsers(os.DirFS("/")),
+		Services: sshdconf.ServicesFile(os.DirFS("/")),
+	}
 }
 
 func runEffective(e *env, args []string) int {

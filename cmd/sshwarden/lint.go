@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -105,11 +105,13 @@ func runLint(e *env, args []string) int {
 		files = []string{*mainFile}
 	}
 	targets := lintTargets(roots, files)
+	host := hostFiles()
 	var all []lintedFile
 	seen := map[string]bool{} // a drop-in shared by several main files
 	failed := 0
 	for _, t := range targets {
 		c := t.configFlags
+		c.host = host
 		cfg, display, err := c.load()
 		if err != nil {
 			if t.origin != "" {
@@ -127,7 +129,7 @@ func runLint(e *env, args []string) int {
 			}
 			return name
 		}
-		pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat()}
+		pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat(cfg)}
 		for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
 			lf := lintedFile{Finding: fd, File: show(fd.Pos.File)}
 			for _, r := range fd.Related {
@@ -264,22 +266,8 @@ func (e *env) loadRequirements(name string) (reqs []lint.Requirement, ok bool) {
 // stat returns the permission lookup for the file-permissions check: the
 // real owner and mode on this host; under --root, the mode only (owners of
 // a checkout say nothing about the server).
-func (c *configFlags) stat() func(string) (int, uint32, bool) {
-	return func(name string) (int, uint32, bool) {
-		p := name
-		if c.root != "" {
-			p = filepath.Join(c.root, name)
-		}
-		st, err := os.Stat(p)
-		if err != nil {
-			return 0, 0, false
-		}
-		uid := -1
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok && c.root == "" {
-			uid = int(sys.Uid)
-		}
-		return uid, uint32(st.Mode().Perm()), true
-	}
+func (c *configFlags) stat(cfg *sshdconf.Config) func(string) (int, uint32, bool) {
+	return lint.ReadStat(cfg, c.root == "")
 }
 
 func writeFindings(w io.Writer, format string, fs []lintedFile) error {

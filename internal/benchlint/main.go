@@ -33,7 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -269,7 +269,7 @@ func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error)
 	res := make([]result, len(dirs))
 	runtime.GC() // each run starts from a clean heap, not the last run's garbage
 	start := time.Now()
-	root := os.DirFS("/")
+	root, fsys := os.DirFS("/"), sshdconf.DirFS("/") // as `sshwarden lint` reads them
 	pol, err := enforcer.Load(policyRef)
 	if err != nil {
 		return 0, nil, st, err
@@ -283,19 +283,23 @@ func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error)
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
-		next = make(chan int)
+		next atomic.Int64 // the next tree to take: no channel handoff per tree
 	)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				cfg, err := sshdconf.Load(root, dirs[i]+"/sshd_config", opt)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(dirs) {
+					return
+				}
+				cfg, err := sshdconf.Load(fsys, dirs[i]+"/sshd_config", opt)
 				if err != nil {
 					res[i] = result{msg: err.Error()}
 					continue
 				}
-				pass := &lint.Pass{Config: cfg, Requirements: pol.Requirements, Stat: stat}
+				pass := &lint.Pass{Config: cfg, Requirements: pol.Requirements, Stat: lint.ReadStat(cfg, true)}
 				fs := lint.Run(pass, checks, nil)
 				mu.Lock()
 				for _, f := range fs {
@@ -310,25 +314,8 @@ func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error)
 			}
 		}()
 	}
-	for i := range dirs {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	return time.Since(start), res, st, nil
-}
-
-// stat is the file-permissions lookup `sshwarden lint` uses on a host.
-func stat(name string) (int, uint32, bool) {
-	st, err := os.Stat(name)
-	if err != nil {
-		return 0, 0, false
-	}
-	uid := -1
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		uid = int(sys.Uid)
-	}
-	return uid, uint32(st.Mode().Perm()), true
 }
 
 // compareEffective compares the model's effective configuration for spec

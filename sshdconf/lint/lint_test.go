@@ -240,6 +240,63 @@ func TestFilePermissions(t *testing.T) {
 	}
 }
 
+// TestReadStat: the permission check on files read from disk, with the
+// owner and mode of the descriptors Load read them from. Under --root
+// (owners false) the owner is not reported.
+func TestReadStat(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]struct {
+		body string
+		mode os.FileMode
+		uid  int
+	}{
+		"etc/ssh/sshd_config":             {"Include /etc/ssh/sshd_config.d/*.conf\n", 0o644, 0},
+		"etc/ssh/sshd_config.d/10-a.conf": {"MaxSessions 5\n", 0o666, 0},
+		"etc/ssh/sshd_config.d/20-b.conf": {"MaxAuthTries 3\n", 0o644, 1000},
+		"etc/ssh/sshd_config.d/30-c.conf": {"MaxStartups 5\n", 0o620, 0},
+	}
+	for name, f := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, f.uid, 0); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("CI runs as root: %v", err)
+			}
+			t.Skipf("chown needs root: %v", err)
+		}
+	}
+	cfg, err := sshdconf.Load(sshdconf.DirFS(dir), "/etc/ssh/sshd_config", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(owners bool) []string {
+		pass := &lint.Pass{Config: cfg, Stat: lint.ReadStat(cfg, owners)}
+		return format(lint.Run(pass, []*lint.Check{lint.Lookup("file-permissions")}, nil))
+	}
+	a := `/etc/ssh/sshd_config.d/10-a.conf:1:1: warning: /etc/ssh/sshd_config.d/10-a.conf is writable by group and others (mode 0666): anyone who can write it controls sshd (file-permissions)`
+	b := `/etc/ssh/sshd_config.d/20-b.conf:1:1: warning: /etc/ssh/sshd_config.d/20-b.conf is owned by uid 1000, not root: its owner controls sshd (file-permissions)`
+	c := `/etc/ssh/sshd_config.d/30-c.conf:1:1: warning: /etc/ssh/sshd_config.d/30-c.conf is writable by its group (mode 0620): anyone who can write it controls sshd (file-permissions)`
+	if d := cmp.Diff([]string{a, b, c}, run(true)); d != "" {
+		t.Errorf("owners: findings (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{a, c}, run(false)); d != "" {
+		t.Errorf("no owners: findings (-want +got):\n%s", d)
+	}
+	// A file the configuration did not read is not known.
+	if _, _, ok := lint.ReadStat(cfg, true)("/etc/ssh/other"); ok {
+		t.Error("ReadStat knows a file Load did not read")
+	}
+}
+
 // TestChecksDocumented: every check has a stable kebab-case name, a doc and
 // a severity, and names are unique.
 func TestChecksDocumented(t *testing.T) {

@@ -1,6 +1,29 @@
 package lint
 
-import "github.com/sshwarden/sshwarden/sshdconf"
+import (
+	"syscall"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+)
+
+// ReadStat returns the Pass.Stat lookup of the files as Load read them
+// (the fstat of the descriptor they were read from, so the file checked is
+// the file linted, and no second system call is made). With owners false
+// the uid is reported as unknown (-1): the owner of a checked-out tree says
+// nothing about the server's.
+func ReadStat(cfg *sshdconf.Config, owners bool) func(string) (int, uint32, bool) {
+	return func(name string) (int, uint32, bool) {
+		f := cfg.File(name)
+		if f == nil || f.Info == nil {
+			return 0, 0, false
+		}
+		uid := -1
+		if sys, ok := f.Info.Sys().(*syscall.Stat_t); ok && owners {
+			uid = int(sys.Uid)
+		}
+		return uid, uint32(f.Info.Mode().Perm()), true
+	}
+}
 
 func filePermissions() *Check {
 	return &Check{
