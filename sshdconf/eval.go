@@ -83,6 +83,11 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 			}
 			return
 		}
+		if len(raw) == 0 || raw[0] == '#' {
+			// Blank or comment (sshdLines stripped the leading blanks):
+			// processLine would find no keyword. Most lines of a stock file.
+			continue
+		}
 		var syn *Line
 		if !src.file.nul && i < len(src.file.Lines) {
 			syn = src.file.Lines[i]

@@ -74,6 +74,9 @@ func (c *Config) walk() ([]*Directive, []Include) {
 			if budget--; budget < 0 {
 				return
 			}
+			if len(raw) == 0 || raw[0] == '#' {
+				continue // blank or comment, as in parseDepth
+			}
 			var syn *Line
 			if !src.file.nul && i < len(src.file.Lines) {
 				syn = src.file.Lines[i]
