@@ -97,7 +97,7 @@ func matchList(name, list string) bool {
 
 // assembleNames ports kex_assemble_names. ok is false where sshd fails
 // (an empty result, or a negated pattern in a list).
-func assembleNames(list string, set bool, def, all string) (string, bool) {
+func assembleNames(list string, set bool, def string, all []string) (string, bool) {
 	if !set || list == "" {
 		return def, true
 	}
@@ -114,7 +114,15 @@ func assembleNames(list string, set bool, def, all string) (string, bool) {
 		if strings.HasPrefix(cp, "!") {
 			return "", false
 		}
-		ret = namesCat(ret, filterList(all, cp, false))
+		if !strings.ContainsAny(cp, "*?") {
+			// A name without wildcards matches only itself: filter_list
+			// keeps it when the build supports it.
+			if contains(all, cp) {
+				ret = namesCat(ret, cp)
+			}
+			continue
+		}
+		ret = namesCat(ret, filterList(strings.Join(all, ","), cp, false))
 	}
 	if ret == "" {
 		return "", false
@@ -131,7 +139,7 @@ func (a *algorithms) assemble(o *options) string {
 			*s = sval{v: def, set: true, pos: s.pos} // assembleNames's first case, without the join
 			return
 		}
-		v, ok := assembleNames(s.v, s.set, def, strings.Join(all, ","))
+		v, ok := assembleNames(s.v, s.set, def, all)
 		if !ok && failed == "" {
 			failed = "assemble_algorithms: " + name + ": invalid argument"
 		}

@@ -1,7 +1,10 @@
 package sshdconf
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -153,4 +156,63 @@ func TestFnmatch(t *testing.T) {
 			t.Errorf("fnmatch(%q, %q) = %v, want %v", tt.p, tt.s, got, tt.want)
 		}
 	}
+}
+
+// slowAndPlain parses one physical line with the ported tokenisers and, when
+// the line is plain, with plainDirective; both must agree.
+func slowAndPlain(t testing.TB, text string) {
+	l := scanLine(1, text, true)
+	lines := sshdLines([]byte(text + "\n"))
+	if len(lines) == 0 || strings.IndexByte(text, 0) >= 0 || strings.IndexByte(text, '\n') >= 0 {
+		return
+	}
+	raw := lines[0]
+	slow := parseDirective(raw, Pos{File: "f", Line: 1}, nil)
+	if slow != nil {
+		slow.Line, slow.Pos.Col = l, int(l.kwOff)+1
+	}
+	fast := parseDirective(raw, Pos{File: "f", Line: 1}, l)
+	if !plain(raw) {
+		return
+	}
+	if (slow == nil) != (fast == nil) || slow != nil && (slow.Name != fast.Name || slow.Keyword != fast.Keyword ||
+		!slices.Equal(slow.Args, fast.Args) || slow.Pos != fast.Pos || (slow.Args == nil) != (fast.Args == nil)) {
+		t.Errorf("%q: tokenisers give %+v, plainDirective %+v", text, slow, fast)
+	}
+}
+
+// TestPlainDirective: the fast path of the directive walk reads every plain
+// line as strdelim and argvSplit do.
+func TestPlainDirective(t *testing.T) {
+	lines := []string{
+		"Port 22", "  Port\t22  ", "PasswordAuthentication no", "Match User alice,bob Address 10.0.0.0/8",
+		"Ciphers aes128-ctr,aes256-ctr", "AcceptEnv LANG LC_*", "Subsystem sftp /usr/lib/openssh/sftp-server -l INFO",
+		"Port", "Port \t ", "\tIndented yes", "\vPort 22", "Port\v22", "X\x01Y z", "ÜnicodeKey wert",
+		"Banner /etc/issue.net", "a b c d e f g", "ForceCommand internal-sftp -d /home/%u",
+	}
+	names, _ := filepath.Glob("../testdata/trees/*.txtar")
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(string(b), "\n")...)
+	}
+	nPlain := 0
+	for _, text := range lines {
+		if r := sshdLines([]byte(text + "\n")); len(r) > 0 && len(r[0]) > 0 && plain(r[0]) {
+			nPlain++
+		}
+		slowAndPlain(t, text)
+	}
+	if nPlain < 500 {
+		t.Errorf("only %d plain lines: the fast path is not exercised", nPlain)
+	}
+}
+
+func FuzzPlainDirective(f *testing.F) {
+	for _, s := range []string{"Port 22", "Match User a b", "X\tY\t\tZ ", "\v \x01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) { slowAndPlain(t, text) })
 }

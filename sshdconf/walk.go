@@ -120,6 +120,14 @@ func (c *Config) walk() ([]*Directive, []Include) {
 // parseDirective reads one sshd line into a Directive, or nil for blank and
 // comment lines.
 func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
+	if syn != nil && plain(raw) {
+		// The tokenisers below split such a line on blanks, nothing more:
+		// take the words from the syntax line's text, without copying.
+		t := syn.Text
+		if len(t) >= len(raw) && t[len(t)-len(raw):] == string(raw) {
+			return plainDirective(t[len(t)-len(raw):], pos, syn)
+		}
+	}
 	line := make([]byte, len(raw)+1)
 	copy(line, raw)
 	n := len(line) - 1
@@ -143,6 +151,45 @@ func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
 	}
 	if str >= 0 {
 		d.Args, _ = argvSplit(cstr(line, str))
+	}
+	return d
+}
+
+// plain reports whether strdelim and argvSplit read line as words split on
+// blanks: no quote, escape, '=', comment, CR, form feed or NUL (sshdLines
+// has removed the leading blanks and the newline).
+func plain(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case '"', '\'', '\\', '=', '#', '\r', '\n', '\f', 0:
+			return false
+		}
+	}
+	return true
+}
+
+// plainDirective is parseDirective for a plain line, its words sliced from text.
+func plainDirective(text string, pos Pos, syn *Line) *Directive {
+	word := func() string {
+		for len(text) > 0 && (text[0] == ' ' || text[0] == '\t') {
+			text = text[1:]
+		}
+		i := 0
+		for i < len(text) && text[i] != ' ' && text[i] != '\t' {
+			i++
+		}
+		w := text[:i]
+		text = text[i:]
+		return w
+	}
+	name := word()
+	if name == "" {
+		return nil
+	}
+	d := &Directive{Pos: pos, Name: name, Keyword: Lookup(name), Line: syn}
+	d.Pos.Col = int(syn.kwOff) + 1
+	for w := word(); w != ""; w = word() {
+		d.Args = append(d.Args, w)
 	}
 	return d
 }
