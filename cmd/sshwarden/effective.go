@@ -73,15 +73,16 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 		}
 		root := c.root
 		display = func(n string) string { return filepath.Join(root, n) }
-	} else if wd, err := os.Getwd(); err == nil {
-		cwd = wd // relative names resolve as for sshd -T run here
-	}
-	if st, err := os.Stat(fsysRoot); err != nil || !st.IsDir() {
-		return nil, nil, fmt.Errorf("--root %s: not a directory", c.root)
+		if st, err := os.Stat(fsysRoot); err != nil || !st.IsDir() {
+			return nil, nil, fmt.Errorf("--root %s: not a directory", c.root)
+		}
 	}
 	host := c.host
 	if host == nil {
 		host = hostFiles()
+	}
+	if c.root == "" {
+		cwd = host.Cwd // relative names resolve as for sshd -T run here
 	}
 	opt := &sshdconf.LoadOptions{Users: host.Users, Services: host.Services, Cwd: cwd}
 	cfg, err := sshdconf.Load(sshdconf.DirFS(fsysRoot), main, opt)
@@ -92,11 +93,17 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 }
 
 // hostFiles reads the host's users and groups, and its services file on
-// first use, as sshd resolves Match User/Group and Port names.
+// first use, as sshd resolves Match User/Group and Port names, and the
+// working directory that relative names resolve against.
 func hostFiles() *sshdconf.LoadOptions {
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "/"
+	}
 	return &sshdconf.LoadOptions{
 		Users:    sshdconf.LoadFileUsers(os.DirFS("/")),
 		Services: sshdconf.ServicesFile(os.DirFS("/")),
+		Cwd:      cwd,
 	}
 }
 

@@ -748,3 +748,61 @@ func TestLintSeveralFilesSorted(t *testing.T) {
 		t.Errorf("findings of several FILE arguments are not sorted: %q", ls)
 	}
 }
+
+// TestLintManyRoots: lint takes the trees of a fleet one per core; its
+// output for many roots is exactly the findings of each root linted on its
+// own, sorted, and the errors of unreadable roots keep the list's order.
+func TestLintManyRoots(t *testing.T) {
+	fleet, err := filepath.Abs("../../testdata/fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	var list []string
+	for i := range 30 {
+		host := []string{"db1", "web1", "web2"}[i%3]
+		dst := fmt.Sprintf("h%02d-%s", i, host)
+		if err := os.CopyFS(dst, os.DirFS(filepath.Join(fleet, "hosts", host))); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, dst)
+		if i == 7 || i == 21 {
+			list = append(list, fmt.Sprintf("missing-%d", i))
+		}
+	}
+	if err := os.WriteFile("roots.txt", []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(fleet, "policy.conf")
+	// --disable file-permissions: the copies carry this checkout's modes.
+	out, errOut, code := lintOut(t, "lint", "--policy", policy, "--disable", "file-permissions", "--roots-from", "roots.txt")
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d (two roots are missing)", code, exitUsage)
+	}
+	wantErr := "sshwarden: error: roots.txt:9: --root missing-7: not a directory\n" +
+		"sshwarden: error: roots.txt:24: --root missing-21: not a directory\n" +
+		"sshwarden: error: 2 of 32 configurations could not be checked\n"
+	if errOut != wantErr {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, wantErr)
+	}
+	var want []string
+	for _, root := range list {
+		if strings.HasPrefix(root, "missing") {
+			continue
+		}
+		o, e, c := lintOut(t, "lint", "--policy", policy, "--disable", "file-permissions", "--root", root)
+		if c == exitUsage || e != "" {
+			t.Fatalf("--root %s: exit %d, %s", root, c, e)
+		}
+		want = append(want, lines(t, o)...)
+	}
+	// The roots sort as the list gives them, so the findings of the whole
+	// run are the outputs of the roots one after the other.
+	got := lines(t, out)
+	if len(got) < 60 {
+		t.Fatalf("only %d findings for 30 trees", len(got))
+	}
+	if !slices.Equal(want, got) {
+		t.Errorf("findings of 30 roots in one run differ from each linted alone:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/sshwarden/sshwarden/enforcer"
@@ -105,37 +108,22 @@ func runLint(e *env, args []string) int {
 		files = []string{*mainFile}
 	}
 	targets := lintTargets(roots, files)
-	host := hostFiles()
+	results := lintAll(targets, reqs, disabled)
 	var all []lintedFile
 	seen := map[string]bool{} // a drop-in shared by several main files
 	failed := 0
-	for _, t := range targets {
-		c := t.configFlags
-		c.host = host
-		cfg, display, err := c.load()
-		if err != nil {
-			if t.origin != "" {
-				err = fmt.Errorf("%s: %w", t.origin, err)
+	for i, r := range results {
+		if r.err != nil {
+			err := r.err
+			if targets[i].origin != "" {
+				err = fmt.Errorf("%s: %w", targets[i].origin, err)
 			}
 			e.errorf("%v", err)
 			failed++
 			continue
 		}
-		// Positions in the configuration show as the user gave its paths;
-		// positions in the policy file stay as the policy was named.
-		show := func(name string) string {
-			if cfg.File(name) != nil {
-				return display(name)
-			}
-			return name
-		}
-		pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat(cfg)}
-		for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
-			lf := lintedFile{Finding: fd, File: show(fd.Pos.File)}
-			for _, r := range fd.Related {
-				lf.Related = append(lf.Related, show(r.File))
-			}
-			key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", lf.File, fd.Pos.Line, fd.Pos.Col, fd.Check, fd.Message)
+		for _, lf := range r.found {
+			key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", lf.File, lf.Pos.Line, lf.Pos.Col, lf.Check, lf.Message)
 			if seen[key] {
 				continue
 			}
@@ -164,6 +152,68 @@ func runLint(e *env, args []string) int {
 		}
 	}
 	return exitOK
+}
+
+// lintResult is what linting one target gave.
+type lintResult struct {
+	found []lintedFile
+	err   error // the configuration could not be read
+}
+
+// lintAll loads and lints every target, one per core at a time (a fleet's
+// repository holds hundreds), and returns the results in target order.
+// Targets share the host's users and services and the policy, which are
+// only read.
+func lintAll(targets []lintTarget, reqs []lint.Requirement, disabled map[string]bool) []lintResult {
+	host := hostFiles()
+	out := make([]lintResult, len(targets))
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(runtime.GOMAXPROCS(0), len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(targets) {
+					return
+				}
+				c := targets[i].configFlags
+				c.host = host
+				out[i] = lintOne(&c, reqs, disabled)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// lintOne loads one configuration and lints it.
+func lintOne(c *configFlags, reqs []lint.Requirement, disabled map[string]bool) lintResult {
+	cfg, display, err := c.load()
+	if err != nil {
+		return lintResult{err: err}
+	}
+	// Positions in the configuration show as the user gave its paths;
+	// positions in the policy file stay as the policy was named.
+	show := func(name string) string {
+		if cfg.File(name) != nil {
+			return display(name)
+		}
+		return name
+	}
+	pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat(cfg)}
+	var r lintResult
+	for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
+		lf := lintedFile{Finding: fd, File: show(fd.Pos.File)}
+		for _, rel := range fd.Related {
+			lf.Related = append(lf.Related, show(rel.File))
+		}
+		r.found = append(r.found, lf)
+	}
+	return r
 }
 
 // lintRoot is a --root directory, and where a --roots-from list named it
