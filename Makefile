@@ -111,8 +111,8 @@ bench:
 
 # Lints 300 generated trees in one process and runs sshd -T on each of the
 # same trees; prints both times and the ratio (needs root and sshd).
-bench-lint: deps
-	$(GO) run ./internal/benchlint
+bench-lint: deps build
+	$(GO) run ./internal/benchlint -sshwarden $(BIN)
 
 # The trap sshwarden exists for: a cloud-init drop-in, read first because
 # Debian and Ubuntu include sshd_config.d at the top of sshd_config, beats

@@ -23,6 +23,8 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -34,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing/fstest"
 	"text/tabwriter"
 	"time"
 
@@ -56,6 +59,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary directory with the trees")
 	sshd := flag.String("sshd", "/usr/sbin/sshd", "the sshd `binary` to compare with")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the model's warm runs to `file`")
+	flag.StringVar(&command, "sshwarden", "", "also time this sshwarden `binary` linting every tree in one run")
 	flag.Parse()
 	if *n < 1 {
 		fatalf("-n %d: want at least 1 tree", *n)
@@ -81,7 +85,7 @@ func main() {
 	os.Exit(code)
 }
 
-var cpuProfile string
+var cpuProfile, command string
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "benchlint: "+format+"\n", args...)
@@ -197,6 +201,52 @@ func run(tmp string, n int, sshd string) int {
 		par = min(par, d)
 	}
 	row(fmt.Sprintf("model: warm, %d trees at a time (one per core)", workers), par, fmt.Sprintf("%.0fx", ratio(sshdTime, par)))
+	// Where the time goes: the same work without file I/O, and the file
+	// I/O alone (the floor on this machine, whatever the model does).
+	if mem, err := inMemory(dirs); err == nil {
+		best := time.Duration(1<<63 - 1)
+		for range warmRuns {
+			d, _, _, _ := lintFrom(dirs, 1, func(i int) fs.FS { return mem[i] })
+			best = min(best, d)
+		}
+		row("  of which load + lint from memory", best, fmt.Sprintf("%.0fx", ratio(sshdTime, best)))
+	}
+	io := time.Duration(1<<63 - 1)
+	for range warmRuns {
+		d, err := readOnly(dirs)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchlint: %v\n", err)
+			return 2
+		}
+		io = min(io, d)
+	}
+	row("  of which reading the files (no parsing)", io, fmt.Sprintf("%.0fx", ratio(sshdTime, io)))
+	cmdFindings := -1
+	if command != "" {
+		// The command itself, as a user runs it on a fleet's trees: one
+		// process, all the trees on its command line, text out. Once on
+		// one core, once on all of them (its default).
+		args := []string{"lint", "--policy", policyRef}
+		for _, d := range dirs {
+			args = append(args, d+"/sshd_config")
+		}
+		for _, procs := range []int{1, workers} {
+			best := time.Duration(1<<63 - 1)
+			for range warmRuns {
+				d, n, err := runCommand(command, args, procs)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "benchlint: %s lint: %v\n", command, err)
+					return 2
+				}
+				best, cmdFindings = min(best, d), n
+			}
+			label := "sshwarden lint FILE... (one core)"
+			if procs > 1 {
+				label = fmt.Sprintf("sshwarden lint FILE... (%d cores)", procs)
+			}
+			row(label, best, fmt.Sprintf("%.0fx", ratio(sshdTime, best)))
+		}
+	}
 	row("sshd -T -C, one process per tree", sshdTime, "")
 	w.Flush()
 	fmt.Printf("findings: %d (%d error, %d warning, %d info) with %d checks and %s\n",
@@ -210,6 +260,10 @@ func run(tmp string, n int, sshd string) int {
 	fmt.Printf("agreement: accepted by both %d/%d; effective configuration identical to sshd -T on %d/%d\n", accepted, n, same, n)
 	if firstDiff != "" {
 		fmt.Printf("  first difference: %s\n", firstDiff)
+	}
+	if cmdFindings >= 0 && cmdFindings != st.findings {
+		bad++
+		fmt.Fprintf(os.Stderr, "FAIL: %s lint printed %d findings, the model found %d\n", command, cmdFindings, st.findings)
 	}
 	if bad > 0 {
 		fmt.Fprintf(os.Stderr, "benchlint: %d failures\n", bad)
@@ -265,11 +319,19 @@ type stats struct {
 // lintAll loads and lints every tree in one process, with workers trees
 // at a time, and returns the wall time of the whole phase.
 func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error) {
+	return lintFrom(dirs, workers, func(int) fs.FS { return hostFS })
+}
+
+// hostFS is the file system `sshwarden lint` reads a host's trees from.
+var hostFS = sshdconf.DirFS("/")
+
+// lintFrom is lintAll with tree i read from fsysFor(i).
+func lintFrom(dirs []string, workers int, fsysFor func(int) fs.FS) (time.Duration, []result, stats, error) {
 	st := stats{bySev: map[lint.Severity]int{}}
 	res := make([]result, len(dirs))
 	runtime.GC() // each run starts from a clean heap, not the last run's garbage
 	start := time.Now()
-	root, fsys := os.DirFS("/"), sshdconf.DirFS("/") // as `sshwarden lint` reads them
+	root := os.DirFS("/")
 	pol, err := enforcer.Load(policyRef)
 	if err != nil {
 		return 0, nil, st, err
@@ -294,15 +356,15 @@ func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error)
 				if i >= len(dirs) {
 					return
 				}
-				cfg, err := sshdconf.Load(fsys, dirs[i]+"/sshd_config", opt)
+				cfg, err := sshdconf.Load(fsysFor(i), dirs[i]+"/sshd_config", opt)
 				if err != nil {
 					res[i] = result{msg: err.Error()}
 					continue
 				}
 				pass := &lint.Pass{Config: cfg, Requirements: pol.Requirements, Stat: lint.ReadStat(cfg, true)}
-				fs := lint.Run(pass, checks, nil)
+				found := lint.Run(pass, checks, nil)
 				mu.Lock()
-				for _, f := range fs {
+				for _, f := range found {
 					st.findings++
 					st.bySev[f.Severity]++
 				}
@@ -316,6 +378,94 @@ func lintAll(dirs []string, workers int) (time.Duration, []result, stats, error)
 	}
 	wg.Wait()
 	return time.Since(start), res, st, nil
+}
+
+// runCommand runs sshwarden with GOMAXPROCS=procs and returns its wall
+// time and the number of findings it printed, one a line (exit 1: there
+// are findings).
+func runCommand(bin string, args []string, procs int) (time.Duration, int, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+		err = nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return d, bytes.Count(stdout.Bytes(), []byte("\n")), nil
+}
+
+// inMemory reads every file of every tree into memory, for the phase that
+// loads and lints without file I/O.
+func inMemory(dirs []string) ([]fs.FS, error) {
+	out := make([]fs.FS, len(dirs))
+	for i, d := range dirs {
+		m := fstest.MapFS{}
+		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			m[strings.TrimPrefix(p, "/")] = &fstest.MapFile{Data: b, Mode: 0o644}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// readOnly makes the system calls the model makes to read the trees, and
+// nothing else: list sshd_config.d, then open, fstat, read to the end and
+// close each file. It is the floor of the model's time on this machine.
+func readOnly(dirs []string) (time.Duration, error) {
+	runtime.GC()
+	start := time.Now()
+	for _, d := range dirs {
+		dir := strings.TrimPrefix(d, "/")
+		ents, err := fs.ReadDir(hostFS, dir+"/sshd_config.d")
+		if err != nil {
+			return 0, err
+		}
+		names := []string{dir + "/sshd_config"}
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".conf") {
+				names = append(names, dir+"/sshd_config.d/"+e.Name())
+			}
+		}
+		for _, n := range names {
+			f, err := hostFS.Open(n)
+			if err != nil {
+				return 0, err
+			}
+			st, err := f.Stat()
+			if err == nil {
+				// As Load reads: a buffer of the size and one byte more,
+				// filled until read returns 0.
+				b := make([]byte, st.Size()+1)
+				for n := 0; err == nil; {
+					var k int
+					k, err = f.Read(b[n:])
+					n += k
+				}
+				if err == io.EOF {
+					err = nil
+				}
+			}
+			f.Close()
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(start), nil
 }
 
 // compareEffective compares the model's effective configuration for spec
