@@ -11,7 +11,7 @@ import (
 type Effective struct {
 	Settings []Setting
 
-	index map[string][2]int // keyword -> [first, end) in Settings, built on first Get
+	index [][2]int32 // by printedRank: [first, end) in Settings, built on first Get
 }
 
 // Effective evaluates the configuration for the connection spec, as sshd's
@@ -42,23 +42,47 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 // prints it): several for keywords that accumulate, none when unset.
 func (e *Effective) Get(keyword string) []Setting {
 	if e.index == nil {
-		// dump prints the lines of one keyword together.
-		e.index = make(map[string][2]int, len(e.Settings))
+		// dump prints the lines of one keyword together: one pass records
+		// where each keyword's lines start and end (end 0: none).
+		e.index = make([][2]int32, len(printedRank))
+		prev, r := "", -1
 		for i, s := range e.Settings {
-			r, ok := e.index[s.Keyword]
-			if !ok {
-				r[0] = i
+			if s.Keyword != prev {
+				prev, r = s.Keyword, -1
+				if k, ok := printedRank[s.Keyword]; ok {
+					r = k
+					e.index[r][0] = int32(i)
+				}
 			}
-			r[1] = i + 1
-			e.index[s.Keyword] = r
+			if r >= 0 {
+				e.index[r][1] = int32(i + 1)
+			}
 		}
 	}
-	r, ok := e.index[keyword]
+	r, ok := printedRank[keyword]
 	if !ok {
-		r = e.index[strings.ToLower(keyword)]
+		r, ok = printedRank[strings.ToLower(keyword)]
 	}
-	return e.Settings[r[0]:r[1]:r[1]]
+	if !ok || e.index[r][1] == 0 {
+		return nil
+	}
+	a, b := e.index[r][0], e.index[r][1]
+	return e.Settings[a:b:b]
 }
+
+// printedRank numbers the keywords sshd -T prints (Keyword.Printed), for
+// the index of Effective.Get.
+var printedRank = func() map[string]int {
+	m := map[string]int{}
+	for i := range table {
+		if p := table[i].Printed(); p != "" {
+			if _, ok := m[p]; !ok {
+				m[p] = len(m)
+			}
+		}
+	}
+	return m
+}()
 
 // Value returns the value printed for keyword, or "" when none is.
 func (e *Effective) Value(keyword string) string {

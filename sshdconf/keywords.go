@@ -349,6 +349,13 @@ func buildIndex() ([]Keyword, map[string]*Keyword, []*Keyword) {
 			ops[k.op] = k
 		}
 	}
+	// The spelling of the manual too, so that Lookup finds the usual
+	// "PasswordAuthentication" without lower-casing it first.
+	for i := range t {
+		if _, ok := names[t[i].Name]; !ok {
+			names[t[i].Name] = names[t[i].lower]
+		}
+	}
 	return t, names, ops
 }
 

@@ -136,6 +136,34 @@ func argvSplit(s []byte) (args []string, ok bool) {
 // " \t\r" and is cut at its first NUL (which also drops its newline), then the
 // whole buffer is split on '\n'. The result is what sshd numbers as lines.
 func sshdLines(src []byte) [][]byte {
+	if bytes.IndexByte(src, 0) < 0 {
+		// Without a NUL no line is cut short and joined to the next: the
+		// lines are src's own, less their leading blanks. They alias src,
+		// which no one writes to (evaluation copies each line first).
+		out := make([][]byte, 0, bytes.Count(src, []byte{'\n'})+1)
+		for {
+			n := bytes.IndexByte(src, '\n')
+			line := src
+			if n >= 0 {
+				line = src[:n:n]
+			}
+			i := 0
+			for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+				i++
+			}
+			out = append(out, line[i:])
+			if n < 0 {
+				return out
+			}
+			src = src[n+1:]
+		}
+	}
+	return sshdLinesCopy(src)
+}
+
+// sshdLinesCopy is sshdLines the long way, for any input: a copy of the
+// lines, each cut at its first NUL, then split on '\n'.
+func sshdLinesCopy(src []byte) [][]byte {
 	buf := make([]byte, 0, len(src))
 	for len(src) > 0 {
 		n := bytes.IndexByte(src, '\n')

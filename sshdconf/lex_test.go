@@ -216,3 +216,36 @@ func FuzzPlainDirective(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) { slowAndPlain(t, text) })
 }
+
+// sameLines checks sshdLines against the copying version on input without
+// a NUL, where it takes the short way.
+func sameLines(t testing.TB, src []byte) {
+	got, want := sshdLines(src), sshdLinesCopy(src)
+	if len(got) != len(want) {
+		t.Fatalf("%q: %d lines, want %d", src, len(got), len(want))
+	}
+	for i := range got {
+		if string(got[i]) != string(want[i]) {
+			t.Errorf("%q: line %d is %q, want %q", src, i+1, got[i], want[i])
+		}
+	}
+}
+
+func TestSSHDLinesShortWay(t *testing.T) {
+	for _, s := range []string{"", "\n", "a", "a\n", "a\nb", " \t\r x\r\n\n  \n#c\n\r\r\n", "\x00a\nb"} {
+		sameLines(t, []byte(s))
+	}
+	names, _ := filepath.Glob("../testdata/trees/*.txtar")
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameLines(t, b)
+	}
+}
+
+func FuzzSSHDLines(f *testing.F) {
+	f.Add([]byte(" a\r\n\tb\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { sameLines(t, b) })
+}
