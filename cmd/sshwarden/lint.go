@@ -320,19 +320,27 @@ func (c *configFlags) stat(cfg *sshdconf.Config) func(string) (int, uint32, bool
 	return lint.ReadStat(cfg, c.root == "")
 }
 
-func writeFindings(w io.Writer, format string, fs []lintedFile) error {
+// writeFindings prints the findings in format, through a buffer: a
+// fleet's run prints thousands of lines, each a system call otherwise.
+func writeFindings(out io.Writer, format string, fs []lintedFile) error {
+	w := bufio.NewWriterSize(out, 64<<10)
+	var err error
 	switch format {
 	case "json":
-		return writeJSON(w, fs)
+		err = writeJSON(w, fs)
 	case "sarif":
-		return writeSARIF(w, fs)
+		err = writeSARIF(w, fs)
 	case "github":
-		return writeGitHub(w, fs)
+		err = writeGitHub(w, fs)
+	default:
+		for _, f := range fs {
+			fmt.Fprintf(w, "%s: %s: %s (%s)\n", location(f), f.Severity, f.Message, f.Check)
+		}
 	}
-	for _, f := range fs {
-		fmt.Fprintf(w, "%s: %s: %s (%s)\n", location(f), f.Severity, f.Message, f.Check)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
-	return nil
+	return err
 }
 
 // location is FILE:LINE:COL, with 1 for an unknown column.
