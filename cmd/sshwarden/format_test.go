@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -804,5 +805,25 @@ func TestLintManyRoots(t *testing.T) {
 	}
 	if !slices.Equal(want, got) {
 		t.Errorf("findings of 30 roots in one run differ from each linted alone:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// failWriter fails every write, as standard output on a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestLintWriteError: findings that cannot be written are an error (exit
+// 2), in every format, not output lost with the exit status of a clean run.
+func TestLintWriteError(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTree(t, ".", map[string]string{"a.conf": "ClientAliveCountMax 0\n"})
+	for _, format := range []string{"text", "json", "sarif", "github"} {
+		var e bytes.Buffer
+		code := run([]string{"lint", "--policy", "none", "--format", format, "a.conf"}, failWriter{}, &e)
+		if code != exitUsage || !strings.Contains(e.String(), "no space left on device") {
+			t.Errorf("--format %s: exit %d, stderr %q; want %d and the write error", format, code, e.String(), exitUsage)
+		}
 	}
 }
