@@ -135,13 +135,13 @@ func assembleNames(list string, set bool, def string, all []string) (string, boo
 func (a *algorithms) assemble(o *options) string {
 	failed := ""
 	do := func(s *sval, name, def string, all []string) {
-		if !s.set || s.v == "" {
-			*s = sval{v: def, set: true, pos: s.pos} // assembleNames's first case, without the join
-			return
-		}
 		v, ok := assembleNames(s.v, s.set, def, all)
 		if !ok && failed == "" {
 			failed = "assemble_algorithms: " + name + ": invalid argument"
+		}
+		if !s.set || s.v == "" {
+			*s = sval{v: v, set: true, pos: s.pos}
+			return
 		}
 		s.v = v
 	}

@@ -244,19 +244,17 @@ func dumpOnly(o *options, only string) []Setting {
 		put("permituserenvironment", o.permitUserEnvAllowlist.v, o.permitUserEnvAllowlist.pos)
 	}
 	if want("pubkeyauthoptions") {
-		pk := "none"
-		switch o.pubkeyAuthOptions.v & 3 {
-		case 1:
-			pk = "touch-required"
-		case 2:
-			pk = "verify-required"
-		case 3:
-			pk = "touch-required verify-required"
+		var pk []string
+		if o.pubkeyAuthOptions.v == 0 {
+			pk = append(pk, "none")
 		}
-		if o.pubkeyAuthOptions.v != 0 && o.pubkeyAuthOptions.v&3 == 0 {
-			pk = ""
+		if o.pubkeyAuthOptions.v&1 != 0 {
+			pk = append(pk, "touch-required")
 		}
-		put("pubkeyauthoptions", pk, o.pubkeyAuthOptions.pos)
+		if o.pubkeyAuthOptions.v&2 != 0 {
+			pk = append(pk, "verify-required")
+		}
+		put("pubkeyauthoptions", strings.Join(pk, " "), o.pubkeyAuthOptions.pos)
 	}
 	return out
 }
