@@ -319,9 +319,10 @@ func (f *fixture) listener(pid int, addrs ...string) int {
 // login describes one logged-in connection, for [fixture.login].
 type login struct {
 	Listener   int
-	Mon, Child int // Child 0: a root login, served by Mon alone
+	Mon, Child int // Child 0: a root login served by Mon alone (up to 9.7)
 	UID        int
-	Version    string        // "9.2" (default): sshd; "9.8", "10.0": sshd-session
+	Version    string        // "9.2" (default): sshd; "9.8", "10.0": sshd-session; "10.5": and the monitor titled "USER [postauth]"
+	Orphan     int           // the monitor's parent once its listener exited (1, or a subreaper); 0: Listener
 	Remote     string        // the peer, "203.0.113.7:50022"
 	Local      string        // our end, "192.0.2.1:22"
 	PTYs       []int         // one shell per pty channel
@@ -340,6 +341,17 @@ func (f *fixture) login(l login) Session {
 	exe, prefix := "sshd", "sshd: "
 	if l.Version != "" && l.Version != "9.2" {
 		exe, prefix = "sshd-session", "sshd-session: "
+		if l.Child == 0 {
+			f.t.Fatalf("login %d: from OpenSSH 9.8 a login is a monitor and a child, a root login too", l.Mon)
+		}
+	}
+	monTitle := " [priv]"
+	if l.Version == "10.5" {
+		monTitle = " [postauth]"
+	}
+	parent, wantListener := l.Listener, l.Listener
+	if l.Orphan != 0 {
+		parent, wantListener = l.Orphan, 0
 	}
 	user, ok := fixUsers(l.UID)
 	if !ok {
@@ -353,11 +365,11 @@ func (f *fixture) login(l login) Session {
 	}
 	remote, local := netip.MustParseAddrPort(l.Remote), netip.MustParseAddrPort(l.Local)
 	inode := f.tcp(fixNS, local, remote, false)
-	mon := fakeProc{PID: l.Mon, PPID: l.Listener, Exe: exe, Start: l.Start, SessionID: l.SessionID, LoginUID: l.UID,
-		Args: []string{prefix + user + " [priv]"},
+	mon := fakeProc{PID: l.Mon, PPID: parent, Exe: exe, Start: l.Start, SessionID: l.SessionID, LoginUID: l.UID,
+		Args: []string{prefix + user + monTitle},
 		FDs: []fakeFD{{0, "/dev/null", 0}, {1, "/dev/null", 0}, {2, "/dev/null", 0},
 			{4, fmt.Sprintf("socket:[%d]", inode), 0}, {5, "socket:[77001]", 0}, {6, "socket:[77002]", 0}}}
-	want := Session{PID: l.Mon, Listener: l.Listener, User: user, UID: l.UID,
+	want := Session{PID: l.Mon, Listener: wantListener, User: user, UID: l.UID,
 		Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), Local: netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
 		Started: time.Unix(fixBoot, 0).Add(time.Duration(l.Start) * 10 * time.Millisecond), SessionID: l.SessionID}
 	top := l.Mon
@@ -456,6 +468,29 @@ func (f *fixture) setUID(pid, uid int) {
 		}
 	}
 	f.write(path, strings.Join(lines, "\n"))
+}
+
+// reparent rewrites the parent of a process in its stat and status, as
+// the kernel does when the parent exits.
+func (f *fixture) reparent(pid, ppid int) {
+	f.t.Helper()
+	d := filepath.Join(f.proc, strconv.Itoa(pid))
+	b, err := os.ReadFile(filepath.Join(d, "stat"))
+	f.must(err)
+	st := string(b)
+	i := strings.LastIndexByte(st, ')')
+	fields := strings.Fields(st[i+2:])
+	fields[1] = strconv.Itoa(ppid) // state, then ppid
+	f.write(filepath.Join(d, "stat"), st[:i+2]+strings.Join(fields, " ")+"\n")
+	b, err = os.ReadFile(filepath.Join(d, "status"))
+	f.must(err)
+	lines := strings.Split(string(b), "\n")
+	for k, l := range lines {
+		if strings.HasPrefix(l, "PPid:") {
+			lines[k] = "PPid:\t" + strconv.Itoa(ppid)
+		}
+	}
+	f.write(filepath.Join(d, "status"), strings.Join(lines, "\n"))
 }
 
 // remove deletes files of a process, as if it exited between the listing

@@ -314,11 +314,26 @@ func sessionID(pid int) (uint32, error) {
 // unsetSessionID is /proc/PID/sessionid outside any login.
 const unsetSessionID = 4294967295
 
+// trustedServer checks, without the scanner, that the sshd serving x may
+// be trusted: its listener, or for an orphan (its listener exited) its
+// monitor, runs as root a root-owned sshd or sshd-session.
+func trustedServer(x watcher.Session) error {
+	if x.Listener != 0 {
+		return trustedListener(x.Listener)
+	}
+	return trustedRoot(x.PID, "sshd", "sshd-session")
+}
+
 // trustedListener checks, without the scanner, that pid is a listener the
 // scanner may trust: real, effective, saved and filesystem uid 0, and an
 // exe that is a root-owned regular file named sshd that neither group nor
 // others can write.
-func trustedListener(pid int) error {
+func trustedListener(pid int) error { return trustedRoot(pid, "sshd") }
+
+// trustedRoot checks that pid runs as root (every uid 0) a root-owned
+// regular file that neither group nor others can write, named one of
+// names.
+func trustedRoot(pid int, names ...string) error {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return err
@@ -336,12 +351,12 @@ func trustedListener(pid int) error {
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(exe)
+	st, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid)) // the file it runs, also once deleted
 	if err != nil {
 		return err
 	}
 	sys := st.Sys().(*syscall.Stat_t)
-	if !st.Mode().IsRegular() || sys.Uid != 0 || st.Mode().Perm()&0o022 != 0 || filepath.Base(exe) != "sshd" {
+	if !st.Mode().IsRegular() || sys.Uid != 0 || st.Mode().Perm()&0o022 != 0 || !slices.Contains(names, filepath.Base(strings.TrimSuffix(exe, " (deleted)"))) {
 		return fmt.Errorf("pid %d runs %s (mode %v, owner %d), not a root-owned sshd", pid, exe, st.Mode(), sys.Uid)
 	}
 	return nil

@@ -489,7 +489,7 @@ func TestScanAdversarial(t *testing.T) {
 			case adversary[x.PID] || adversary[x.Child] || adversary[x.Listener] || slices.ContainsFunc(x.Procs, func(pid int) bool { return adversary[pid] }):
 				t.Errorf("scan %d: session %d (child %d, listener %d, procs %v) is made of the user's processes", i, x.PID, x.Child, x.Listener, x.Procs)
 			case x.Listener != s.PID:
-				if err := trustedListener(x.Listener); err != nil {
+				if err := trustedServer(x); err != nil {
 					t.Errorf("scan %d: session %d has an untrusted listener: %v", i, x.PID, err)
 				}
 			}
@@ -674,7 +674,7 @@ func TestScanVanishing(t *testing.T) {
 					}
 					continue
 				}
-				if err := trustedListener(x.Listener); err != nil {
+				if err := trustedServer(x); err != nil {
 					t.Errorf("scan %d: session %d has an untrusted listener: %v\n%s", scans, x.PID, err, dump([]watcher.Session{x}))
 				}
 			}

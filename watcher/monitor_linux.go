@@ -50,7 +50,7 @@ func (w *worker) exe(i int32) (t trust, base string) {
 		}
 		return untrusted, ""
 	}
-	b = bytes.TrimSuffix(b, []byte(" (deleted)"))
+	b, deleted := bytes.CutSuffix(b, []byte(" (deleted)"))
 	switch {
 	case bytes.HasSuffix(b, []byte("/sshd")):
 		base = "sshd"
@@ -58,6 +58,18 @@ func (w *worker) exe(i int32) (t trust, base string) {
 		base = "sshd-session"
 	case bytes.HasSuffix(b, []byte("/sshd-auth")):
 		base = "sshd-auth"
+	}
+	if deleted && w.sc.defaultTrust {
+		// The binary was replaced or removed since the process started
+		// (a package upgrade): its path names another file now, or none.
+		// What counts is the file the process runs, which the exe link
+		// still reaches.
+		if base == "sshd" || base == "sshd-session" {
+			if trustedFile(w.r.dir, w.r.at(int(w.sc.procs[i].pid), "exe")) {
+				return trusted, base
+			}
+		}
+		return untrusted, base
 	}
 	ok, seen := w.exes[string(b)]
 	if !seen {
@@ -138,7 +150,9 @@ func (w *worker) examine(c *conn, s *Session, k int) {
 	c.fdKnown = w.fds(c.mon, k, false, &w.ptys)
 	mon := &sc.procs[c.mon]
 	s.PID = int(mon.pid)
-	s.Listener = int(sc.procs[sc.listeners[c.listener].i].pid)
+	if c.listener >= 0 {
+		s.Listener = int(sc.procs[sc.listeners[c.listener].i].pid)
+	}
 	s.Started = time.Unix(sc.btime, 0).Add(time.Duration(mon.start) * (time.Second / userHZ))
 	top := c.mon // the process the session's own processes are under
 	if child >= 0 {
@@ -173,7 +187,7 @@ func (w *worker) examine(c *conn, s *Session, k int) {
 
 // classify tells a logged-in connection's monitor from a connection
 // before authentication, from its children, and returns the user child
-// (-1 for a root login):
+// (-1 for a root login served by the monitor alone):
 //
 //   - a child named sshd or sshd-session running as a non-root user that
 //     is not sshd's privilege separation user is the user child of a
@@ -182,12 +196,18 @@ func (w *worker) examine(c *conn, s *Session, k int) {
 //   - a child named sshd-auth (10.0), or running as the privilege
 //     separation user ("sshd: USER [net]"), means the connection has not
 //     authenticated yet;
-//   - a monitor without either is a root login (one process) when its
-//     title, which only root can write, is a login's ("root@pts/0",
-//     "root@notty", "root") and not "[accepted]" or "USER [priv]".
+//   - from 9.8 a root login is two processes: an sshd-session monitor and
+//     a uid-0 sshd-session child titled like a login ("root@pts/0",
+//     "root@notty", "root"); both run as root, so only root wrote those
+//     titles;
+//   - up to 9.7 a monitor without a user child is a root login (one
+//     process) when its title, which only root can write, is a login's
+//     and not "[accepted]", "USER [priv]" or, from 10.5, "USER
+//     [postauth]" (those of a monitor, before and after authentication).
 func (w *worker) classify(m int32) (child int32, ok bool) {
 	sc := w.sc
 	child = -1
+	rootChild := int32(-1)
 	for _, c := range sc.children(m) {
 		p := &sc.procs[c]
 		if !p.alive() {
@@ -196,8 +216,16 @@ func (w *worker) classify(m int32) (child int32, ok bool) {
 		if p.comm == commAuth {
 			return -1, false
 		}
-		if p.comm == commOther || p.root || p.uid == badUID {
+		if p.comm == commOther || p.uid == badUID {
 			continue // a root login's shell or command, or its sftp server
+		}
+		if p.root {
+			if p.comm == commSession && sc.procs[m].comm == commSession && rootChild < 0 {
+				if title, ok := w.title(c); ok && loginTitle(title) {
+					rootChild = c
+				}
+			}
+			continue
 		}
 		if name := sc.names[p.uid]; name == "sshd" || name == "_sshd" {
 			return -1, false // the privilege separation user
@@ -206,11 +234,23 @@ func (w *worker) classify(m int32) (child int32, ok bool) {
 			child = c
 		}
 	}
-	if child >= 0 {
+	switch {
+	case child >= 0:
 		return child, true
+	case rootChild >= 0:
+		return rootChild, true
 	}
 	title, ok := w.title(m)
-	return -1, ok && title != "" && !strings.ContainsAny(title, "[]")
+	return -1, ok && loginTitle(title)
+}
+
+// loginTitle reports whether title (without the "sshd: " prefix) is the
+// title sshd gives the process that serves a login: "USER@pts/N",
+// "USER@notty", "USER@internal-sftp" or "USER" (ssh -N), never one with
+// brackets ("[accepted]", "USER [priv]", "USER [net]", "USER [postauth]",
+// the listener's "[listener]").
+func loginTitle(title string) bool {
+	return title != "" && !strings.ContainsAny(title, "[]")
 }
 
 // title returns the process title of procs[i] without its "sshd: " or

@@ -3,7 +3,6 @@ package watcher
 import (
 	"cmp"
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure a [Scanner]. The zero value scans the host.
@@ -46,6 +46,9 @@ type Scanner struct {
 	dev     string
 	users   func(uid int) (string, bool)
 	trusted func(path string) bool
+	// defaultTrust: trusted is TrustedSSHD, so a binary deleted since its
+	// process started is checked through the exe link itself.
+	defaultTrust bool
 	// readTable reads a TCP table (file is net/tcp or net/tcp6): a test
 	// replaces it to play a kernel whose reads skip sockets.
 	readTable func(r *reader, pid int, file string, line func([]byte)) error
@@ -65,7 +68,7 @@ func NewScanner(o Options) (*Scanner, error) {
 		s.users = lookupUser
 	}
 	if s.trusted == nil {
-		s.trusted = TrustedSSHD
+		s.trusted, s.defaultTrust = TrustedSSHD, true
 	}
 	if _, err := procfs.NewFS(s.proc); err != nil {
 		return nil, fmt.Errorf("opening the proc file system: %w", err)
@@ -90,12 +93,23 @@ func TrustedSSHD(path string) bool {
 	default:
 		return false
 	}
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && st.Uid == 0
+	var st unix.Stat_t
+	return unix.Stat(path, &st) == nil && rootOwned(&st)
+}
+
+// rootOwned reports whether st is a regular file owned by root and not
+// writable by group or others.
+func rootOwned(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o022 == 0 && st.Uid == 0
+}
+
+// trustedFile reports whether the file that the NUL-terminated path p,
+// relative to dir, leads to is root-owned and not writable by group or
+// others. Through /proc/PID/exe that is the executed file, also once
+// it was deleted.
+func trustedFile(dir int, p []byte) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(dir, string(p[:len(p)-1]), &st, 0) == nil && rootOwned(&st)
 }
 
 // Scan returns the live sessions, sorted by PID, and the problems that
@@ -164,8 +178,9 @@ type scan struct {
 	kids  []int32 // indices of children, grouped by parent
 	kidAt []int32 // kids[kidAt[i]:kidAt[i+1]] are the children of procs[i]
 
+	tops      []int32 // root processes of trusted sshd binaries with no root sshd parent
 	listeners []listener
-	conns     []conn     // the logins found under the listeners
+	conns     []conn     // the logins found under the listeners, then the orphans
 	out       []Session  // their sessions, conns[i] describes out[i]
 	refs      []sockRef  // socket inodes of listeners and monitors
 	found     []tcpFound // the refs that are TCP sockets
@@ -174,17 +189,18 @@ type scan struct {
 }
 
 type listener struct {
-	i        int32
-	ns       int64
-	fdKnown  bool // its fds were readable
-	verified bool // it holds a listening TCP socket
+	i         int32
+	ns        int64
+	fdKnown   bool // its fds were readable
+	verified  bool // it holds a listening TCP socket
+	connected bool // it holds a TCP connection: a monitor whose listener exited
 }
 
 // conn is a candidate monitor, and then a logged-in connection whose
 // Session (in scan.out) lacks only the addresses, which come from the
 // TCP tables.
 type conn struct {
-	listener int32 // index in scan.listeners
+	listener int32 // index in scan.listeners, -1 for an orphan (its listener exited)
 	mon      int32
 	fdKnown  bool // the monitor's fds were readable
 }
@@ -378,15 +394,20 @@ func (sc *scan) isRoot(i int32) bool {
 	return sc.procs[i].root
 }
 
-// findListeners finds the listeners: root processes of a trusted sshd
-// binary whose parent is not a root sshd (that excludes a root login's
-// process, which listens for `ssh -R`). Their listening sockets are
-// checked in readSockets.
+// findListeners finds the tops: live root processes of a trusted sshd
+// binary (sshd or sshd-session) whose parent is not a root sshd process.
+// A top named sshd is a listener candidate, whose listening sockets are
+// checked in readSockets. Any top may also be a monitor whose listener
+// has exited (`systemctl restart ssh` ends the listener only; its
+// sessions go on under PID 1 or a subreaper): monitors adds it as an
+// orphan candidate, which is a session only if it serves a login and
+// holds a TCP connection (see [scan.sessions]). A real listener holds no
+// connection: it closes each accepted socket once the monitor has it.
 func (sc *scan) findListeners() {
 	w := sc.worker(sc.r)
 	for i := range sc.procs {
 		p := &sc.procs[i]
-		if p.comm != commSSHD || !p.alive() {
+		if p.comm != commSSHD && p.comm != commSession || !p.alive() {
 			continue
 		}
 		if par := p.parent; par >= 0 && sc.procs[par].comm != commOther && sc.isRoot(par) {
@@ -397,6 +418,10 @@ func (sc *scan) findListeners() {
 		}
 		if t, _ := w.exe(int32(i)); t == untrusted {
 			continue
+		}
+		sc.tops = append(sc.tops, int32(i))
+		if p.comm != commSSHD {
+			continue // sshd-session never listens
 		}
 		l := listener{i: int32(i), ns: w.netns(int32(i))}
 		var ptys []int32
@@ -409,32 +434,39 @@ func (sc *scan) findListeners() {
 	}
 }
 
-// monitors sets sc.conns to the candidate monitors, each with the index
-// of its listener: the live root processes named sshd or sshd-session
-// under a listener. It also looks up the names of the uids examine will
-// need, so that its workers only read them.
+// monitors sets sc.conns to the candidate monitors: the live root
+// processes named sshd or sshd-session under a listener, each with the
+// index of its listener, then the tops as orphan candidates (listener
+// -1). It also looks up the names of the uids examine will need, so that
+// its workers only read them.
 func (sc *scan) monitors() {
-	n := 0
+	n := len(sc.tops)
 	for _, l := range sc.listeners {
 		n += len(sc.children(l.i))
 	}
 	sc.conns = make([]conn, 0, n)
 	sc.user(0)
+	add := func(m int32, listener int32) {
+		for _, c := range sc.children(m) {
+			if sc.procs[c].comm != commOther {
+				if uid := sc.uid(c); uid != badUID {
+					sc.user(uid)
+				}
+			}
+		}
+		sc.conns = append(sc.conns, conn{listener: listener, mon: m})
+	}
 	for li, l := range sc.listeners {
 		for _, m := range sc.children(l.i) {
 			p := &sc.procs[m]
 			if (p.comm != commSSHD && p.comm != commSession) || !p.alive() || !sc.isRoot(m) {
 				continue
 			}
-			for _, c := range sc.children(m) {
-				if sc.procs[c].comm != commOther {
-					if uid := sc.uid(c); uid != badUID {
-						sc.user(uid)
-					}
-				}
-			}
-			sc.conns = append(sc.conns, conn{listener: int32(li), mon: m})
+			add(m, int32(li))
 		}
+	}
+	for _, m := range sc.tops {
+		add(m, -1)
 	}
 }
 
@@ -597,23 +629,28 @@ func (sc *scan) peers() []bool {
 }
 
 // missing marks the listeners whose listening sockets were found, and
-// reports whether a socket the scan looks for was not: a listening one of
-// a listener that holds sockets, a TCP one of a monitor whose fds were
-// read.
+// the candidates that hold a TCP connection (orphaned monitors: no
+// listener holds one), and reports whether a socket the scan looks for
+// was not: a listening one of a listener that holds sockets, a TCP one
+// of a monitor whose fds were read, unless its "listener" is an orphaned
+// monitor (a root login's sftp server up to 9.7 is a root sshd process
+// under it).
 func (sc *scan) missing(holds []bool) bool {
 	for _, f := range sc.found {
 		if ref := sc.refs[f.ref]; ref.ofL && f.sock.listen {
 			sc.listeners[ref.owner].verified = true
+		} else if ref.ofL {
+			sc.listeners[ref.owner].connected = true
 		}
 	}
 	for i, l := range sc.listeners {
-		if holds[i] && !l.verified {
+		if holds[i] && !l.verified && !l.connected {
 			return true
 		}
 	}
 	peer := sc.peers()
 	for k, c := range sc.conns {
-		if c.fdKnown && !peer[k] {
+		if c.fdKnown && !peer[k] && (c.listener < 0 || !sc.listeners[c.listener].connected) {
 			return true
 		}
 	}
@@ -677,7 +714,7 @@ func (sc *scan) sessions() []Session {
 			continue
 		}
 		l := int(sc.conns[ref.owner].listener)
-		port := l < len(ports) && slices.Contains(ports[l], f.sock.local.Port())
+		port := l >= 0 && l < len(ports) && slices.Contains(ports[l], f.sock.local.Port())
 		p := &peers[ref.owner]
 		if p.sock == nil || port && !p.port || port == p.port && ref.fd < p.fd {
 			*p = peer{fd: ref.fd, port: port, sock: &f.sock}
@@ -685,7 +722,15 @@ func (sc *scan) sessions() []Session {
 	}
 	out := sc.out[:0]
 	for k, c := range sc.conns {
-		if l := sc.listeners[c.listener]; l.fdKnown && !l.verified {
+		switch {
+		case c.listener < 0:
+			// An orphan serves a connection: a top that holds none is a
+			// listener, or an sshd that does not listen. Without its fds
+			// (no root), only a user child tells a login.
+			if c.fdKnown && peers[k].sock == nil || !c.fdKnown && sc.out[k].Child == 0 {
+				continue
+			}
+		case sc.listeners[c.listener].fdKnown && !sc.listeners[c.listener].verified:
 			continue // an sshd that does not listen: not a listener
 		}
 		s := sc.out[k]

@@ -86,8 +86,34 @@ func TestScan(t *testing.T) {
 		{"OpenSSH 9.8 sshd-session", func(f *fixture) []Session {
 			l := alice(200)
 			l.Version, l.PTYs = "9.8", []int{0}
-			r := login{Listener: lis, Mon: 300, UID: 0, Version: "9.8", Remote: "203.0.113.8:40000", Local: "192.0.2.1:22", Exec: []string{"sleep", "1"}}
+			r := login{Listener: lis, Mon: 300, Child: 301, UID: 0, Version: "9.8", Remote: "203.0.113.8:40000", Local: "192.0.2.1:22", Exec: []string{"sleep", "1"}}
 			return []Session{f.login(l), f.login(r)}
+		}, nil},
+		{"root logins are two processes from 9.8", func(f *fixture) []Session {
+			var want []Session
+			for i, v := range []string{"9.8", "10.0", "10.5"} {
+				root := func(mon int) login {
+					return login{Listener: lis, Mon: mon, Child: mon + 1, UID: 0, Version: v, Remote: fmt.Sprintf("203.0.113.8:%d", 40000+mon), Local: "192.0.2.1:22"}
+				}
+				pty, exec, sftp, none := root(300+100*i), root(320+100*i), root(340+100*i), root(360+100*i)
+				pty.PTYs, pty.Idle = []int{20 + i}, time.Hour
+				exec.Exec = []string{"sleep", "602"}
+				sftp.SFTP = true
+				want = append(want, f.login(pty), f.login(exec), f.login(sftp), f.login(none))
+			}
+			return want
+		}, func(t *testing.T, got []Session) {
+			for _, s := range got {
+				if s.User != "root" || s.UID != 0 || s.Child != s.PID+1 {
+					t.Errorf("got %+v, want root's with child %d", s, s.PID+1)
+				}
+			}
+		}},
+		{"OpenSSH 10.5 [postauth] monitors", func(f *fixture) []Session {
+			l := alice(200)
+			l.Version, l.PTYs = "10.5", []int{2}
+			f.preauth(lis, 400, "bob", "auth") // "bob [priv]" while it authenticates
+			return []Session{f.login(l)}
 		}, nil},
 		{"OpenSSH 10.0 sshd-auth before authentication", func(f *fixture) []Session {
 			f.preauth(lis, 400, "bob", "auth")
@@ -540,5 +566,157 @@ func TestBootTimeStable(t *testing.T) {
 	}
 	if !p.Started.Equal(before[0].Started) {
 		t.Errorf("ReadProcess Started = %v, want the scan's %v", p.Started, before[0].Started)
+	}
+}
+
+// TestScanOrphans plays `systemctl restart ssh` (and every upgrade of
+// openssh-server, which restarts it): the listener exits, its sessions go
+// on with their monitors reparented to PID 1 or a subreaper, and a new
+// listener starts beside them. The orphans are sessions with the same
+// fields but Listener; what is not a session under a listener is not one
+// as an orphan either.
+func TestScanOrphans(t *testing.T) {
+	t.Parallel()
+	const newLis = 150 // the listener after the restart
+	orphan := func(mon, uid int, version string) login {
+		l := login{Listener: lis, Mon: mon, UID: uid, Version: version, Orphan: 1,
+			Remote: fmt.Sprintf("203.0.113.7:%d", 50000+mon), Local: "192.0.2.1:22"}
+		if uid != 0 || version != "9.2" {
+			l.Child = mon + 1
+		}
+		return l
+	}
+	tests := []struct {
+		name  string
+		build func(f *fixture) []Session
+	}{
+		{"every release and kind", func(f *fixture) []Session {
+			var want []Session
+			for i, v := range []string{"9.2", "9.8", "10.0", "10.5"} {
+				for j, uid := range []int{1000, 0} {
+					base := 1000 + 100*i + 40*j
+					pty, exec, sftp, none := orphan(base, uid, v), orphan(base+10, uid, v), orphan(base+20, uid, v), orphan(base+30, uid, v)
+					pty.PTYs, pty.Idle = []int{10*i + j}, time.Duration(i+1)*time.Minute
+					exec.Exec = []string{"sleep", "600"}
+					sftp.SFTP = true
+					want = append(want, f.login(pty), f.login(exec), f.login(sftp), f.login(none))
+				}
+			}
+			return want
+		}},
+		{"beside the new listener and its sessions", func(f *fixture) []Session {
+			f.listener(newLis, "0.0.0.0:22")
+			a := orphan(200, 1000, "10.0")
+			a.PTYs = []int{1}
+			b := login{Listener: newLis, Mon: 300, Child: 301, UID: 1001, Version: "10.0", Remote: "203.0.113.9:1", Local: "192.0.2.1:22", PTYs: []int{2}}
+			return []Session{f.login(a), f.login(b)}
+		}},
+		{"under a subreaper", func(f *fixture) []Session {
+			f.add(fakeProc{PID: 50, PPID: 1, Exe: "bash", Comm: "containerd-shim", Args: []string{"containerd-shim"}})
+			a := orphan(200, 1000, "9.2")
+			a.Orphan, a.Exec = 50, []string{"sleep", "600"}
+			return []Session{f.login(a)}
+		}},
+		{"before authentication", func(f *fixture) []Session {
+			for k, stage := range []string{"accepted", "net", "auth"} {
+				mon := 400 + 10*k
+				f.preauth(lis, mon, "alice", stage)
+				f.reparent(mon, 1)
+			}
+			return []Session{f.login(orphan(200, 1000, "9.2"))}
+		}},
+		{"an orphan without its connection", func(f *fixture) []Session {
+			// Its socket is closed (the session is ending): it serves no one.
+			a := orphan(200, 1000, "9.2")
+			f.login(a)
+			f.remove(200, "fd/4")
+			return []Session{f.login(orphan(300, 1000, "9.2"))}
+		}},
+		{"spoofed orphans of an unprivileged user", func(f *fixture) []Session {
+			// The real binaries, run by a user under init, holding a TCP
+			// connection, with a child titled like a root login.
+			c := f.tcp(fixNS, netip.MustParseAddrPort("192.0.2.1:8022"), netip.MustParseAddrPort("203.0.113.66:1"), false)
+			for k, exe := range []string{"sshd", "sshd-session"} {
+				mon := 500 + 10*k
+				f.add(fakeProc{PID: mon, PPID: 1, UID: 1000, Exe: exe, Args: []string{exe + ": root [priv]"},
+					FDs: []fakeFD{{4, fmt.Sprintf("socket:[%d]", c), 0}, {7, "/dev/ptmx", 30}}})
+				f.add(fakeProc{PID: mon + 1, PPID: mon, UID: 1000, Exe: exe, Args: []string{exe + ": root@pts/30"}})
+				f.add(fakeProc{PID: mon + 2, PPID: mon, UID: 1001, Exe: exe, Args: []string{exe + ": bob@pts/30"}})
+			}
+			// A root process of another binary that renamed itself.
+			f.add(fakeProc{PID: 530, PPID: 1, Exe: "bash", Comm: "sshd-session", Args: []string{"sshd-session: root@pts/31"},
+				FDs: []fakeFD{{4, fmt.Sprintf("socket:[%d]", c), 0}, {7, "/dev/ptmx", 31}}})
+			f.add(fakeProc{PID: 531, PPID: 530, UID: 1000, Exe: "sshd-session", Args: []string{"sshd-session: alice@pts/31"}})
+			return []Session{f.login(orphan(200, 1000, "10.0"))}
+		}},
+		{"an old listener's title has no brackets", func(f *fixture) []Session {
+			// Before 8.2 the listener kept its command line as title: it is
+			// still no session (it holds no connection), its root login
+			// children are no user child of it, and its sessions stay.
+			f.listener(110, "0.0.0.0:2222")
+			f.remove(110, "cmdline")
+			f.write(filepath.Join(f.proc, "110", "cmdline"), "/usr/sbin/sshd\x00-D\x00")
+			r := login{Listener: 110, Mon: 300, UID: 0, Remote: "203.0.113.8:40000", Local: "192.0.2.1:2222", PTYs: []int{4}}
+			return []Session{f.login(r)}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t) // no listener: it exited
+			want := tt.build(f)
+			f.flush()
+			s, err := NewScanner(f.options())
+			f.must(err)
+			reads := 0
+			s.readTable = func(r *reader, pid int, file string, line func([]byte)) error {
+				reads++
+				return readTable(r, pid, file, line)
+			}
+			got, problems, err := s.Scan(fixNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
+				t.Errorf("Scan() sessions (-want +got):\n%s", diff)
+			}
+			if len(problems) != 0 {
+				t.Errorf("Scan() problems = %q, want none", problems)
+			}
+			// One namespace: net/tcp and net/tcp6 once each, unless a socket
+			// the scan looks for is missing.
+			if wantReads := 2; reads != wantReads && tt.name != "an orphan without its connection" {
+				t.Errorf("the TCP tables were read %d times, want %d", reads, wantReads)
+			}
+		})
+	}
+}
+
+// TestScanDeletedBinary: an upgrade replaces the sshd-session binary under
+// live sessions, and /proc/PID/exe reads "PATH (deleted)". What is
+// checked is the file the process runs, which the exe link still reaches
+// (the fixture names it "PATH (deleted)" so that the link resolves), not
+// the new file at PATH.
+func TestScanDeletedBinary(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.listener(lis, "0.0.0.0:22")
+	// Upgraded: the old binary was root's, and PATH is gone (moved).
+	old := f.binary("up/sshd-session (deleted)", 0o755, 0)
+	a := login{Listener: lis, Mon: 200, Child: 201, UID: 1000, Version: "10.0", Remote: "203.0.113.7:1", Local: "192.0.2.1:22", PTYs: []int{1}}
+	want := f.login(a)
+	f.remove(200, "exe")
+	f.must(os.Symlink(old, filepath.Join(f.proc, "200", "exe")))
+	// Replaced by a root-owned file at PATH, but the file that ran was a
+	// user's: not trusted.
+	f.binary("evil/sshd-session", 0o755, 0)
+	bad := f.binary("evil/sshd-session (deleted)", 0o755, 1000)
+	b := login{Listener: lis, Mon: 300, Child: 301, UID: 1001, Version: "10.0", Remote: "203.0.113.7:2", Local: "192.0.2.1:22", PTYs: []int{2}}
+	f.login(b)
+	f.remove(300, "exe")
+	f.must(os.Symlink(bad, filepath.Join(f.proc, "300", "exe")))
+	got, problems := f.scan()
+	if diff := cmp.Diff([]Session{want}, got, cmpAddr); diff != "" || len(problems) > 0 {
+		t.Errorf("Scan() sessions (-want +got):\n%s\nproblems %q", diff, problems)
 	}
 }
