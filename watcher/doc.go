@@ -21,11 +21,26 @@
 //
 // A session is a monitor under a listener: a uid-0 process of a trusted
 // binary, named sshd (up to 9.7, title "sshd: USER [priv]") or
-// sshd-session (9.8 and later, "sshd-session: USER [priv]"), with its user
-// child: a child named sshd or sshd-session running as the user
-// ("USER@pts/N", "USER@notty", "USER" for ssh -N). The user is the uid of
-// that child, named through [Options.Users]. A root login is one process,
-// the monitor itself, with no user child ("root@pts/0").
+// sshd-session (9.8 and later, "sshd-session: USER [priv]", and from
+// 10.5 "USER [postauth]" once authenticated), with its user child: a
+// child named sshd or sshd-session running as the user ("USER@pts/N",
+// "USER@notty", "USER" for ssh -N). The user is the uid of that child,
+// named through [Options.Users]. A root login is one process up to 9.7,
+// the monitor itself with no user child ("root@pts/0"); from 9.8 it is
+// two, the monitor and a uid-0 sshd-session child titled like a login.
+// Both run as root, so only root wrote those titles.
+//
+// # Sessions whose listener exited
+//
+// `systemctl restart ssh`, and so every upgrade of openssh-server, ends
+// the listener only: the sessions go on, their monitors reparented to
+// PID 1 or a subreaper. A scan finds them as it finds listeners: a root
+// process of a trusted sshd or sshd-session binary whose parent is not
+// a root sshd process. Such a process that serves a login (the rules
+// above) and holds a TCP connection is a session, with the same fields
+// and Listener 0; one that holds no connection is a listener, or nothing
+// (a listener closes each accepted socket once the monitor has it). Its
+// peer is its TCP connection, the lowest fd first.
 //
 // A connection that has not authenticated is not a session: its monitor
 // has a child running as sshd's privilege separation user (a user named
@@ -34,6 +49,25 @@
 // write to a root process, is "[accepted]" or "USER [priv]". Note that
 // "USER [priv]" is also the title of a monitor before authentication,
 // once the client named the user.
+//
+// # Replaced binaries
+//
+// An upgrade replaces the sshd-session binary under live sessions, and
+// their exe link reads "PATH (deleted)". Such a process is trusted when
+// the file it runs, which the link still reaches, is root-owned and not
+// writable by group or others: not on the strength of the new file at
+// PATH.
+//
+// # Containers and chroots
+//
+// The sshd of a container or chroot on the same host is an sshd like
+// the host's: its processes run as uid 0 of the host (unless the
+// container maps uids) from root-owned binaries under its root, and its
+// sessions are listed, with the addresses of their own network
+// namespace. A policy tells them apart by LocalAddress and LocalPort
+// only where those differ from the host's own sshd; a container with a
+// private network has its own 127.0.0.1:22, which Match LocalPort 22
+// does not tell from the host's.
 //
 // The names (comm, in /proc/PID/stat) only narrow the candidates: the
 // kernel sets them from the executed file's name, and a process can
@@ -107,7 +141,9 @@
 // process under a uid-0 listener. What it cannot read it leaves empty
 // (peers, and binaries not verified), takes terminals from the
 // controlling tty of the session's processes, and says so once in its
-// problems.
+// problems. A session whose listener exited is then listed only when its
+// monitor has a user child: a one-process root login (up to 9.7) cannot
+// be told from a listener without the sockets.
 //
 // # Processes that come and go
 //

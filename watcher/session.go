@@ -20,12 +20,15 @@ const (
 // links, file descriptors, socket inodes), never from a process title alone.
 type Session struct {
 	// PID is the per-connection monitor ("sshd: USER [priv]", uid 0); for a
-	// root login, the single process that serves it.
+	// root login up to 9.7, the single process that serves it.
 	PID int
 	// Child is the privilege-separated child that runs as the user
-	// ("USER@pts/N", "USER@notty", "USER"), 0 for a root login.
+	// ("USER@pts/N", "USER@notty", "USER"), uid 0 for a root login from
+	// OpenSSH 9.8; 0 for a root login up to 9.7 (one process).
 	Child int
-	// Listener is the pid of the sshd listener the monitor is a child of.
+	// Listener is the pid of the sshd listener the monitor is a child of,
+	// 0 once that listener exited (systemctl restart ssh): the session
+	// goes on, its monitor reparented to PID 1 or a subreaper.
 	Listener int
 
 	User string // from UID through the user database; the uid in decimal when unknown
