@@ -573,11 +573,16 @@ func (sc *scan) readSockets() {
 		if last[ns] == pass+1 {
 			return
 		}
-		last[ns] = pass + 1
 		for _, file := range []string{"net/tcp", "net/tcp6"} {
 			err := sc.readTable(sc.r, pid, file, sc.tcpLine)
-			if err == nil || gone(err) && (file == "net/tcp6" || !sc.exists(pid)) {
-				continue // no IPv6, or the process has exited
+			if err != nil && gone(err) && file == "net/tcp" && !sc.exists(pid) {
+				// The process exited: the namespace is read through
+				// another (a monitor whose listener exited mid-scan).
+				return
+			}
+			last[ns] = pass + 1
+			if err == nil || gone(err) && file == "net/tcp6" {
+				continue // read, or no IPv6
 			}
 			sc.say(fmt.Sprintf("cannot read %s/%d/%s: %v", sc.proc, pid, file, err))
 		}
@@ -720,16 +725,25 @@ func (sc *scan) sessions() []Session {
 			*p = peer{fd: ref.fd, port: port, sock: &f.sock}
 		}
 	}
+	// A listener that exited during the scan (systemctl restart ssh)
+	// left its monitors orphans, which the next scan finds as such: this
+	// one takes them as orphans already.
+	exited := make([]bool, len(sc.listeners))
+	for i, l := range sc.listeners {
+		exited[i] = l.fdKnown && !l.verified && !l.connected && !sc.exists(int(sc.procs[l.i].pid))
+	}
 	out := sc.out[:0]
 	for k, c := range sc.conns {
+		orphan := c.listener < 0 || exited[c.listener]
 		switch {
-		case c.listener < 0:
+		case orphan:
 			// An orphan serves a connection: a top that holds none is a
 			// listener, or an sshd that does not listen. Without its fds
 			// (no root), only a user child tells a login.
 			if c.fdKnown && peers[k].sock == nil || !c.fdKnown && sc.out[k].Child == 0 {
 				continue
 			}
+			sc.out[k].Listener = 0
 		case sc.listeners[c.listener].fdKnown && !sc.listeners[c.listener].verified:
 			continue // an sshd that does not listen: not a listener
 		}

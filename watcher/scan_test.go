@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -717,6 +718,44 @@ func TestScanDeletedBinary(t *testing.T) {
 	f.must(os.Symlink(bad, filepath.Join(f.proc, "300", "exe")))
 	got, problems := f.scan()
 	if diff := cmp.Diff([]Session{want}, got, cmpAddr); diff != "" || len(problems) > 0 {
+		t.Errorf("Scan() sessions (-want +got):\n%s\nproblems %q", diff, problems)
+	}
+}
+
+// TestScanListenerExitsMidScan: the listener exits after the scan read
+// its stat and fds, before its TCP tables (systemctl restart ssh at the
+// wrong moment). Its sessions are not lost for that scan: they are
+// orphans already.
+func TestScanListenerExitsMidScan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.listener(lis, "0.0.0.0:22")
+	a := login{Listener: lis, Mon: 200, Child: 201, UID: 1000, Version: "10.0", Remote: "203.0.113.7:1", Local: "192.0.2.1:22", PTYs: []int{1}}
+	r := login{Listener: lis, Mon: 300, Child: 301, UID: 0, Version: "10.0", Remote: "203.0.113.7:2", Local: "192.0.2.1:22", Exec: []string{"sleep", "9"}}
+	want := []Session{f.login(a), f.login(r)}
+	for i := range want {
+		want[i].Listener = 0
+	}
+	f.flush()
+	s, err := NewScanner(f.options())
+	f.must(err)
+	s.readTable = func(rd *reader, pid int, file string, line func([]byte)) error {
+		if pid == lis {
+			f.remove(lis)
+			return syscall.ENOENT
+		}
+		// The listening socket went with the listener.
+		return readTable(rd, pid, file, func(b []byte) {
+			if s, ok := parseTCPLine(b); !ok || !s.listen {
+				line(b)
+			}
+		})
+	}
+	got, problems, err := s.Scan(fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpAddr); diff != "" || len(problems) > 0 {
 		t.Errorf("Scan() sessions (-want +got):\n%s\nproblems %q", diff, problems)
 	}
 }
