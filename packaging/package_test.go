@@ -292,6 +292,7 @@ func testDeb(t *testing.T, deb1, deb2, v1, v2 string) {
 	t.Run("man", testMan)
 	t.Run("catalog", testCatalog)
 	t.Run("hardened-agent", testHardenedAgent)
+	t.Run("reload", func(t *testing.T) { testReload(t, debUnit) })
 	t.Run("hardened-fix", testHardenedFix)
 
 	run(t, "dpkg", "-r", "sshwarden")
@@ -328,6 +329,89 @@ func testUnit(t *testing.T, unit string) {
 		t.Errorf("exposure %s, want at most %.1f:\n%s", m[1], maxExposure, out)
 	}
 	t.Logf("systemd-analyze security --offline=true: exposure %s", m[1])
+}
+
+// execReload is the unit's ExecReload=: the installed agent's --reload,
+// given the main pid, so that systemctl reload reports what the agent did.
+const execReload = "ExecReload=" + bin + " agent --reload $MAINPID"
+
+// testReload runs the installed unit's ExecReload= as systemd would (the
+// main pid for $MAINPID, RUNTIME_DIRECTORY) against the installed agent,
+// both with only the unit's capabilities; the command also in a read-only
+// file system with no network, as ProtectSystem=strict and PrivateNetwork=
+// leave it. A good policy is reloaded (exit 0); a broken one is refused
+// (exit 1, its file:line on stderr) and the agent keeps the old one.
+func testReload(t *testing.T, unit string) {
+	b, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for l := range strings.Lines(string(b)) {
+		if strings.HasPrefix(l, "ExecReload=") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) != 1 || lines[0] != execReload {
+		t.Fatalf("%s: ExecReload lines %q, want %q", unit, lines, execReload)
+	}
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "policy.conf")
+	conf := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(conf, []byte("ClientAliveInterval 300\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Exempt yes: the agent touches no session of this host.
+	if err := os.WriteFile(pol, []byte("Exempt yes\nScanInterval 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	agent := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec setpriv --groups tty --bounding-set `+unitCaps+` --inh-caps -all -- "$@"`,
+		"sh", bin, "agent", "--policy", pol, "-f", conf)
+	agent.Env = append(os.Environ(), "RUNTIME_DIRECTORY="+runDir)
+	var agentErr sshdtest.Buffer
+	agent.Stdout, agent.Stderr = &agentErr, &agentErr
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = agent.Process.Signal(os.Interrupt)
+		_ = agent.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !exists(filepath.Join(runDir, "reload")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent wrote no reload state in %s within 20s:\n%s", runDir, agentErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	argv := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(execReload, "ExecReload="), "$MAINPID", strconv.Itoa(agent.Process.Pid)))
+	reload := func() (string, int) {
+		cmd := exec.CommandContext(ctx, "unshare", append([]string{"--mount", "--net", "--propagation", "private", "sh", "-c",
+			`mount -o bind,remount,ro / && exec setpriv --bounding-set ` + unitCaps + ` --inh-caps -all -- "$@"`, "sh"}, argv...)...)
+		cmd.Env = append(os.Environ(), "RUNTIME_DIRECTORY="+runDir)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	good := "Exempt yes\nScanInterval 1s\nMatch User sshwarden-nosuch\n    IdleTimeout 1h\n"
+	if err := os.WriteFile(pol, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := reload(); code != 0 || !strings.Contains(out, "policy "+pol+" ") || !strings.Contains(out, "1 Match block") && !strings.Contains(out, "unchanged") {
+		t.Errorf("%s with a good policy: exit %d, want 0:\n%s\nagent:\n%s", strings.Join(argv, " "), code, out, agentErr.String())
+	}
+	if err := os.WriteFile(pol, []byte(good+"    MaxSessionTime 15x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := reload(); code != 1 || !strings.Contains(out, pol+":5:5: MaxSessionTime") || !strings.Contains(out, "not reloaded") {
+		t.Errorf("%s with a broken policy: exit %d, want 1 with its file:line:\n%s\nagent:\n%s", strings.Join(argv, " "), code, out, agentErr.String())
+	}
 }
 
 // testMan: both installed pages render with no warning.

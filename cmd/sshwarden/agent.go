@@ -27,6 +27,7 @@ import (
 
 const agentUsage = `usage: sshwarden agent [--policy FILE] [--dry-run] [--once] [--proc DIR] [-f FILE]
        sshwarden agent --check [--policy FILE]
+       sshwarden agent --reload PID [--policy FILE] [--timeout 30s]
 
 Runs the daemon: finds the SSH sessions of this host through /proc, warns
 on a session's terminal WarnBefore its idle limit, closes it at IdleTimeout
@@ -37,17 +38,28 @@ action is an audit record in journald (SYSLOG_IDENTIFIER=sshwarden, fields
 SSHWARDEN_*), or a JSON line on stderr where no journald runs.
 
 SIGHUP, or a change of the policy file, reloads the policy; a broken policy
-is reported with its file:line and the last good one stays in force.
+is reported with its file:line and the last good one stays in force. Each
+version of the file is recorded once (policy-loaded or policy-error): a
+SIGHUP that finds the file as it was last read changes and records nothing.
 SIGTERM stops the agent.
 
 --check loads the policy as the agent would and exits: 0 when it loads,
 2 with every error and its file:line (like sshd -t; for a configuration
 manager's "validate" step before a new policy is put in place).
 
+--reload PID is the unit's ExecReload= (systemctl reload sshwarden): it
+checks the policy of the agent with that pid as the agent will load it
+(errors with their file:line), sends the agent SIGHUP, and waits for the
+agent's answer in RUNTIME_DIRECTORY/reload (/run/sshwarden/reload). It
+exits 0 once the agent has the policy in force (reloaded, or unchanged),
+1 when the agent refused it (the last good one stays in force), 2 when
+there was no answer within --timeout.
+
 Examples:
   sshwarden agent --dry-run --once       # what it would do now, touching nothing
   sshwarden agent --check --policy new.conf  # is this policy good?
   sshwarden agent                        # as the systemd service runs it
+  systemctl reload sshwarden             # runs sshwarden agent --reload $MAINPID
   journalctl -t sshwarden -o verbose     # the audit records
 
 Flags:
@@ -62,6 +74,8 @@ func runAgent(e *env, args []string) int {
 	once := fs.Bool("once", false, "scan once, act, and exit")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
 	check := fs.Bool("check", false, "load the policy, report its errors, and exit (0 good, 2 broken)")
+	reloadPID := fs.Int("reload", 0, "check the policy, make the agent with this `pid` reload it, and wait for its answer (0 in force, 1 refused)")
+	timeout := fs.Duration("timeout", reloadTimeout, "with --reload, how long to wait for the agent's answer")
 	var cf configFlags
 	fs.StringVar(&cf.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file` to watch for drift")
 	rest, code, ok := parseFlags(fs, args)
@@ -72,9 +86,30 @@ func runAgent(e *env, args []string) int {
 		e.errorf("agent takes no arguments: %q", rest)
 		return exitUsage
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["reload"] {
+		switch {
+		case *reloadPID <= 0:
+			e.errorf("--reload %d: want the agent's pid", *reloadPID)
+			return exitUsage
+		case *check:
+			e.errorf("--check and --reload do not go together")
+			return exitUsage
+		case *timeout <= 0:
+			e.errorf("--timeout %v: want a positive duration", *timeout)
+			return exitUsage
+		}
+		return e.runReload(*reloadPID, *policyName, *timeout)
+	}
+	if set["timeout"] {
+		e.errorf("--timeout goes with --reload")
+		return exitUsage
+	}
 	name := policyPath(*policyName)
-	p, ok := e.loadPolicy(name)
-	if !ok {
+	p, sum, err := readPolicy(name)
+	if err != nil {
+		e.policyErrors(err)
 		return exitUsage
 	}
 	if *check {
@@ -96,6 +131,7 @@ func runAgent(e *env, args []string) int {
 	metrics.SetVersion(version)
 	metrics.SetPolicyOK(true, time.Now())
 	users := &hostUsers{}
+	notify := func(state string) { _, _ = daemon.SdNotify(false, state) }
 	a := &enforcer.Agent{
 		Sessions: sc,
 		Actions:  &enforcer.Actor{Proc: *proc},
@@ -104,7 +140,7 @@ func runAgent(e *env, args []string) int {
 		Users:    users,
 		DryRun:   *dryRun,
 		Once:     *once,
-		Notify:   func(state string) { _, _ = daemon.SdNotify(false, state) },
+		Notify:   notify,
 	}
 	if wd, err := daemon.SdWatchdogEnabled(false); err == nil {
 		a.Watchdog = wd
@@ -121,7 +157,7 @@ func runAgent(e *env, args []string) int {
 	}
 	audit.Record(enforcer.Record{Action: enforcer.ActionAgentStarted, Priority: journal.PriInfo, DryRun: *dryRun,
 		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), sink),
-		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_VERSION": version}})
+		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": sum, "SSHWARDEN_VERSION": version}})
 
 	// SIGHUP reloads the policy (below); caught from here on so that an
 	// early one does not kill the agent.
@@ -149,6 +185,12 @@ func runAgent(e *env, args []string) int {
 	if !strings.HasPrefix(name, "builtin:") {
 		policyFile = absPath(name)
 	}
+	// The reload state that `agent --reload` waits for, in the unit's
+	// RuntimeDirectory; an agent run by hand, without one, writes none.
+	state := &stateWriter{dir: runtimeDir(), audit: audit}
+	st := reloadState{PID: os.Getpid(), Trigger: triggerStart, Outcome: outcomeLoaded, Policy: policyID(name), InForce: sum, Read: sum}
+	state.write(st)
+	defer state.remove()
 	watched := func() []string {
 		out := slices.Clone(files)
 		if policyFile != "" {
@@ -168,21 +210,60 @@ func runAgent(e *env, args []string) int {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	reload := func(why string) {
-		np, err := enforcer.Load(name)
-		if err != nil {
-			metrics.SetPolicyOK(false, time.Now())
-			recordPolicyError(audit, name, err)
-			return
+	// seen is the version of the policy file the agent judged last: its
+	// digest, or why it could not be read; seenErr is why it was refused,
+	// "" when it is the one in force. A reload that finds that version
+	// again, whatever started it, changes and records nothing: one edit
+	// seen by the watch and then by systemctl reload is one record.
+	seen, seenErr := sum, ""
+	reload := func(trigger string) {
+		notify(reloadingNotice())
+		np, read, err := readPolicy(name)
+		key := read
+		if read == "" {
+			key, read = "unreadable: "+err.Error(), digestNone
 		}
-		metrics.SetPolicyOK(true, time.Now())
-		users.refresh()
-		a.SetPolicy(np)
-		audit.Record(enforcer.Record{Action: enforcer.ActionPolicyLoaded, Priority: journal.PriNotice,
-			Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, summary(np)),
-			Fields:  map[string]string{"SSHWARDEN_POLICY": name}})
-		files, globs = d.check(np, "after the policy changed")
-		d.watch(fw, watched(), globs)
+		st.Generation++
+		st.Trigger, st.Read, st.Error = trigger, read, ""
+		why := "the file changed"
+		if trigger == triggerSIGHUP {
+			why = "SIGHUP"
+		}
+		switch {
+		case key == seen && seenErr == "":
+			st.Outcome = outcomeUnchanged
+		case key == seen:
+			st.Outcome, st.Error = outcomeRefused, seenErr
+		case err != nil:
+			metrics.SetPolicyOK(false, time.Now())
+			recordPolicyError(audit, name, read, err)
+			st.Outcome, st.Error = outcomeRefused, stateError(err)
+			seen, seenErr = key, st.Error
+		default:
+			metrics.SetPolicyOK(true, time.Now())
+			users.refresh()
+			a.SetPolicy(np)
+			audit.Record(enforcer.Record{Action: enforcer.ActionPolicyLoaded, Priority: journal.PriNotice,
+				Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, summary(np)),
+				Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": read}})
+			st.Outcome, st.InForce = outcomeLoaded, read
+			seen, seenErr = key, ""
+		}
+		// systemd first (READY=1 ends the reload it saw begin), then the
+		// state that `agent --reload` waits for: the policy is in force.
+		notify("READY=1")
+		state.write(st)
+		switch {
+		case st.Outcome == outcomeLoaded:
+			files, globs = d.check(np, "after the policy changed")
+			d.watch(fw, watched(), globs)
+		case trigger == triggerSIGHUP:
+			// SIGHUP also looks at the configuration again (the watch may
+			// have failed) and at the user database.
+			users.refresh()
+			files, globs = d.check(a.Policy(), "after SIGHUP")
+			d.watch(fw, watched(), globs)
+		}
 	}
 	var events <-chan []string
 	var watchErrs <-chan error
@@ -200,10 +281,10 @@ func runAgent(e *env, args []string) int {
 			}
 			return exitOK
 		case <-hup:
-			reload("SIGHUP")
+			reload(triggerSIGHUP)
 		case changed := <-events:
 			if policyFile != "" && slices.Contains(changed, policyFile) {
-				reload("the file changed")
+				reload(triggerFile)
 				continue
 			}
 			files, globs = d.check(a.Policy(), "after "+strings.Join(changed, ", ")+" changed")
@@ -258,6 +339,13 @@ func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
 	if err == nil {
 		return p, true
 	}
+	e.policyErrors(err)
+	return nil, false
+}
+
+// policyErrors prints the errors of a policy that did not load, each with
+// its file:line.
+func (e *env) policyErrors(err error) {
 	var list sshdconf.ErrorList
 	if errors.As(err, &list) {
 		for _, d := range list {
@@ -266,13 +354,16 @@ func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
 	} else {
 		e.errorf("policy: %v", err)
 	}
-	return nil, false
 }
 
 // recordPolicyError records a policy that failed to load: every problem
-// with its file:line; the policy in force stays.
-func recordPolicyError(audit enforcer.Recorder, name string, err error) {
+// with its file:line, and the digest of the refused file (digestNone when
+// it could not be read); the policy in force stays.
+func recordPolicyError(audit enforcer.Recorder, name, sum string, err error) {
 	fields := map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_ERROR": err.Error()}
+	if sum != digestNone {
+		fields["SSHWARDEN_POLICY_SHA256"] = sum
+	}
 	var list sshdconf.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
 		fields["SSHWARDEN_FILE"] = list[0].Pos.File

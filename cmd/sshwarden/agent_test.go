@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -383,46 +385,116 @@ func waitRecord(t *testing.T, j *journaltest.Journal, action string, n int) []ma
 	return out
 }
 
+// writePolicy writes a policy as an editor saves it: a new file renamed
+// over the old one.
+func writePolicy(t *testing.T, path, text string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runtimeDirFor makes the folder systemd would make as the unit's
+// RuntimeDirectory, and the environment that names it.
+func runtimeDirFor(t *testing.T) (dir string, env []string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "run")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, []string{"RUNTIME_DIRECTORY=" + dir}
+}
+
+// waitState waits (at most 20 s) for the agent's reload state in dir to
+// satisfy ok.
+func waitState(t *testing.T, dir string, ok func(reloadState) bool) reloadState {
+	t.Helper()
+	var last reloadState
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if last, err = readState(dir); err == nil && ok(last) {
+			return last
+		}
+	}
+	t.Fatalf("reload state in %s: %+v, %v; not the one awaited within 20s", dir, last, err)
+	return last
+}
+
+// reloadResult is what `sshwarden agent --reload` did.
+type reloadResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// reloadAgent runs `sshwarden agent --reload PID` as the unit's
+// ExecReload= does: with the RUNTIME_DIRECTORY systemd sets.
+func reloadAgent(t *testing.T, env []string, pid int, args ...string) reloadResult {
+	t.Helper()
+	bin, err := exec.LookPath("sshwarden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"agent", "--reload", strconv.Itoa(pid)}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("agent --reload: %v", err)
+	}
+	return reloadResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func fileDigest(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digest(b)
+}
+
 // A broken policy is reported with its file:line and the last good one
-// stays; a good one is loaded on change and on SIGHUP; a deleted file
-// changes nothing.
+// stays; a good one is loaded on change; a SIGHUP that finds the file as
+// it was is answered (in the reload state) but records nothing; a deleted
+// file changes nothing.
 func TestAgentPolicyReload(t *testing.T) {
 	s := sshdtest.Start(t, sshdtest.Options{})
 	j := journaltest.Start(t)
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.conf")
-	write := func(text string) {
-		t.Helper()
-		// As an editor saves: a new file renamed over the old one.
-		tmp := policy + ".new"
-		if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, policy); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run, env := runtimeDirFor(t)
+	write := func(text string) { t.Helper(); writePolicy(t, policy, text) }
 	write(agentPolicy(s.Port))
-	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+	agent := startAgentEnv(t, j, env, "--policy", policy, "-f", s.ConfigPath)
 	waitRecord(t, j, "agent-started", 1)
 
 	write(agentPolicy(s.Port, "    MaxSessionTime 15x"))
 	errs := waitRecord(t, j, "policy-error", 1)
-	if r := errs[0]; r["SSHWARDEN_FILE"] != policy || r["SSHWARDEN_LINE"] != "9" || !strings.Contains(r["MESSAGE"], "last good policy stays") {
+	if r := errs[0]; r["SSHWARDEN_FILE"] != policy || r["SSHWARDEN_LINE"] != "9" || !strings.Contains(r["MESSAGE"], "last good policy stays") ||
+		r["SSHWARDEN_POLICY_SHA256"] != fileDigest(t, policy) {
 		t.Errorf("policy-error record: %v", r)
 	}
 
 	write(agentPolicy(s.Port, "    WarnMessage %u: bye in %l"))
 	loaded := waitRecord(t, j, "policy-loaded", 1)
-	if !strings.Contains(loaded[0]["MESSAGE"], "the file changed") {
+	if !strings.Contains(loaded[0]["MESSAGE"], "the file changed") || loaded[0]["SSHWARDEN_POLICY_SHA256"] != fileDigest(t, policy) {
 		t.Errorf("policy-loaded record: %v", loaded[0])
 	}
+	st := waitState(t, run, func(st reloadState) bool { return st.Outcome == outcomeLoaded && st.Generation > 0 })
 	if err := agent.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	loaded = waitRecord(t, j, "policy-loaded", 2)
-	if !strings.Contains(loaded[1]["MESSAGE"], "SIGHUP") {
-		t.Errorf("policy-loaded record after SIGHUP: %v", loaded[1])
+	hup := waitState(t, run, func(x reloadState) bool { return x.Generation > st.Generation && x.Trigger == triggerSIGHUP })
+	if hup.Outcome != outcomeUnchanged || hup.InForce != fileDigest(t, policy) {
+		t.Errorf("reload state after SIGHUP of an unchanged file: %+v, want outcome unchanged", hup)
 	}
 	if err := os.Remove(policy); err != nil {
 		t.Fatal(err)
@@ -440,6 +512,133 @@ func TestAgentPolicyReload(t *testing.T) {
 	}
 	if took, code := agent.stop(t); code != 0 {
 		t.Errorf("agent exited %d after %v\n%s", code, took, agent.stderr)
+	}
+	recs := j.WaitFor(t, 10*time.Second, func(recs []map[string]string) bool { return count(recs, "agent-stopped") > 0 }, "SYSLOG_IDENTIFIER=sshwarden")
+	if n := count(recs, "policy-loaded"); n != 1 {
+		t.Errorf("%d policy-loaded records, want 1: the SIGHUP of an unchanged file records nothing", n)
+	}
+	if _, err := os.Stat(filepath.Join(run, stateName)); !os.IsNotExist(err) {
+		t.Errorf("the stopped agent left its reload state: %v", err)
+	}
+}
+
+// `sshwarden agent --reload PID`, the unit's ExecReload=, against the real
+// agent: it returns once the agent has the new policy in force, fails with
+// the file:line of a broken one (which the agent refuses, keeping the old
+// one), and one edit followed by one reload is one record.
+func TestAgentReloadCommand(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{})
+	j := journaltest.Start(t)
+	policy := filepath.Join(t.TempDir(), "policy.conf")
+	run, env := runtimeDirFor(t)
+	write := func(text string) string {
+		t.Helper()
+		writePolicy(t, policy, text)
+		return fileDigest(t, policy)
+	}
+	sumA := write(agentPolicy(s.Port))
+	agent := startAgentEnv(t, j, env, "--policy", policy, "-f", s.ConfigPath)
+	pid := agent.cmd.Process.Pid
+	waitRecord(t, j, "agent-started", 1)
+	st := waitState(t, run, func(reloadState) bool { return true })
+	if want := (reloadState{PID: pid, Trigger: triggerStart, Outcome: outcomeLoaded, Policy: policy, InForce: sumA, Read: sumA}); st != want {
+		t.Errorf("reload state at start: %+v, want %+v", st, want)
+	}
+
+	// An edit the watch sees, then systemctl reload: one record.
+	sumB := write(agentPolicy(s.Port, "Match User sshwarden-nosuch-b", "    IdleTimeout 1h"))
+	loaded := waitRecord(t, j, "policy-loaded", 1)
+	if m := loaded[0]["MESSAGE"]; !strings.Contains(m, "the file changed") || !strings.Contains(m, "globally Exempt, and 2 Match blocks") {
+		t.Errorf("policy-loaded record: %v", loaded[0])
+	}
+	r := reloadAgent(t, env, pid)
+	if r.code != 0 || r.stdout != fmt.Sprintf("policy %s unchanged (sha256 %s): already in force\n", policy, sumB[:16]) || r.stderr != "" {
+		t.Errorf("reload after the watch loaded the edit: %+v, want exit 0 and unchanged", r)
+	}
+
+	// An edit and systemctl reload at once: the command returns when the
+	// new policy is in force, whichever of the watch and SIGHUP saw it.
+	sumC := write(agentPolicy(s.Port, "    WarnMessage %u: policy C, bye in %l",
+		"Match User sshwarden-nosuch-c1", "    IdleTimeout 1h", "Match User sshwarden-nosuch-c2", "    IdleTimeout 2h"))
+	r = reloadAgent(t, env, pid)
+	st, err := readState(run)
+	if err != nil || st.InForce != sumC {
+		t.Errorf("reload state when the reload returned: %+v, %v; want the policy C (%s) in force", st, err, sumC)
+	}
+	reloaded := fmt.Sprintf("policy %s reloaded (sha256 %s): globally Exempt, and 3 Match blocks\n", policy, sumC[:16])
+	unchanged := fmt.Sprintf("policy %s unchanged (sha256 %s): already in force\n", policy, sumC[:16])
+	if r.code != 0 || (r.stdout != reloaded && r.stdout != unchanged) || r.stderr != "" {
+		t.Errorf("reload of a new policy: %+v, want exit 0 and %q (or unchanged, when the watch was first)", r, reloaded)
+	}
+
+	// A broken policy: refused, with its file:line, and C stays in force.
+	sumD := write(agentPolicy(s.Port, "    MaxSessionTime 15x"))
+	r = reloadAgent(t, env, pid)
+	wantErr := fmt.Sprintf("sshwarden: error: %s:9:5: MaxSessionTime: invalid time \"15x\" (use 900, 15m, 1h30m)\n"+
+		"sshwarden: error: policy %s not reloaded: the policy in force (sha256 %s) stays\n", policy, policy, sumC[:16])
+	if r.code != exitFindings || r.stderr != wantErr || r.stdout != "" {
+		t.Errorf("reload of a broken policy: %+v, want exit 1 and stderr\n%s", r, wantErr)
+	}
+	st, err = readState(run)
+	if err != nil || st.Outcome != outcomeRefused || st.InForce != sumC || st.Read != sumD || !strings.Contains(st.Error, policy+":9:5: MaxSessionTime") {
+		t.Errorf("reload state after the broken policy: %+v, %v", st, err)
+	}
+	waitRecord(t, j, "policy-error", 1)
+
+	// No answer in time (the agent is stopped): exit 2, and the SIGHUP is
+	// answered later, changing nothing.
+	if err := agent.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	r = reloadAgent(t, env, pid, "--timeout", "1s")
+	_ = agent.cmd.Process.Signal(syscall.SIGCONT)
+	if want := fmt.Sprintf("sshwarden: error: the agent (pid %d) did not answer the reload within 1s\n", pid); r.code != exitUsage || !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("reload of a stopped agent: %+v, want exit 2 and %q", r, want)
+	}
+	// Not the agent's pid: refused before any signal.
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	r = reloadAgent(t, env, other.Process.Pid)
+	if want := fmt.Sprintf("sshwarden: error: the reload state in %s is the agent's with pid %d, not pid %d\n", run, pid, other.Process.Pid); r.code != exitUsage || r.stderr != want {
+		t.Errorf("reload of another pid: %+v, want exit 2 and %q", r, want)
+	}
+	if !sshdtest.Alive(other.Process.Pid) {
+		t.Errorf("reload of another pid signalled it")
+	}
+	// Not the agent's policy.
+	r = reloadAgent(t, env, pid, "--policy", "builtin:cis")
+	if want := fmt.Sprintf("sshwarden: error: the agent (pid %d) runs the policy %s, not builtin:cis\n", pid, policy); r.code != exitUsage || r.stderr != want {
+		t.Errorf("reload with another --policy: %+v, want exit 2 and %q", r, want)
+	}
+
+	// The policy in force is C: its WarnMessage reaches a session.
+	c, err := s.StartClient(t.Context(), "-tt", "sleep 607")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := c.Wait(45 * time.Second); !strings.Contains(res.Stdout, s.User+": policy C, bye in") || res.Exit != 255 {
+		t.Errorf("session after the refused reload: %v, want policy C's warning", res)
+	}
+
+	if took, code := agent.stop(t); code != 0 {
+		t.Errorf("agent exited %d after %v\n%s", code, took, agent.stderr)
+	}
+	recs := j.WaitFor(t, 10*time.Second, func(recs []map[string]string) bool { return count(recs, "agent-stopped") > 0 }, "SYSLOG_IDENTIFIER=sshwarden")
+	var got []string
+	for _, rec := range recs {
+		switch rec["SSHWARDEN_ACTION"] {
+		case "policy-loaded", "policy-error":
+			got = append(got, rec["SSHWARDEN_ACTION"]+" "+rec["SSHWARDEN_POLICY_SHA256"])
+		}
+	}
+	if want := []string{"policy-loaded " + sumB, "policy-loaded " + sumC, "policy-error " + sumD}; !slices.Equal(got, want) {
+		t.Errorf("policy records %q, want %q: one per version of the file", got, want)
+		for _, rec := range recs {
+			t.Logf("record: %s %s", rec["SSHWARDEN_ACTION"], rec["MESSAGE"])
+		}
 	}
 }
 
