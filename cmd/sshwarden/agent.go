@@ -166,11 +166,11 @@ func runAgent(e *env, args []string) int {
 	defer signal.Stop(hup)
 
 	d := &drift{cf: cf, audit: audit, metrics: metrics, dryRun: *dryRun}
-	files, globs := d.check(p, "at start")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if *once {
+		d.check(p, "at start")
 		err := a.Run(ctx)
 		audit.Record(enforcer.Record{Action: enforcer.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
 			Message: "sshwarden agent stopped after one scan (--once): " + a.Status() + "."})
@@ -191,6 +191,7 @@ func runAgent(e *env, args []string) int {
 	st := reloadState{PID: os.Getpid(), Trigger: triggerStart, Outcome: outcomeLoaded, Policy: policyID(name), InForce: sum, Read: sum}
 	state.write(st)
 	defer state.remove()
+	files, globs := []string{absPath(cf.file)}, []string(nil)
 	watched := func() []string {
 		out := slices.Clone(files)
 		if policyFile != "" {
@@ -198,6 +199,13 @@ func runAgent(e *env, args []string) int {
 		}
 		return out
 	}
+	// The configuration check (drift, and the fix with EnforceConfig)
+	// runs beside the loop, so that a configuration that is slow to read
+	// or a fix that waits for another run's lock never delays
+	// enforcement: sessions are enforced from the first scan.
+	checks := startChecks(d, checkSlow)
+	defer checks.stop()
+	checks.request(p, "at start")
 	fw, err := watcher.WatchFiles(watched(), globs)
 	if err != nil {
 		audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriErr,
@@ -255,14 +263,12 @@ func runAgent(e *env, args []string) int {
 		state.write(st)
 		switch {
 		case st.Outcome == outcomeLoaded:
-			files, globs = d.check(np, "after the policy changed")
-			d.watch(fw, watched(), globs)
+			checks.request(np, "after the policy changed")
 		case trigger == triggerSIGHUP:
 			// SIGHUP also looks at the configuration again (the watch may
 			// have failed) and at the user database.
 			users.refresh()
-			files, globs = d.check(a.Policy(), "after SIGHUP")
-			d.watch(fw, watched(), globs)
+			checks.request(a.Policy(), "after SIGHUP")
 		}
 	}
 	var events <-chan []string
@@ -287,7 +293,9 @@ func runAgent(e *env, args []string) int {
 				reload(triggerFile)
 				continue
 			}
-			files, globs = d.check(a.Policy(), "after "+strings.Join(changed, ", ")+" changed")
+			checks.request(a.Policy(), "after "+strings.Join(changed, ", ")+" changed")
+		case res := <-checks.results:
+			files, globs = res.files, res.globs
 			d.watch(fw, watched(), globs)
 		case err := <-watchErrs:
 			audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
@@ -379,6 +387,77 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// checkSlow is how long a configuration check may run before the agent
+// records that it is slow (it goes on, and enforcement with it).
+const checkSlow = time.Minute
+
+// checks runs the configuration checks of a drift one at a time in a
+// goroutine of its own, which alone touches the drift. Requests made
+// while one runs are coalesced: the last one runs next.
+type checks struct {
+	d       *drift
+	reqs    chan checkRequest
+	results chan checkResult // the files and Include patterns to watch
+	done    chan struct{}
+}
+
+type checkRequest struct {
+	p   *enforcer.Policy
+	why string
+}
+
+type checkResult struct{ files, globs []string }
+
+func startChecks(d *drift, slow time.Duration) *checks {
+	c := &checks{d: d, reqs: make(chan checkRequest, 1), results: make(chan checkResult, 1), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for r := range c.reqs {
+			t := time.AfterFunc(slow, func() {
+				d.audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+					Message: fmt.Sprintf("The check of the sshd configuration (%s) has been running for %v; sessions are enforced meanwhile.", r.why, slow),
+					Fields:  map[string]string{"SSHWARDEN_FILE": absPath(d.cf.file), "SSHWARDEN_ERROR": "configuration check slow"}})
+			})
+			files, globs := d.check(r.p, r.why)
+			t.Stop()
+			// Only the latest result matters: replace one not taken yet.
+			select {
+			case <-c.results:
+			default:
+			}
+			c.results <- checkResult{files, globs}
+		}
+	}()
+	return c
+}
+
+// request asks for a check; it replaces one that has not started yet.
+func (c *checks) request(p *enforcer.Policy, why string) {
+	r := checkRequest{p, why}
+	for {
+		select {
+		case c.reqs <- r:
+			return
+		default:
+			select {
+			case <-c.reqs: // not started yet: superseded
+			default:
+			}
+		}
+	}
+}
+
+// stop ends the checks: it waits for one that runs, up to 5 s (a check
+// is bounded by the load's budget and the fix's lock wait; the process
+// exits anyway).
+func (c *checks) stop() {
+	close(c.reqs)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // drift lints sshd_config against the policy when it changes, records the

@@ -21,6 +21,7 @@ import (
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/journaltest"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -712,6 +713,50 @@ func TestAgentDriftEnforce(t *testing.T) {
 	got := notes.String()
 	if !strings.HasPrefix(got, "READY=1\nSTATUS=watching ") || !strings.Contains(got, "|WATCHDOG=1|") || !strings.HasSuffix(got, "|STOPPING=1|") {
 		t.Errorf("sd_notify messages: %q, want READY=1 with STATUS first, WATCHDOG=1 pings, STOPPING=1 last", got)
+	}
+}
+
+// TestAgentConfigCheckBeside: the configuration check runs beside the
+// loop. While another fix holds the lock on sshd_config's folder (the
+// agent's EnforceConfig fix waits for it, up to 30 s), the agent is
+// already scanning and READY; once the lock is free, the fix lands.
+func TestAgentConfigCheckBeside(t *testing.T) {
+	s := sshdtest.Start(t, sshdtest.Options{Extra: []string{"ClientAliveInterval 900"}})
+	j := journaltest.Start(t)
+	policy := filepath.Join(t.TempDir(), "policy.conf")
+	if err := os.WriteFile(policy, []byte("Exempt yes\nClientAliveInterval 300\nEnforceConfig yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := fix.Lock(t.Context(), filepath.Dir(s.ConfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	startAgentEnv(t, j, []string{"NOTIFY_SOCKET=" + sock}, "--policy", policy, "-f", s.ConfigPath)
+	buf := make([]byte, 4096)
+	if err := conn.SetReadDeadline(time.Now().Add(15 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "READY=1\n") {
+		t.Fatalf("first sd_notify message %q, %v; want READY=1 while the fix waits for the lock", buf[:n], err)
+	}
+	t.Logf("READY after %v with the lock held", time.Since(start).Round(time.Millisecond))
+	waitRecord(t, j, "config-drift", 1)
+	if b, _ := os.ReadFile(s.ConfigPath); !strings.Contains(string(b), "ClientAliveInterval 900") {
+		t.Fatalf("sshd_config changed while the lock was held:\n%s", b)
+	}
+	unlock()
+	fixed := waitRecord(t, j, "config-fixed", 1)
+	if !strings.Contains(fixed[0]["MESSAGE"], "900") {
+		t.Errorf("config-fixed record: %v", fixed[0])
 	}
 }
 
