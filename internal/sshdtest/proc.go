@@ -16,6 +16,7 @@ type Process struct {
 	PID   int
 	PPID  int
 	State byte   // as in /proc/PID/stat: R, S, T, Z, ...
+	Start uint64 // clock ticks after boot (field 22 of /proc/PID/stat)
 	Title string // the command line, which sshd overwrites with its title
 }
 
@@ -25,10 +26,11 @@ func (p Process) String() string {
 
 // Processes returns the processes below the listener, parents before
 // children: per connection the privileged monitor (`sshd: USER [priv]`,
-// before authentication `sshd: [accepted]`), its
-// unprivileged child (`sshd: USER@notty`, `sshd: USER@pts/N`, `sshd: USER`
-// for ssh -N) and the commands that child runs. Orphaned commands are not
-// below it any more.
+// before authentication `sshd: [accepted]`; `sshd-session: ...` from 9.8
+// on), its unprivileged child (`sshd: USER@notty`, `sshd: USER@pts/N`,
+// `sshd: USER` for ssh -N) and the commands that child runs. Orphaned
+// commands are not below it any more. After [Server.StopListener], the
+// processes of the logins it served then, and everything below them.
 func (s *Server) Processes() []Process {
 	all := map[int]Process{}
 	children := map[int][]int{}
@@ -40,12 +42,35 @@ func (s *Server) Processes() []Process {
 		all[pid] = p
 		children[p.PPID] = append(children[p.PPID], pid)
 	}
-	var out []Process
-	queue := slices.Clone(children[s.PID])
+	var queue []int
+	if s.listenerAlive() {
+		queue = slices.Clone(children[s.PID])
+	}
+	// The remembered processes that are still themselves, and of those
+	// the ones whose parent is not one of them: the tops of their trees.
+	s.mu.Lock()
+	adopted := map[int]bool{}
+	for pid, start := range s.adopted {
+		if p, ok := all[pid]; ok && p.Start == start {
+			adopted[pid] = true
+		}
+	}
+	s.mu.Unlock()
+	for pid := range adopted {
+		if !adopted[all[pid].PPID] {
+			queue = append(queue, pid)
+		}
+	}
 	slices.Sort(queue)
+	var out []Process
+	seen := map[int]bool{}
 	for len(queue) > 0 {
 		pid := queue[0]
 		queue = queue[1:]
+		if seen[pid] {
+			continue
+		}
+		seen[pid] = true
 		out = append(out, all[pid])
 		kids := slices.Clone(children[pid])
 		slices.Sort(kids)
@@ -70,17 +95,24 @@ func readProcess(pid int) (Process, bool) {
 	if i < 0 {
 		return Process{}, false
 	}
+	// state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	// cmajflt utime stime cutime cstime priority nice threads itrealvalue
+	// starttime
 	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 2 || len(f[0]) != 1 {
+	if len(f) < 20 || len(f[0]) != 1 {
 		return Process{}, false
 	}
 	ppid, err := strconv.Atoi(f[1])
 	if err != nil {
 		return Process{}, false
 	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return Process{}, false
+	}
 	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	title := strings.TrimRight(strings.ReplaceAll(string(cmdline), "\x00", " "), " ")
-	return Process{PID: pid, PPID: ppid, State: f[0][0], Title: title}, true
+	return Process{PID: pid, PPID: ppid, State: f[0][0], Start: start, Title: title}, true
 }
 
 func allPIDs() []int {
