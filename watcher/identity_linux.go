@@ -145,7 +145,7 @@ func PTYMasters(proc string, pid int) ([]int, error) {
 	var out []int
 	for _, e := range ents {
 		target, err := os.Readlink(filepath.Join(dir, "fd", e.Name()))
-		if err != nil || (target != "/dev/ptmx" && target != "/dev/pts/ptmx") {
+		if err != nil || !isPTMX([]byte(target)) {
 			continue
 		}
 		info, err := os.ReadFile(filepath.Join(dir, "fdinfo", e.Name()))

@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // worker examines processes with a reader of its own. It reads the scan
@@ -118,7 +119,7 @@ func (w *worker) fds(i int32, owner int, ofListener bool, ptys *[]int32) bool {
 			w.refs = append(w.refs, sockRef{inode: inode, owner: int32(owner), fd: int32(fd), ofL: ofListener})
 			return
 		}
-		if ofListener || !(bytes.Equal(target, []byte("/dev/ptmx")) || bytes.Equal(target, []byte("/dev/pts/ptmx"))) {
+		if ofListener || !isPTMX(target) {
 			return
 		}
 		info, err := r.readFile(r.atFD(pid, "fdinfo", name))
@@ -276,14 +277,39 @@ func (w *worker) title(i int32) (string, bool) {
 // every Linux architecture).
 const userHZ = 100
 
-// ttys checks each pty's device and sets TTY, TTYs and Idle.
+// isPTMX reports whether an fd link is a pty master: /dev/ptmx or
+// /dev/pts/ptmx, under the root of a chroot as the host sees it
+// ("/srv/jail/dev/ptmx"). Only the monitor's fds are read, a root
+// process of a trusted binary, so no user chose the name.
+func isPTMX(target []byte) bool {
+	return bytes.HasSuffix(target, []byte("/dev/ptmx")) || bytes.HasSuffix(target, []byte("/dev/pts/ptmx"))
+}
+
+// ttys checks each pty's device and sets TTY, TTYs and Idle. A pts is
+// looked up in the monitor's own root, Proc/PID/root/dev/pts/N: the
+// index names a pty of the devpts instance the monitor allocated it
+// from, which for the sshd of a container (its own devpts, its own
+// mounts, which the host's paths do not reach) is not the host's
+// /dev/pts/N. Where that link cannot be read (a fixture, no root), Dev
+// is used.
 func (w *worker) ttys(s *Session, ptys []int32) {
 	var idle time.Duration
+	_, err := w.r.readLink(w.r.at(s.PID, "root"))
+	inRoot := err == nil
 	for _, n := range ptys {
-		var st syscall.Stat_t
-		err := syscall.Lstat(w.sc.dev+"/pts/"+strconv.Itoa(int(n)), &st)
-		if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFCHR || !isPTS(uint64(st.Rdev), n) {
-			w.say("%s/pts/%d, the terminal of session %d, is not a pts device", w.sc.dev, n, s.PID)
+		var st unix.Stat_t
+		var path string
+		if inRoot {
+			p := w.r.at(s.PID, "root/dev/pts/"+strconv.Itoa(int(n)))
+			rel := string(p[:len(p)-1])
+			path = w.sc.proc + "/" + rel
+			err = unix.Fstatat(w.r.dir, rel, &st, unix.AT_SYMLINK_NOFOLLOW)
+		} else {
+			path = w.sc.dev + "/pts/" + strconv.Itoa(int(n))
+			err = unix.Lstat(path, &st)
+		}
+		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || !isPTS(st.Rdev, n) {
+			w.say("%s, the terminal of session %d, is not a pts device", path, s.PID)
 			continue
 		}
 		tty := "pts/" + strconv.Itoa(int(n))

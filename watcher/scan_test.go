@@ -759,3 +759,30 @@ func TestScanListenerExitsMidScan(t *testing.T) {
 		t.Errorf("Scan() sessions (-want +got):\n%s\nproblems %q", diff, problems)
 	}
 }
+
+// TestScanChrootPTY: the sshd of a chroot or container allocates its ptys
+// from the devpts at its own /dev/pts. The host sees its pty master as
+// ROOT/dev/ptmx (or, for a mount the host does not reach, /dev/ptmx), and
+// index N names that instance's pts, not the host's /dev/pts/N: the scan
+// looks the terminal up through /proc/PID/root.
+func TestScanChrootPTY(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.listener(lis, "0.0.0.0:22")
+	a := login{Listener: lis, Mon: 200, Child: 201, UID: 1000, Version: "10.0", Remote: "203.0.113.7:1", Local: "192.0.2.1:22", PTYs: []int{5}, Idle: 10 * time.Minute}
+	want := f.login(a) // the host's /dev/pts/5, idle 10 minutes: another terminal
+	jail := filepath.Join(f.dir, "jail")
+	f.must(os.MkdirAll(filepath.Join(jail, "dev", "pts"), 0o755))
+	pts := filepath.Join(jail, "dev", "pts", "5")
+	f.must(syscall.Mknod(pts, syscall.S_IFCHR|0o620, ptsMajor<<8|5))
+	idle := 30 * time.Second
+	f.must(os.Chtimes(pts, fixNow.Add(-idle), fixNow))
+	f.must(os.Symlink(jail, filepath.Join(f.proc, "200", "root")))
+	f.remove(200, "fd/7")
+	f.must(os.Symlink(filepath.Join(jail, "dev", "ptmx"), filepath.Join(f.proc, "200", "fd", "7")))
+	want.Idle = &idle
+	got, problems := f.scan()
+	if diff := cmp.Diff([]Session{want}, got, cmpAddr); diff != "" || len(problems) > 0 {
+		t.Errorf("Scan() sessions (-want +got):\n%s\nproblems %q", diff, problems)
+	}
+}
