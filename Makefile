@@ -15,7 +15,7 @@ PKG_VERSION = $(shell packaging/pkgversion '$(VERSION)')
 BUILD    ?= build
 DIST     ?= dist
 
-.PHONY: all build test deps lint fuzz bench bench-lint demo soak package clean
+.PHONY: all build test test-system roots deps lint fuzz bench bench-lint demo soak package clean
 
 all: build
 
@@ -33,8 +33,8 @@ build:
 # shellcheck, and the alert rules with promtool: Debian's prometheus package
 # provides it, and is unpacked into bin/ rather than installed, so that no
 # Prometheus server starts on this machine.
-DEPS_PKGS := openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd lintian rpm man-db groff-base
-DEPS_CMDS := /usr/sbin/sshd ssh-keygen unshare setpriv patch dbus-daemon ss ps journalctl lintian rpm man dpkg-deb
+DEPS_PKGS := openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd lintian rpm man-db groff-base debootstrap systemd-container perl
+DEPS_CMDS := /usr/sbin/sshd ssh-keygen unshare setpriv patch dbus-daemon ss ps journalctl lintian rpm man dpkg-deb debootstrap systemd-nspawn perl
 FLEET_PKGS := git ansible-core python3-apt systemd-journal-remote pre-commit shellcheck
 FLEET_CMDS := git ansible-playbook /lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-upload pre-commit shellcheck
 PROMTOOL := bin/promtool
@@ -62,10 +62,40 @@ deps:
 
 # The package tests install the packages on this host (/usr/sbin/sshwarden,
 # /etc/sshwarden/policy.conf), which other tests would see: they run alone,
-# after the others.
-test: deps build
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/packaging$$')
+# after the others. Then the system test (test-system).
+test: deps build roots
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/packaging$$' -e '/test/system$$')
 	SSHWARDEN_PACKAGE_TEST=1 $(GO) test -count=1 ./packaging
+	$(MAKE) test-system
+
+# The Debian roots the tests run real sshd releases from, built once each
+# with debootstrap (about a minute each on a quiet machine; they need the
+# Debian mirror) and cached under /var/cache/sshwarden-test:
+#   roots/trixie, roots/forky  OpenSSH 10.0p1 and 10.6p1, whose sshd the live
+#                              tests run chrooted on 127.0.0.1 (internal/sshdtest)
+#   lab/bookworm, lab/trixie   Debian 12 and 13 with systemd, booted by the
+#                              system test (test/system/lab.sh)
+# The four are built at once; a root that is there already takes no time.
+ROOTS_DIR ?= /var/cache/sshwarden-test
+roots:
+	@install -d -m 0755 $(ROOTS_DIR)/roots $(ROOTS_DIR)/lab
+	@pids=; \
+	for s in trixie forky; do \
+		bash test/lab/debian-root.sh $$s $(ROOTS_DIR)/roots/$$s >$(ROOTS_DIR)/roots/.$$s.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	for s in bookworm trixie; do \
+		LAB_CACHE=$(ROOTS_DIR)/lab bash test/system/lab.sh root $$s >$(ROOTS_DIR)/lab/.$$s.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	if [ $$rc != 0 ]; then tail -n 20 $(ROOTS_DIR)/roots/.*.log $(ROOTS_DIR)/lab/.*.log; exit 1; fi; \
+	echo "roots ready in $(ROOTS_DIR)"
+
+# Boots Debian 12 and 13 (systemd as PID 1, their own sshd on their own
+# port 22, a private network) with the .deb that `make package` builds, and
+# checks the service as an admin would: see test/system/doc.go. About 4-5
+# minutes with the roots built.
+test-system: package roots
+	SSHWARDEN_SYSTEM_TEST=1 $(GO) test -count=1 -v -timeout 40m ./test/system
 
 # dist/sshwarden_VERSION_ARCH.deb and .rpm for each of ARCHES: a static
 # binary (version from the git tag), the hardened unit, the policy as a
