@@ -2,6 +2,7 @@ package sshdtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,10 @@ type Options struct {
 	// the config (with StrictModes no, since that directory lies under
 	// /tmp); in a Root it is in the server's directory there.
 	RootLogin bool
+	// Binary, when set, is the sshd to run instead of /usr/sbin/sshd (on
+	// the host, not with Root): an absolute path, for example a copy that
+	// the test replaces under live sessions as an upgrade does.
+	Binary string
 }
 
 // Server is a running sshd. Its fields are set by Start and read-only.
@@ -89,6 +94,7 @@ type Server struct {
 	// (Debian 13's).
 	Release string
 
+	binary  string // the sshd run on the host: Options.Binary or SSHD
 	logPath string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has been waited for
@@ -113,6 +119,7 @@ func Start(t testing.TB, opts Options) *Server {
 		Dir:       dir,
 		ServerDir: dir,
 		Root:      opts.Root,
+		binary:    cmp.Or(opts.Binary, SSHD),
 		KeyPath:   filepath.Join(dir, "id_ed25519"),
 		logPath:   filepath.Join(dir, "sshd.log"),
 	}
@@ -250,7 +257,7 @@ func (s *Server) inside(path string) string {
 // no mounts).
 func (s *Server) sshdCommand(args ...string) []string {
 	if s.Root == "" {
-		return append([]string{SSHD}, args...)
+		return append([]string{s.binary}, args...)
 	}
 	return append([]string{toolPath("chroot"), s.Root, SSHD}, args...)
 }
@@ -385,7 +392,7 @@ func (s *Server) start() error {
 	defer logf.Close()
 	var cmd *exec.Cmd
 	if s.Root == "" {
-		cmd = exec.Command(SSHD, "-D", "-e", "-f", s.ConfigPath, "-p", strconv.Itoa(s.Port))
+		cmd = exec.Command(s.binary, "-D", "-e", "-f", s.ConfigPath, "-p", strconv.Itoa(s.Port))
 	} else {
 		cmd = exec.Command(toolPath("unshare"), "--mount", "--propagation", "private", "--",
 			"/bin/sh", "-c", rootScript, "sshdtest", s.Root, s.inside(s.ConfigPath), strconv.Itoa(s.Port))
