@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,9 +24,17 @@ layout are kept. Without -w it prints the diff and writes nothing.
 
 With -w the whole new configuration must pass "sshd -t" before any file is
 replaced; each file is replaced atomically, with its owner and mode, under
-a lock on the main file's folder. --reload then reloads sshd (systemd, or
-SIGHUP to the listener of PidFile); sessions already open keep their old
-settings.
+a lock on the main file's folder, in an order in which sshd accepts the
+configuration after each file too (so a crash in between leaves one it
+accepts). --reload then reloads sshd (systemd, or SIGHUP to the listener of
+PidFile); sessions already open keep their old settings.
+
+With --root DIR nothing outside DIR is read, written or shown: every name
+resolves inside DIR as if it were / (a symbolic link with an absolute
+target starts again at DIR), and "sshd -t" runs with DIR as its / (in a
+private mount namespace: only sshd's binary and libraries come from this
+host), so the files a tree names (Include, HostKey, Banner, ...) are the
+tree's.
 
 Exit status: 0 nothing to change; 3 changes were needed (written with -w,
 shown without); 1 refused (sshd refuses the configuration before or after
@@ -45,6 +54,10 @@ const exitChanged = 3
 
 // lockWait bounds how long fix -w waits for another run's lock.
 const lockWait = 30 * time.Second
+
+// checkWait bounds the checks by sshd -t of one run (a FIFO that an
+// Include reads would block sshd for ever).
+const checkWait = 2 * time.Minute
 
 func runFix(e *env, args []string) int {
 	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
@@ -84,9 +97,14 @@ func runFix(e *env, args []string) int {
 		// One run at a time: an admin's fix and the agent's lock the folder
 		// of the main file before reading it, and keep the lock until the
 		// files are replaced.
-		dir := filepath.Dir(cf.osPath(cf.file))
 		lctx, cancel := context.WithTimeout(ctx, lockWait)
-		unlock, err := fix.Lock(lctx, dir)
+		var unlock func()
+		var err error
+		if cf.root != "" {
+			unlock, err = fix.LockIn(lctx, cf.root, path.Dir(path.Clean("/"+cf.file)))
+		} else {
+			unlock, err = fix.Lock(lctx, filepath.Dir(cf.file))
+		}
 		cancel()
 		if err != nil {
 			e.errorf("%v", err)
@@ -98,6 +116,16 @@ func runFix(e *env, args []string) int {
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
+	}
+	if cf.root != "" {
+		// Nothing read from outside the tree is shown, checked or
+		// written.
+		if err := fix.Inside(cf.root, cfg); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				e.errorf("%s", line)
+			}
+			return exitUsage
+		}
 	}
 	plan, err := fix.Make(cfg, reqs)
 	var refused *fix.Refused
@@ -123,9 +151,28 @@ func runFix(e *env, args []string) int {
 	}
 
 	checker := &fix.Checker{Root: cf.root}
-	checked, code := checkWithSSHD(ctx, e, checker, cfg, plan, *write, cf.root != "")
+	cctx, cancel := context.WithTimeout(ctx, checkWait)
+	defer cancel()
+	checked, code := checkWithSSHD(cctx, e, checker, cfg, plan, *write, cf.root != "")
 	if code >= 0 {
 		return code
+	}
+	// The files are written one at a time: in an order in which sshd
+	// accepts the configuration after each, since sshd may restart at any
+	// moment, before anyone runs fix again.
+	var check func([]fix.FileChange) error
+	if checked {
+		check = func(changes []fix.FileChange) error { return checker.Check(cctx, cfg, changes) }
+	}
+	ordered, err := fix.Order(cfg, plan.Files, check)
+	var inter *fix.Interdependent
+	switch {
+	case errors.As(err, &inter):
+		e.errorf("%v", err)
+		return exitFindings
+	case err != nil:
+		e.errorf("%v", err)
+		return exitUsage
 	}
 	if !*write || *showDiff {
 		for _, fc := range plan.Files {
@@ -134,11 +181,16 @@ func runFix(e *env, args []string) int {
 	}
 	verb := "would change"
 	if *write {
-		changes := make([]fix.Change, len(plan.Files))
-		for i, fc := range plan.Files {
-			changes[i] = fix.Change{Path: cf.osPath(cfg.Path(fc.Name)), Old: fc.Old, New: fc.New}
+		changes := make([]fix.Change, len(ordered))
+		for i, fc := range ordered {
+			changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
 		}
-		if err := fix.Write(changes); err != nil {
+		if cf.root != "" {
+			err = fix.WriteIn(cf.root, changes)
+		} else {
+			err = fix.Write(changes)
+		}
+		if err != nil {
 			e.errorf("%v", err)
 			return exitUsage
 		}
@@ -200,16 +252,4 @@ func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Co
 		}
 	}
 	return true, -1
-}
-
-// osPath maps a path sshd would open to the file on this machine: under
-// --root, inside the tree.
-func (c *configFlags) osPath(name string) string {
-	if c.root == "" {
-		return name
-	}
-	if !strings.HasPrefix(name, "/") {
-		name = "/" + name
-	}
-	return filepath.Join(c.root, name)
 }

@@ -3,6 +3,7 @@ package fix
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
 // crashEnv names the environment variable that makes [TestCrashHelper]
@@ -33,6 +37,28 @@ type crashSpec struct {
 	// it is killed (or gives up after helperLimit).
 	Changes []Change
 	Point   string
+
+	// Commit, if set, replaces Changes: the helper does what `sshwarden
+	// fix -w --root` does once it has its plan (see [commit]), killed at
+	// Point of the writes or, without Point, swapping the tree between
+	// the old and the new content of every file until it is killed.
+	Commit *commitSpec
+
+	// Check, if set, replaces Changes: the helper runs one check, and
+	// kills itself once it is staged if Kill, or waits to be killed.
+	Check *checkSpec
+}
+
+// commitSpec is a tree and the plan of a fix of it.
+type commitSpec struct {
+	Root, Main string
+	Files      []FileChange
+}
+
+// checkSpec is what [Checker.Check] gets in the helper.
+type checkSpec struct {
+	Root, SSHD, Config string
+	Copy, Kill         bool
 }
 
 const helperLimit = 20 * time.Second
@@ -52,13 +78,24 @@ func TestCrashHelper(t *testing.T) {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		t.Fatal(err)
 	}
-	if spec.Point != "" {
-		w := writer{crash: func(point string) {
-			if point == spec.Point {
+	killAt := func(at string) func(string) {
+		return func(point string) {
+			if point == at {
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				time.Sleep(time.Minute) // the signal is on its way
 			}
-		}}
+		}
+	}
+	switch {
+	case spec.Check != nil:
+		helperCheck(t, spec.Check, killAt(pointStaged))
+		return
+	case spec.Commit != nil:
+		helperCommit(t, spec.Commit, spec.Point, killAt(spec.Point))
+		return
+	}
+	if spec.Point != "" {
+		w := writer{t: hostTree(t), crash: killAt(spec.Point)}
 		err := w.write(spec.Changes)
 		t.Fatalf("write() = %v without reaching %s", err, spec.Point)
 	}
@@ -326,4 +363,394 @@ func TestWriteKilled(t *testing.T) {
 		checkRecovers(t, dir, files)
 	}
 	t.Logf("%d of %d runs killed with a temporary file, %d between the files of one Write", withTemp, runs, mixed)
+}
+
+// hostTree opens "/" as [Write] does.
+func hostTree(t *testing.T) *tree {
+	t.Helper()
+	tr, err := openTree("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// needSSHD skips the test where the real sshd -t cannot run (it needs root
+// and sshd), and fails it with CI=true.
+func needSSHD(t *testing.T) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "checking with sshd -t needs root"
+	} else if _, err := os.Stat(DefaultSSHD); err != nil {
+		why = err.Error()
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("the real sshd is required in CI: %s", why)
+	}
+	t.Skip(why)
+}
+
+// loadTree loads the configuration of the tree root whose main file is
+// main, as fix --root does.
+func loadTree(t *testing.T, root, main string) *sshdconf.Config {
+	t.Helper()
+	cfg, err := sshdconf.Load(os.DirFS(root), main, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// commit does what `sshwarden fix -w --root root` does once sshd -t
+// accepted the old and the new configuration: it orders files with the
+// real sshd -t ([Order] and a [Checker] of the tree) and writes them with
+// [WriteIn]; crash, if not nil, is called at the points of the writes.
+func commit(ctx context.Context, root string, cfg *sshdconf.Config, files []FileChange, crash func(string)) error {
+	k := &Checker{Root: root}
+	ordered, err := Order(cfg, files, func(ch []FileChange) error { return k.Check(ctx, cfg, ch) })
+	if err != nil {
+		return err
+	}
+	var changes []Change
+	for _, fc := range ordered {
+		changes = append(changes, Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New})
+	}
+	tr, err := openTree(root)
+	if err != nil {
+		return err
+	}
+	defer tr.close()
+	w := writer{t: tr, inTree: true, crash: crash}
+	return w.write(changes)
+}
+
+// helperCommit commits spec's plan once, killed at point, or swaps the
+// tree between the old and the new content of its files until killed.
+func helperCommit(t *testing.T, spec *commitSpec, point string, crash func(string)) {
+	ctx := context.Background()
+	if point != "" {
+		err := commit(ctx, spec.Root, loadTree(t, spec.Root, spec.Main), spec.Files, crash)
+		t.Fatalf("commit() = %v without reaching %s", err, point)
+	}
+	// The order of each way (old to new, new to old) is chosen once by
+	// the real sshd -t, so that most of the time goes to writing, and
+	// kills land between the files.
+	orders := map[bool][]FileChange{}
+	for _, forward := range []bool{true, false} {
+		var files []FileChange
+		for _, fc := range spec.Files {
+			if !forward {
+				fc.Old, fc.New = fc.New, fc.Old
+			}
+			files = append(files, fc)
+		}
+		cfg := loadTree(t, spec.Root, spec.Main)
+		if !forward {
+			var err error
+			if cfg, err = cfg.With(map[string][]byte{spec.Files[0].Name: spec.Files[0].New, spec.Files[1].Name: spec.Files[1].New}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		k := &Checker{Root: spec.Root}
+		ordered, err := Order(cfg, files, func(ch []FileChange) error { return k.Check(ctx, cfg, ch) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders[forward] = ordered
+	}
+	fmt.Println("ready")
+	tr, err := openTree(spec.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start, forward := time.Now(), true; time.Since(start) < helperLimit; forward = !forward {
+		var changes []Change
+		for _, fc := range orders[forward] {
+			changes = append(changes, Change{Path: fc.Name, Old: fc.Old, New: fc.New})
+		}
+		w := writer{t: tr, inTree: true}
+		if err := w.write(changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("not killed within %v", helperLimit)
+}
+
+// helperCheck runs one check of spec; crash kills the helper once the
+// check is staged if spec.Kill.
+func helperCheck(t *testing.T, spec *checkSpec, crash func(string)) {
+	main := spec.Config
+	fsys := fs.FS(os.DirFS("/"))
+	if spec.Root != "" {
+		fsys = os.DirFS(spec.Root)
+	}
+	cfg, err := sshdconf.Load(fsys, main, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Checker{Root: spec.Root, SSHD: spec.SSHD, Copy: spec.Copy}
+	if spec.Kill {
+		k.crash = crash
+	}
+	err = k.Check(context.Background(), cfg, []FileChange{{Name: main, New: []byte("ClientAliveInterval 300\n")}})
+	t.Fatalf("Check() = %v, want to be killed during it", err)
+}
+
+// interdependentCase is a tree whose plan changes two files that must be
+// written in one order: the other passes through a configuration that
+// sshd refuses.
+type interdependentCase struct {
+	name       string
+	main, drop [2]string // old and new content
+	first      string    // the file to write first
+}
+
+const (
+	ccMain = "/etc/ssh/sshd_config"
+	ccDrop = "/etc/ssh/sshd_config.d/10-site.conf"
+)
+
+func interdependentCases() []interdependentCase {
+	inc := "Include /etc/ssh/sshd_config.d/*.conf\n"
+	return []interdependentCase{
+		{
+			// The main file gains AuthorizedKeysCommand, which needs the
+			// AuthorizedKeysCommandUser the drop-in gains; and the
+			// Subsystem moves from the drop-in to the main file: either
+			// way, a new main file with the old drop-in is refused.
+			name:  "drop-in first",
+			main:  [2]string{inc + "ClientAliveInterval 0\n", inc + "ClientAliveInterval 300\nAuthorizedKeysCommand /usr/bin/true %u\nSubsystem sftp internal-sftp\n"},
+			drop:  [2]string{"Subsystem sftp internal-sftp\n", "AuthorizedKeysCommandUser nobody\n"},
+			first: ccDrop,
+		},
+		{
+			// The Subsystem moves from the main file to the drop-in: both
+			// new would define it twice with the old main file.
+			name:  "main file first",
+			main:  [2]string{inc + "Subsystem sftp /usr/lib/openssh/sftp-server\nClientAliveInterval 0\n", inc + "ClientAliveInterval 300\n"},
+			drop:  [2]string{"MaxAuthTries 3\n", "MaxAuthTries 3\nSubsystem sftp internal-sftp\n"},
+			first: ccMain,
+		},
+	}
+}
+
+// makeTree makes a --root tree with the old content of c's files and
+// returns its folder and the plan that makes them new.
+func (c interdependentCase) makeTree(t *testing.T) (string, []FileChange) {
+	t.Helper()
+	root := t.TempDir()
+	files := []FileChange{
+		{Name: ccMain, Old: []byte(c.main[0]), New: []byte(c.main[1])},
+		{Name: ccDrop, Old: []byte(c.drop[0]), New: []byte(c.drop[1])},
+	}
+	for _, fc := range files {
+		p := filepath.Join(root, fc.Name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, fc.Old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, files
+}
+
+// checkTreeState checks that each file of the tree is old or new, and that
+// the real sshd -t accepts the tree as it is on disk; it returns which
+// files are new.
+func checkTreeState(t *testing.T, root string, files []FileChange) []bool {
+	t.Helper()
+	var isNew []bool
+	for _, fc := range files {
+		got, err := os.ReadFile(filepath.Join(root, fc.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case bytes.Equal(got, fc.New):
+			isNew = append(isNew, true)
+		case bytes.Equal(got, fc.Old):
+			isNew = append(isNew, false)
+		default:
+			t.Errorf("%s is neither old nor new: %q", fc.Name, got)
+			isNew = append(isNew, false)
+		}
+	}
+	k := &Checker{Root: root}
+	if err := k.Check(context.Background(), loadTree(t, root, ccMain), nil); err != nil {
+		t.Errorf("sshd -t on the tree as a kill left it (new: %v): %v", isNew, err)
+	}
+	return isNew
+}
+
+// TestInterdependentCases checks that the cases are what they claim with
+// the real sshd -t: old and new accepted, the wrong mix refused.
+func TestInterdependentCases(t *testing.T) {
+	needSSHD(t)
+	t.Parallel()
+	for _, c := range interdependentCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			root, files := c.makeTree(t)
+			cfg := loadTree(t, root, ccMain)
+			k := &Checker{Root: root}
+			ctx := context.Background()
+			if err := k.Check(ctx, cfg, nil); err != nil {
+				t.Errorf("sshd -t on the old tree: %v", err)
+			}
+			if err := k.Check(ctx, cfg, files); err != nil {
+				t.Errorf("sshd -t on the new tree: %v", err)
+			}
+			for _, fc := range files {
+				var r *SSHDRefused
+				err := k.Check(ctx, cfg, []FileChange{fc})
+				if good := fc.Name == c.first; good != (err == nil) || !good && !errors.As(err, &r) {
+					t.Errorf("sshd -t with only %s new = %v, want refused: %v", fc.Name, err, !good)
+				}
+			}
+		})
+	}
+}
+
+// TestCommitCrash kills the process that writes a plan of two files that
+// depend on each other, at each point of the write of each file, and
+// checks with the real sshd -t that the tree it leaves is one sshd
+// accepts, each file old or new; the next run completes it.
+func TestCommitCrash(t *testing.T) {
+	needSSHD(t)
+	t.Parallel()
+	points := []string{pointTempCreated, pointTempWritten, pointTempSynced, pointRenamed, pointDirSynced}
+	for _, c := range interdependentCases() {
+		for i := range 2 {
+			for _, p := range points {
+				point := fmt.Sprintf("%s:%d", p, i)
+				t.Run(c.name+"/"+point, func(t *testing.T) {
+					t.Parallel()
+					root, files := c.makeTree(t)
+					out, err := helper(t, crashSpec{Commit: &commitSpec{Root: root, Main: ccMain, Files: files}, Point: point}).CombinedOutput()
+					checkKilled(t, err, out)
+
+					isNew := checkTreeState(t, root, files)
+					written := i
+					if p == pointRenamed || p == pointDirSynced {
+						written++
+					}
+					if n := strings.Count(fmt.Sprint(isNew), "true"); n != written {
+						t.Errorf("new files %v, want %d written", isNew, written)
+					}
+					if written == 1 && !isNew[slices.IndexFunc(files, func(fc FileChange) bool { return fc.Name == c.first })] {
+						t.Errorf("new files %v: %s was not written first", isNew, c.first)
+					}
+
+					var again []FileChange
+					for _, fc := range files {
+						cur, err := os.ReadFile(filepath.Join(root, fc.Name))
+						if err != nil {
+							t.Fatal(err)
+						}
+						again = append(again, FileChange{Name: fc.Name, Old: cur, New: fc.New})
+					}
+					if err := commit(context.Background(), root, loadTree(t, root, ccMain), again, nil); err != nil {
+						t.Fatalf("commit after the kill: %v", err)
+					}
+					if isNew := checkTreeState(t, root, files); slices.Contains(isNew, false) {
+						t.Errorf("after the next run: new files %v, want all", isNew)
+					}
+					checkNoTemps(t, root)
+				})
+			}
+		}
+	}
+}
+
+// checkNoTemps checks that no temporary file of Write is left in the tree.
+func checkNoTemps(t *testing.T, root string) {
+	t.Helper()
+	for _, name := range listDir(t, root) {
+		if isTemp(path.Base(name)) {
+			t.Errorf("temporary file %s left in the tree", name)
+		}
+	}
+}
+
+// TestCommitKilled kills, at a random moment, a process that swaps a tree
+// between the old and the new content of two files that depend on each
+// other, as fix -w would write them, and checks with the real sshd -t
+// that sshd accepts what each kill leaves.
+func TestCommitKilled(t *testing.T) {
+	needSSHD(t)
+	t.Parallel()
+	const runs = 20
+	for _, c := range interdependentCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var mixed int
+			for run := range runs {
+				root, files := c.makeTree(t)
+				cmd := helper(t, crashSpec{Commit: &commitSpec{Root: root, Main: ccMain, Files: files}})
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				r := bufio.NewReader(stdout)
+				line, err := r.ReadString('\n')
+				if line != "ready\n" {
+					cmd.Process.Kill()
+					rest, _ := io.ReadAll(r)
+					cmd.Wait()
+					t.Fatalf("run %d: helper said %q (%v), want ready; output:\n%s%s", run, line, err, rest, stderr.Bytes())
+				}
+				time.Sleep(time.Duration(rand.N(50000)) * time.Microsecond)
+				if err := cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				rest, _ := io.ReadAll(r)
+				err = cmd.Wait()
+				checkKilled(t, err, append(rest, stderr.Bytes()...))
+				isNew := checkTreeState(t, root, files)
+				if slices.Contains(isNew, true) && slices.Contains(isNew, false) {
+					mixed++
+				}
+			}
+			t.Logf("%d of %d runs killed between the two files", mixed, runs)
+		})
+	}
+}
+
+// TestCommitInterdependent: when each of two files needs the other new
+// (the real sshd -t refuses both mixes), nothing is written.
+func TestCommitInterdependent(t *testing.T) {
+	needSSHD(t)
+	t.Parallel()
+	c := interdependentCase{
+		main: [2]string{"Include /etc/ssh/sshd_config.d/*.conf\nSubsystem sftp internal-sftp\n", "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysCommand /usr/bin/true %u\n"},
+		drop: [2]string{"MaxAuthTries 3\n", "AuthorizedKeysCommandUser nobody\nSubsystem sftp internal-sftp\n"},
+	}
+	root, files := c.makeTree(t)
+	cfg := loadTree(t, root, ccMain)
+	k := &Checker{Root: root}
+	ctx := context.Background()
+	for _, fc := range files {
+		var r *SSHDRefused
+		if err := k.Check(ctx, cfg, []FileChange{fc}); !errors.As(err, &r) {
+			t.Fatalf("sshd -t with only %s new = %v, want refused", fc.Name, err)
+		}
+	}
+	err := commit(ctx, root, cfg, files, nil)
+	var inter *Interdependent
+	if !errors.As(err, &inter) {
+		t.Fatalf("commit() = %v, want *Interdependent", err)
+	}
+	if isNew := checkTreeState(t, root, files); slices.Contains(isNew, true) {
+		t.Errorf("new files %v after a refused commit, want none", isNew)
+	}
 }

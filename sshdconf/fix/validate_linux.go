@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -36,19 +37,34 @@ func (e *SSHDRefused) Error() string {
 // changes are written, before anything is replaced.
 type Checker struct {
 	SSHD string // the sshd binary; default DefaultSSHD
-	// Root is the --root tree: sshd must read its files at their absolute
-	// paths. "" checks this host's configuration.
+	// Root is the --root tree: sshd runs with it as its / (see
+	// [Checker.Check]). "" checks this host's configuration.
 	Root string
 
-	// Copy checks a rewritten copy of the configuration (see checkCopy)
-	// instead of the files at their paths in a mount namespace. Check
-	// falls back to it by itself where it may not make a mount namespace
-	// (the hardened sshwarden.service has no CAP_SYS_ADMIN).
+	// Copy checks a rewritten copy of this host's configuration (see
+	// checkCopy) instead of the files at their paths in a mount namespace.
+	// Check falls back to it by itself where it may not make a mount
+	// namespace (the hardened sshwarden.service has no CAP_SYS_ADMIN). A
+	// Root tree is never checked so.
 	Copy bool
 
-	// hostKey is the throwaway host key of Root checks, made once: a
-	// Checker is for one goroutine at a time.
+	// What a Root check takes from this host, found once, and its
+	// throwaway host key, made once: a Checker is for one goroutine at a
+	// time.
+	bins    *sandboxBins
 	hostKey []byte
+
+	crash func(point string) // tests: called once the check is staged ("check-staged")
+}
+
+// pointStaged is the point at which a check has staged everything and is
+// about to run sshd.
+const pointStaged = "check-staged"
+
+func (k *Checker) hit(point string) {
+	if k.crash != nil {
+		k.crash(point)
+	}
 }
 
 // errNoNamespace is returned by inMountNamespace when the process may not
@@ -59,20 +75,33 @@ type errNoNamespace struct{ err error }
 func (e *errNoNamespace) Error() string { return e.err.Error() }
 func (e *errNoNamespace) Unwrap() error { return e.err }
 
-// Check runs `sshd -t -f MAIN` on c with changes applied, in a private
-// mount namespace of its own, so that sshd reads every file (main file and
-// includes) at the path it names, and nothing outside that one process
-// sees the new contents:
+// Check runs `sshd -t` on c with changes applied, in a private mount
+// namespace of its own, so that nothing outside that one process sees the
+// new contents:
 //
-//   - on this host, each changed file's new content is bind-mounted over
+//   - on this host, sshd reads every file (main file and includes) at the
+//     path it names: each changed file's new content is bind-mounted over
 //     it; everything else is the host's, host keys included;
-//   - under Root, every file c read is staged with its new content in a
-//     temporary tree, /etc becomes an overlay of that tree on the host's
-//     /etc, /etc/ssh is exactly the tree's, and a throwaway host key is
-//     added with -o HostKey (a checked-out tree has none).
+//   - under Root, sshd runs with the tree as its / (a read-only overlay of
+//     the tree, see sandbox_linux.go): every path it opens, named by the
+//     tree or not (Include, HostKey, AuthorizedKeysFile, Banner, a
+//     symbolic link, ".."), resolves inside the tree, and a file of this
+//     host is never opened. Only sshd's binary, its dynamic loader and
+//     libraries (read-only) and /dev/null come from this host, with the
+//     few files sshd needs to start (a user database with its privilege
+//     separation user, its empty privilege separation folder) and a
+//     throwaway host key, added with -o HostKey (a checked-out tree has
+//     none). The changed files' new contents lie over the tree's files
+//     there.
 //
 // Where the process may not make a mount namespace, or with k.Copy, it
-// checks a rewritten copy instead (see checkCopy).
+// checks a rewritten copy of this host's configuration instead (see
+// checkCopy); a Root tree then goes unchecked, with an error.
+//
+// Whatever Check stages goes to a folder of its own in the temporary
+// folder (on a tmpfs that only its namespace sees, unless it checks a
+// copy), removed when it returns; a folder left by a run that was killed
+// is removed by the next check.
 //
 // It needs root. It returns ErrNoSSHD when sshd is not installed, and an
 // *SSHDRefused when sshd refuses the configuration.
@@ -87,6 +116,12 @@ func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileC
 	if os.Geteuid() != 0 {
 		return errors.New("checking with sshd -t needs root (a private mount namespace)")
 	}
+	if k.Root != "" {
+		if k.Copy {
+			return errors.New("a --root tree is checked by sshd -t in a mount namespace only: sshd run on a copy would open the files of this host that the tree names")
+		}
+		return k.checkTree(ctx, sshd, c, changes)
+	}
 	// sshd, even sshd -t, exits 255 without its privilege separation
 	// directory; ssh.service creates it with RuntimeDirectory=sshd.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -95,118 +130,78 @@ func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileC
 	if k.Copy {
 		return k.checkCopy(ctx, sshd, c, changes)
 	}
-	tmp, err := os.MkdirTemp("", "sshwarden-check-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-
-	args := []string{"-t", "-f", c.Path(c.Main)}
-	var setup func() error
-	if k.Root == "" {
-		setup, err = k.bindChanges(c, changes, tmp)
-	} else {
-		var key string
-		setup, key, err = k.stageTree(ctx, c, changes, tmp)
-		args = append(args, "-o", "HostKey="+key)
-	}
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, sshd, args...)
-	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = inMountNamespace(setup, cmd)
+	err := k.checkHost(ctx, sshd, c, changes)
 	var noNS *errNoNamespace
 	if errors.As(err, &noNS) && errors.Is(err, syscall.EPERM) {
 		return k.checkCopy(ctx, sshd, c, changes)
 	}
+	return err
+}
+
+// checkHost checks this host's configuration with changes bind-mounted
+// over the files they replace.
+func (k *Checker) checkHost(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
+	type bind struct {
+		content []byte
+		dst     string
+	}
+	var binds []bind
+	for _, fc := range changes {
+		dst, err := filepath.EvalSymlinks(c.Path(fc.Name))
+		if err != nil {
+			return err
+		}
+		binds = append(binds, bind{fc.New, dst})
+	}
+	dir, err := newCheckDir("")
+	if err != nil {
+		return err
+	}
+	defer dir.remove()
+
+	cmd := exec.CommandContext(ctx, sshd, "-t", "-f", c.Path(c.Main))
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// A killed sshwarden takes its sshd -t along, and with it the last
+	// user of the namespace and its tmpfs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = inMountNamespace(func() error {
+		if err := mountTmpfs(dir.path); err != nil {
+			return &errNoNamespace{err}
+		}
+		for i, b := range binds {
+			src := filepath.Join(dir.path, strconv.Itoa(i))
+			if err := os.WriteFile(src, b.content, 0o600); err != nil {
+				return err
+			}
+			if err := syscall.Mount(src, b.dst, "", syscall.MS_BIND, ""); err != nil {
+				return fmt.Errorf("bind-mounting the new %s: %w", b.dst, err)
+			}
+		}
+		k.hit(pointStaged)
+		return nil
+	}, cmd)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return &SSHDRefused{Output: out.String()}
 	}
 	if err != nil {
+		var noNS *errNoNamespace
+		if errors.As(err, &noNS) {
+			return err
+		}
 		return fmt.Errorf("running sshd -t: %w", err)
 	}
 	return nil
 }
 
-// bindChanges writes each new content to dir and returns the setup that
-// bind-mounts it over the file it replaces.
-func (k *Checker) bindChanges(c *sshdconf.Config, changes []FileChange, dir string) (func() error, error) {
-	type bind struct{ src, dst string }
-	var binds []bind
-	for i, fc := range changes {
-		dst, err := filepath.EvalSymlinks(c.Path(fc.Name))
-		if err != nil {
-			return nil, err
-		}
-		src := filepath.Join(dir, fmt.Sprint(i))
-		if err := os.WriteFile(src, fc.New, 0o600); err != nil {
-			return nil, err
-		}
-		binds = append(binds, bind{src, dst})
+// mountTmpfs mounts a new tmpfs, only for its owner, on dir.
+func mountTmpfs(dir string) error {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=0700"); err != nil {
+		return fmt.Errorf("mounting a tmpfs on %s: %w", dir, err)
 	}
-	return func() error {
-		for _, b := range binds {
-			if err := syscall.Mount(b.src, b.dst, "", syscall.MS_BIND, ""); err != nil {
-				return fmt.Errorf("bind-mounting the new %s: %w", b.dst, err)
-			}
-		}
-		return nil
-	}, nil
-}
-
-// stageTree copies every file c read, with the changes applied, into
-// dir/root and returns the setup that shows it at /etc, and a throwaway
-// host key.
-func (k *Checker) stageTree(ctx context.Context, c *sshdconf.Config, changes []FileChange, dir string) (func() error, string, error) {
-	changed := map[string][]byte{}
-	for _, fc := range changes {
-		changed[fc.Name] = fc.New
-	}
-	root := filepath.Join(dir, "root")
-	for _, f := range c.Files {
-		name := filepath.Clean(c.Path(f.Name))
-		if !strings.HasPrefix(name, "/etc/") {
-			return nil, "", fmt.Errorf("%s: sshd can only check files under /etc of a --root tree", f.Name)
-		}
-		p := filepath.Join(root, name)
-		if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return nil, "", err
-			}
-			continue
-		}
-		b, ok := changed[f.Name]
-		if !ok {
-			b = f.Bytes()
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, "", err
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return nil, "", err
-		}
-	}
-	etc := filepath.Join(root, "etc")
-	if err := os.MkdirAll(filepath.Join(etc, "ssh"), 0o755); err != nil {
-		return nil, "", err
-	}
-	key := filepath.Join(dir, "hostkey")
-	if err := k.writeHostKey(ctx, key); err != nil {
-		return nil, "", err
-	}
-	return func() error {
-		if err := syscall.Mount("overlay", "/etc", "overlay", 0, "lowerdir="+etc+":/etc"); err != nil {
-			return fmt.Errorf("overlay on /etc: %w", err)
-		}
-		if err := syscall.Mount(filepath.Join(etc, "ssh"), "/etc/ssh", "", syscall.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind on /etc/ssh: %w", err)
-		}
-		return nil
-	}, key, nil
+	return nil
 }
 
 // inMountNamespace runs setup and then cmd in a new private mount
@@ -237,21 +232,21 @@ func inMountNamespace(setup func() error, cmd *exec.Cmd) error {
 // sshdDir is where sshd resolves a relative Include (its SSHDIR).
 const sshdDir = "/etc/ssh"
 
-// checkCopy runs `sshd -t` on a copy of every file c read, with changes
-// applied, under a temporary folder: each Include argument of the copies is
-// rewritten to point into the copy (a relative one first made absolute
-// under /etc/ssh, as sshd does), so that sshd reads the copy and nothing
-// else of the configuration, on the same lines. Other paths (host keys,
-// AuthorizedKeysFile...) stay as they are, so on a host sshd loads its real
-// host keys; under Root a throwaway one is added. sshd's messages name the
+// checkCopy runs `sshd -t` on a copy of every file c read (this host's
+// configuration), with changes applied, under a temporary folder: each
+// Include argument of the copies is rewritten to point into the copy (a
+// relative one first made absolute under /etc/ssh, as sshd does), so that
+// sshd reads the copy and nothing else of the configuration, on the same
+// lines. Other paths (host keys, AuthorizedKeysFile...) stay as they are,
+// so sshd loads the host's real host keys. sshd's messages name the
 // original paths again. It needs no privilege beyond reading the files.
 func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
-	tmp, err := os.MkdirTemp("", "sshwarden-check-")
+	dir, err := newCheckDir("")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	root := filepath.Join(tmp, "root")
+	defer dir.remove()
+	root := filepath.Join(dir.path, "root")
 	changed := map[string][]byte{}
 	for _, fc := range changes {
 		changed[fc.Name] = fc.New
@@ -259,8 +254,7 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	inCopy := func(name string) string { return root + path.Clean("/"+name) }
 	for _, f := range c.Files {
 		name := c.Path(f.Name)
-		// k.Root is "" on a host, where Join leaves name as it is.
-		if st, err := os.Stat(filepath.Join(k.Root, name)); err == nil && st.IsDir() {
+		if f.Info != nil && f.Info.IsDir() {
 			continue // sshd reports a directory it cannot read as a file
 		}
 		b, ok := changed[f.Name]
@@ -290,19 +284,17 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 			return err
 		}
 	}
-	args := []string{"-t", "-f", inCopy(c.Path(c.Main))}
-	if k.Root != "" {
-		key := filepath.Join(tmp, "hostkey")
-		if err := k.writeHostKey(ctx, key); err != nil {
-			return err
-		}
-		args = append(args, "-o", "HostKey="+key)
-	}
-	cmd := exec.CommandContext(ctx, sshd, args...)
+	cmd := exec.CommandContext(ctx, sshd, "-t", "-f", inCopy(c.Path(c.Main)))
 	cmd.Dir = "/"
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	k.hit(pointStaged)
+	// Pdeathsig goes with the thread that forks sshd: keep this one until
+	// sshd is done.
+	runtime.LockOSThread()
 	err = cmd.Run()
+	runtime.UnlockOSThread()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return &SSHDRefused{Output: strings.ReplaceAll(out.String(), root, "")}
@@ -310,22 +302,5 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	if err != nil {
 		return fmt.Errorf("running sshd -t: %w", err)
 	}
-	return nil
-}
-
-// writeHostKey writes the Checker's throwaway host key to path, making it
-// with ssh-keygen the first time.
-func (k *Checker) writeHostKey(ctx context.Context, path string) error {
-	if k.hostKey != nil {
-		return os.WriteFile(path, k.hostKey, 0o600)
-	}
-	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput(); err != nil {
-		return fmt.Errorf("ssh-keygen: %v: %s", err, out)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	k.hostKey = b
 	return nil
 }

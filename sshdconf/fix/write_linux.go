@@ -7,20 +7,24 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Change is the new content of one file.
 type Change struct {
-	Path string // OS path of the file to replace (already joined with --root)
+	// Path names the file to replace: for [Write] its path on this host,
+	// for [WriteIn] the name sshd opens it by (the tree being its /).
+	Path string
 	Old  []byte // the content the change was computed from
 	New  []byte
 }
@@ -47,6 +51,35 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
+	return lockDir(ctx, dir, d)
+}
+
+// LockIn is [Lock] for the directory that sshd names dir in the tree
+// root, resolved as [WriteIn] resolves names: it never opens a directory
+// outside root.
+func LockIn(ctx context.Context, root, dir string) (unlock func(), err error) {
+	t, err := openTree(root)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", filepath.Join(root, dir), err)
+	}
+	defer t.close()
+	show := t.show(dir)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", show, err)
+	}
+	rel, err := t.resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", show, err)
+	}
+	d, err := t.root.OpenFile(rel, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: open %s: %w", show, t.show(rel), underlying(err))
+	}
+	return lockDir(ctx, show, d)
+}
+
+// lockDir takes the lock of [Lock] on d, the open directory dir.
+func lockDir(ctx context.Context, dir string, d *os.File) (unlock func(), err error) {
 	fd := int(d.Fd())
 	for {
 		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
@@ -78,7 +111,9 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 // Write replaces the file of each change with its New content, in order,
 // atomically per file: a crash at any moment leaves each file with either
 // its old or its new content, never a mix, and with its old owner, mode
-// and SELinux label.
+// and SELinux label. Files are replaced one at a time, so a crash between
+// two leaves the first new and the second old: [Order] chooses an order in
+// which sshd accepts every such state.
 //
 // A symbolic link is followed, and its target is replaced: sshd reads the
 // target, and the link stays what the admin made it. The file must exist
@@ -99,13 +134,39 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 // each file it may change (even one it leaves as is). The caller holds the
 // [Lock] while it reads the files, computes the changes and calls Write.
 func Write(changes []Change) error {
-	var w writer
+	t, err := openTree("/")
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	w := writer{t: t}
 	return w.write(changes)
 }
 
-// writer does the work of [Write]; tests set crash to kill the process at
-// the named points.
+// WriteIn is [Write] for the files of a --root tree: the Path of each
+// change is the name sshd opens (absolute, or relative to /), and it is
+// resolved inside root as if root were / (a chroot): a symbolic link with
+// an absolute target starts again at root, ".." stops there, and no
+// operation of WriteIn (read, create, rename, sync, removal of stale
+// temporary files) reaches outside root, even if the tree changes
+// meanwhile. So a link in the tree that points to a file of this host
+// replaces the file of that name in the tree, or fails naming it when the
+// tree has none; it never touches the host's.
+func WriteIn(root string, changes []Change) error {
+	t, err := openTree(root)
+	if err != nil {
+		return fmt.Errorf("write in %s: %w", root, err)
+	}
+	defer t.close()
+	w := writer{t: t, inTree: true}
+	return w.write(changes)
+}
+
+// writer does the work of [Write] and [WriteIn]; tests set crash to kill
+// the process at the named points.
 type writer struct {
+	t      *tree
+	inTree bool // names are sshd's, under t (else host paths)
 	// crash, if not nil, is called at each point of a write, named
 	// "temp-created", "temp-written", "temp-synced", "renamed" and
 	// "dir-synced", followed by ":" and the index of the change.
@@ -130,31 +191,43 @@ func (w *writer) hit(point string, i int) {
 func (w *writer) write(changes []Change) error {
 	cleaned := make(map[string]bool)
 	for i, c := range changes {
-		if err := w.writeFile(i, c, cleaned); err != nil {
-			return fmt.Errorf("write %s: %w", c.Path, err)
+		name, show := c.Path, c.Path
+		if w.inTree {
+			// Not cleaned: ".." after a link goes where the link leads.
+			show = strings.TrimSuffix(w.t.dir, "/") + "/" + strings.TrimLeft(name, "/")
+		} else if !filepath.IsAbs(name) {
+			abs, err := filepath.Abs(name)
+			if err != nil {
+				return fmt.Errorf("write %s: %w", show, err)
+			}
+			name = abs
+		}
+		if err := w.writeFile(i, name, c, cleaned); err != nil {
+			return fmt.Errorf("write %s: %w", show, err)
 		}
 	}
 	return nil
 }
 
-// writeFile writes change i; cleaned records the directories already rid
-// of the temporary files of crashed runs.
-func (w *writer) writeFile(i int, c Change, cleaned map[string]bool) error {
-	target, err := filepath.EvalSymlinks(c.Path)
+// writeFile writes change i to the file name; cleaned records the
+// directories already rid of the temporary files of crashed runs.
+func (w *writer) writeFile(i int, name string, c Change, cleaned map[string]bool) error {
+	t := w.t
+	target, err := t.resolve(name)
 	if err != nil {
 		return err
 	}
-	cur, fi, err := readRegular(target)
+	cur, fi, label, err := t.readRegular(target)
 	if err != nil {
 		return err
 	}
 	if !bytes.Equal(cur, c.Old) {
 		return errors.New("changed since it was read; run fix again")
 	}
-	dir, base := filepath.Split(target)
-	dir = filepath.Clean(dir)
+	dir, base := path.Split(target)
+	dir = path.Clean(dir)
 	if !cleaned[dir] {
-		if err := removeStaleTemps(dir); err != nil {
+		if err := t.removeStaleTemps(dir); err != nil {
 			return err
 		}
 		cleaned[dir] = true
@@ -162,70 +235,38 @@ func (w *writer) writeFile(i int, c Change, cleaned map[string]bool) error {
 	if bytes.Equal(cur, c.New) {
 		return nil
 	}
-	label, err := selinuxLabel(target)
-	if err != nil {
-		return err
-	}
 
-	tmp, f, err := createTemp(dir, base)
+	tmp, f, err := t.createTemp(dir, base)
 	if err != nil {
 		return err
 	}
 	w.hit(pointTempCreated, i)
-	if err := fillTemp(f, tmp, c.New, fi, label); err != nil {
+	if err := fillTemp(f, t.show(tmp), c.New, fi, label); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		t.root.Remove(tmp)
 		return err
 	}
 	w.hit(pointTempWritten, i)
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		t.root.Remove(tmp)
 		return err
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+		t.root.Remove(tmp)
 		return err
 	}
 	w.hit(pointTempSynced, i)
-	if err := os.Rename(tmp, target); err != nil {
-		os.Remove(tmp)
-		return err
+	if err := t.root.Rename(tmp, target); err != nil {
+		t.root.Remove(tmp)
+		return &os.LinkError{Op: "rename", Old: t.show(tmp), New: t.show(target), Err: underlying(err)}
 	}
 	w.hit(pointRenamed, i)
-	if err := syncDir(dir); err != nil {
+	if err := t.syncDir(dir); err != nil {
 		return err
 	}
 	w.hit(pointDirSynced, i)
 	return nil
-}
-
-// readRegular returns the content and the file info of the regular file
-// name, which is not a symbolic link.
-func readRegular(name string) ([]byte, fs.FileInfo, error) {
-	// Lstat first, so that a FIFO does not block the open.
-	if fi, err := os.Lstat(name); err != nil {
-		return nil, nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, nil, errors.New("not a regular file")
-	}
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, errors.New("not a regular file")
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	return b, fi, nil
 }
 
 // selinuxXattr is the extended attribute that holds a file's SELinux
@@ -235,24 +276,53 @@ const selinuxXattr = "security.selinux"
 // selinuxLabel returns the SELinux label of the file name, or nil if it
 // has none or the file system has no labels.
 func selinuxLabel(name string) ([]byte, error) {
+	label, err := getLabel(func(buf []byte) (int, error) { return unix.Getxattr(name, selinuxXattr, buf) })
+	if err != nil {
+		return nil, fmt.Errorf("get %s of %s: %w", selinuxXattr, name, err)
+	}
+	return label, nil
+}
+
+// fileLabel returns the SELinux label of the open file f, or nil.
+func fileLabel(f *os.File) ([]byte, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var label []byte
+	var gerr error
+	if err := rc.Control(func(fd uintptr) {
+		label, gerr = getLabel(func(buf []byte) (int, error) { return unix.Fgetxattr(int(fd), selinuxXattr, buf) })
+	}); err != nil {
+		return nil, err
+	}
+	if gerr != nil {
+		return nil, fmt.Errorf("get %s: %w", selinuxXattr, gerr)
+	}
+	return label, nil
+}
+
+// getLabel reads the label with get, which is getxattr(2) or fgetxattr(2)
+// into its buffer.
+func getLabel(get func(buf []byte) (int, error)) ([]byte, error) {
 	for {
-		n, err := syscall.Getxattr(name, selinuxXattr, nil)
+		n, err := get(nil)
 		if err != nil {
 			if noXattr(err) {
 				return nil, nil
 			}
-			return nil, fmt.Errorf("get %s of %s: %w", selinuxXattr, name, err)
+			return nil, err
 		}
 		buf := make([]byte, n)
-		n, err = syscall.Getxattr(name, selinuxXattr, buf)
-		if err == syscall.ERANGE {
+		n, err = get(buf)
+		if err == unix.ERANGE {
 			continue // the label grew between the two calls
 		}
 		if err != nil {
 			if noXattr(err) {
 				return nil, nil
 			}
-			return nil, fmt.Errorf("get %s of %s: %w", selinuxXattr, name, err)
+			return nil, err
 		}
 		return buf[:n], nil
 	}
@@ -261,7 +331,7 @@ func selinuxLabel(name string) ([]byte, error) {
 // noXattr reports whether err from getxattr(2) means that there is no such
 // attribute.
 func noXattr(err error) bool {
-	return err == syscall.ENODATA || err == syscall.ENOTSUP || err == syscall.EOPNOTSUPP
+	return err == unix.ENODATA || err == unix.ENOTSUP || err == unix.EOPNOTSUPP
 }
 
 // tempMarker separates the name of the file from the random part in the
@@ -301,25 +371,46 @@ func isTemp(name string) bool {
 
 // removeStaleTemps removes the regular files of dir that are temporary
 // files of [Write], left by a run that crashed.
-func removeStaleTemps(dir string) error {
-	entries, err := os.ReadDir(dir)
+func (t *tree) removeStaleTemps(dir string) error {
+	d, err := t.root.Open(dir)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: t.show(dir), Err: underlying(err)}
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return &fs.PathError{Op: "readdir", Path: t.show(dir), Err: underlying(err)}
 	}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !isTemp(e.Name()) {
 			continue
 		}
-		err := os.Remove(filepath.Join(dir, e.Name()))
+		err := t.root.Remove(path.Join(dir, e.Name()))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove stale temporary file: %w", err)
+			return fmt.Errorf("remove stale temporary file %s: %w", t.show(path.Join(dir, e.Name())), underlying(err))
 		}
 	}
 	return nil
 }
 
 // createTemp creates a new temporary file for the file base of dir,
-// writable only by its owner.
+// writable only by its owner, and returns its name in t.
+func (t *tree) createTemp(dir, base string) (string, *os.File, error) {
+	const flag = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
+	for try := 0; ; try++ {
+		name := path.Join(dir, tempName(base))
+		f, err := t.root.OpenFile(name, flag, 0o600)
+		if err == nil {
+			return name, f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 10 {
+			return "", nil, &fs.PathError{Op: "open", Path: t.show(name), Err: underlying(err)}
+		}
+	}
+}
+
+// createTemp creates a new temporary file for the file base of dir on
+// this host, writable only by its owner.
 func createTemp(dir, base string) (string, *os.File, error) {
 	const flag = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
 	for try := 0; ; try++ {
@@ -347,11 +438,11 @@ func fillTemp(f *os.File, name string, content []byte, fi fs.FileInfo, label []b
 	// Owner first: chown(2) clears the set-user-ID and set-group-ID bits.
 	// Only when it differs: the file created already has ours, and the
 	// hardened unit's system call filter refuses fchown.
-	var tst syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &tst); err != nil {
+	tfi, err := f.Stat()
+	if err != nil {
 		return err
 	}
-	if tst.Uid != st.Uid || tst.Gid != st.Gid {
+	if tst, ok := tfi.Sys().(*syscall.Stat_t); !ok || tst.Uid != st.Uid || tst.Gid != st.Gid {
 		if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
 			return fmt.Errorf("give %s the owner %d:%d of the file it replaces: %w", name, st.Uid, st.Gid, err)
 		}
@@ -360,18 +451,36 @@ func fillTemp(f *os.File, name string, content []byte, fi fs.FileInfo, label []b
 		return err
 	}
 	if label != nil {
-		// The syscall package has no fsetxattr, so this goes by name; only
-		// who may rename in dir, and so replace the file anyway, could
-		// swap the temporary file created with O_EXCL.
-		if err := syscall.Setxattr(name, selinuxXattr, label, 0); err != nil {
-			return fmt.Errorf("set %s of %s: %w", selinuxXattr, name, err)
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.Fsetxattr(int(fd), selinuxXattr, label, 0) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return fmt.Errorf("set %s of %s: %w", selinuxXattr, name, serr)
 		}
 	}
 	return nil
 }
 
-// syncDir flushes the directory dir, so that a rename in it survives a
-// crash of the system.
+// syncDir flushes the directory dir of t, so that a rename in it survives
+// a crash of the system.
+func (t *tree) syncDir(dir string) error {
+	d, err := t.root.Open(dir)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: t.show(dir), Err: underlying(err)}
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("sync directory %s: %w", t.show(dir), underlying(err))
+	}
+	return d.Close()
+}
+
+// syncDir flushes the directory dir of this host.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
