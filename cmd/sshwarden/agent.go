@@ -615,8 +615,16 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 			return
 		}
 	}
-	changes := make([]fix.Change, len(plan.Files))
-	for i, fc := range plan.Files {
+	// The files are replaced one at a time, in an order in which sshd
+	// accepts every mix of old and new files: wherever the agent is
+	// stopped, sshd can restart on what is on disk.
+	ordered, err := fix.Order(cfg, plan.Files, func(ch []fix.FileChange) error { return checker.Check(ctx, cfg, ch) })
+	if err != nil {
+		fail(err)
+		return
+	}
+	changes := make([]fix.Change, len(ordered))
+	for i, fc := range ordered {
 		changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
 	}
 	if err := fix.Write(changes); err != nil {
