@@ -36,7 +36,7 @@ import (
 // An Actor holds no state: several goroutines may use one at once.
 type Actor struct {
 	Proc  string        // procfs root, "/proc" by default
-	Dev   string        // device root, "/dev" by default
+	Dev   string        // names the terminals in what Warn returns (Dev/pts/N), "/dev" by default; no path under it is opened
 	Grace time.Duration // how long to wait for a signalled process to exit before escalating; 5 s by default
 }
 
@@ -108,12 +108,15 @@ func (a *Actor) killWait() time.Duration { return min(a.grace(), maxKillWait) }
 // ends with a line break, its newlines written as \r\n (the terminal may
 // be in raw mode); on a pipe it is framed by newlines.
 //
-// For a pty session it writes to every Dev/pts/N of s.TTYs: the device
-// is opened without becoming a controlling tty and without blocking, must
-// be the pts N (a character device of the Unix98 pty slave majors), and
-// the monitor, verified by its start time, must hold the pty master of
-// index N after the open (a monitor closes the master of a channel that
-// ended, and the index may then serve another login). The write is one
+// For a pty session it writes to every pts N of s.TTYs, which it opens
+// through the pty master of index N that the monitor, verified by its
+// start time, holds (pidfd_getfd, then TIOCGPTPEER), not by a path: so
+// the terminal is the session's own, also for the sshd of a container
+// with a devpts of its own (see writePTS). It is opened without becoming
+// a controlling tty and without blocking, and must be the pts N (a
+// character device of the Unix98 pty slave majors); a monitor that holds
+// no master N (it closes the master of a channel that ended, and the
+// index may then serve another login) is not written to. The write is one
 // non-blocking write(2): a terminal whose output buffer is full (a
 // stopped client, a frozen network) gets EAGAIN, which is an error, as is
 // a short write. Writing moves only the pts mtime, so a warning does not
@@ -123,7 +126,10 @@ func (a *Actor) killWait() time.Duration { return min(a.grace(), maxKillWait) }
 // commands (the processes of s.Procs directly under the user child, or
 // under a root login's process), only when that is a pipe whose read end
 // the user child holds: then sshd sends what it reads there to the
-// client's stderr. Never to stdout, which would corrupt scp, sftp and
+// client's stderr. The agent takes that pipe from the command with
+// pidfd_getfd(2) and checks it before it writes; it never opens
+// /proc/PID/fd/2, which the user could point elsewhere (see writePipe).
+// Never to stdout, which would corrupt scp, sftp and
 // rsync streams; so a command whose stderr is its stdout (2>&1) is not
 // warned. (A command that swapped the two through a third fd writes its
 // own data to stderr, and would get the warning on stdout: /proc cannot
@@ -181,7 +187,7 @@ func (a *Actor) warnPTY(s watcher.Session, mon *procHandle, msg string) ([]strin
 	var via []string
 	var errs []error
 	for _, tty := range ttys {
-		path, err := a.writePTS(s, mon, tty, b)
+		path, err := a.writePTS(mon, tty, b)
 		if errors.Is(err, ErrSessionGone) {
 			return via, fmt.Errorf("warning session %d: %w", s.PID, err)
 		}
@@ -194,46 +200,107 @@ func (a *Actor) warnPTY(s watcher.Session, mon *procHandle, msg string) ([]strin
 	return via, errors.Join(errs...)
 }
 
-// writePTS writes b to the terminal tty ("pts/N") of s, whose monitor is
-// mon, and returns its path.
-func (a *Actor) writePTS(s watcher.Session, mon *procHandle, tty string, b []byte) (string, error) {
+// writePTS writes b to the terminal tty ("pts/N") of the session whose
+// verified monitor is mon, and returns its name, Dev/pts/N.
+//
+// It opens no path. Opening Dev/pts/N would be sound for the host's sshd
+// (Dev and Dev/pts are root's; in the kernel's devpts no one, not even
+// root, can create, rename, remove or link a name: mknod, ln -s, touch and
+// mkdir there fail with EPERM or EACCES, measured on 6.18; a user can
+// only chmod their own pts), but not for the sshd of a container or
+// chroot with a devpts of its own: its pts N is another terminal than the
+// host's /dev/pts/N, and the two cannot be told apart by their device
+// numbers (136:N in every devpts) nor by the index of the master the
+// monitor holds. So the terminal is reached through that master instead:
+// pidfd_getfd(2) duplicates the monitor's descriptor of it (the monitor
+// is root's sshd, whose descriptors no user can change), TIOCGPTN checks
+// that it is the master of pty N, and TIOCGPTPEER opens the very slave
+// of that master, in whichever devpts it is, without becoming a
+// controlling tty and without blocking, and the slave must be pts N. A
+// monitor that holds no master N any more (it closes the master of a
+// channel that ended, and the index may then serve another login) is not
+// written to.
+func (a *Actor) writePTS(mon *procHandle, tty string, b []byte) (string, error) {
 	n, err := parsePTS(tty)
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(a.dev(), "pts", strconv.Itoa(n))
-	fd, err := openNoEINTR(path, unix.O_WRONLY|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW)
+	name := filepath.Join(a.dev(), "pts", strconv.Itoa(n))
+	fd, err := a.openPTS(mon, n)
 	if err != nil {
-		return "", fmt.Errorf("opening %s: %w", path, err)
+		return "", err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return "", fmt.Errorf("fstat %s: %w", path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
-		return "", fmt.Errorf("%s is not a character device (mode %#o)", path, st.Mode)
-	}
-	if i, ok := ptsIndex(uint64(st.Rdev)); !ok || i != n {
-		return "", fmt.Errorf("%s is device %d:%d, not pts %d", path, unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)), n)
-	}
-	// The pty pair lives as long as one of its ends is open, and we hold
-	// the slave: if the verified monitor holds master n now, the terminal
-	// we opened is this session's.
-	masters, err := watcher.PTYMasters(a.proc(), s.PID)
-	if err != nil {
-		if errors.Is(err, watcher.ErrNoProcess) {
-			return "", fmt.Errorf("monitor %d: %w", s.PID, ErrSessionGone)
-		}
-		return "", fmt.Errorf("reading the pty masters of monitor %d: %w", s.PID, err)
-	}
 	if err := mon.check(); err != nil {
 		return "", err
 	}
-	if !slices.Contains(masters, n) {
-		return "", fmt.Errorf("monitor %d holds no pty master of pts/%d any more: the terminal is not this session's", s.PID, n)
+	return name, writeNonBlocking(fd, b, name)
+}
+
+// openPTS opens, for writing, the slave of the pty master of index n that
+// the monitor mon holds.
+func (a *Actor) openPTS(mon *procHandle, n int) (int, error) {
+	dir := a.path(mon.pid, "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return -1, fmt.Errorf("monitor %d: %w", mon.pid, ErrSessionGone)
+		}
+		return -1, fmt.Errorf("listing %s: %w", dir, err)
 	}
-	return path, writeNonBlocking(fd, b, path)
+	for _, e := range ents {
+		target, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		// /dev/ptmx or /dev/pts/ptmx, under the root of a chroot as the
+		// host sees it: a cheap filter, the ioctls below decide.
+		link, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil || !strings.HasSuffix(link, "/dev/ptmx") && !strings.HasSuffix(link, "/dev/pts/ptmx") {
+			continue
+		}
+		m, err := pidfdGetfd(mon.fd, target)
+		switch {
+		case err == unix.EPERM:
+			return -1, fmt.Errorf("pidfd_getfd on fd %d of monitor %d: %w (it needs CAP_SYS_PTRACE, and a system call filter that allows pidfd_getfd)", target, mon.pid, err)
+		case err == unix.ESRCH:
+			return -1, fmt.Errorf("monitor %d: %w", mon.pid, ErrSessionGone)
+		case err != nil:
+			continue // closed since
+		}
+		fd, err := ptsPeer(m, n)
+		unix.Close(m)
+		if fd >= 0 || err != nil {
+			return fd, err
+		}
+	}
+	return -1, fmt.Errorf("monitor %d holds no pty master of pts/%d: the terminal is not this session's", mon.pid, n)
+}
+
+// ptsPeer opens the slave of the pty master m, for writing, when m is the
+// master of pty n; else it returns -1 and no error.
+func ptsPeer(m, n int) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(m, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(5, 2) {
+		return -1, nil // not a pty master (ptmx, 5:2)
+	}
+	if i, err := unix.IoctlGetUint32(m, unix.TIOCGPTN); err != nil || int(i) != n {
+		return -1, nil
+	}
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m), unix.TIOCGPTPEER, uintptr(unix.O_WRONLY|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC))
+	if errno != 0 {
+		return -1, fmt.Errorf("opening pts/%d through its master (TIOCGPTPEER): %w", n, errno)
+	}
+	fd := int(r)
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("fstat of pts/%d: %w", n, err)
+	}
+	if i, ok := ptsIndex(uint64(st.Rdev)); st.Mode&unix.S_IFMT != unix.S_IFCHR || !ok || i != n {
+		unix.Close(fd)
+		return -1, fmt.Errorf("the peer of pty master %d is device %d:%d, not pts %d", n, unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)), n)
+	}
+	return fd, nil
 }
 
 // parsePTS parses "pts/N" strictly: decimal, no sign, no leading zero.
@@ -286,19 +353,32 @@ func (a *Actor) warnPipe(s watcher.Session, mon *procHandle, msg string) ([]stri
 		if pid <= 0 || pid == s.PID || pid == s.Child {
 			continue
 		}
-		p, err := watcher.ReadProcess(a.proc(), pid)
-		if err != nil || p.PPID != top.pid || p.Started.Before(s.Started) || !p.Alive() {
+		// A pidfd on the command, verified as a child of top started no
+		// earlier than the session: the fd links read below are its,
+		// and pidfd_getfd takes its fd 2 through it.
+		cmd, err := a.open(pid, "command", func(p watcher.Process) error {
+			if p.PPID != top.pid || p.Started.Before(s.Started) {
+				return errNotScanned
+			}
+			return nil
+		})
+		if errors.Is(err, ErrSessionGone) {
 			continue // not a command of the session (any more)
 		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("warning session %d on the stderr of pid %d: %w", s.PID, pid, err))
+			continue
+		}
 		ino, why := a.stderrPipe(pid, monExe)
-		if why != "" {
-			reasons = append(reasons, fmt.Sprintf("pid %d: %s", pid, why))
+		if why != "" || done[ino] {
+			cmd.close()
+			if why != "" {
+				reasons = append(reasons, fmt.Sprintf("pid %d: %s", pid, why))
+			}
 			continue
 		}
-		if done[ino] {
-			continue
-		}
-		err = a.writePipe(s, mon, top, pid, ino, b)
+		err = a.writePipe(mon, top, cmd, ino, b)
+		cmd.close()
 		var cannot cannotWarn
 		switch {
 		case errors.As(err, &cannot):
@@ -357,29 +437,44 @@ func (a *Actor) stderrPipe(pid int, monExe string) (ino uint64, why string) {
 	return ino, ""
 }
 
-// writePipe opens fd 2 of process pid, checks that it is the pipe ino
-// whose read end top (the user child, or a root login's process) holds,
-// and writes b to it once.
-func (a *Actor) writePipe(s watcher.Session, mon, top *procHandle, pid int, ino uint64, b []byte) error {
+// writePipe writes b once to fd 2 of the command cmd, when that is the
+// pipe ino whose read end top (the user child, or a root login's process)
+// holds.
+//
+// It never opens a path that the session's user can change, such as
+// /proc/PID/fd/2: the user owns the command and can replace its fd 2
+// between any check and such an open (dup2 of an O_PATH descriptor of a
+// file or device node they may not open themselves), and an open as root
+// of a device node can have effects of its own (a watchdog, a tape).
+// Instead pidfd_getfd(2) duplicates the command's fd 2, the very open
+// file description it holds at that moment, into the agent; fstat of the
+// duplicate checks that it is the pipe ino, and only then is b written to
+// it, without blocking (see writeNoWait). Whatever the user put on fd 2,
+// the agent gets no more than the user already holds, and writes only to
+// the pipe it checked. pidfd_getfd needs CAP_SYS_PTRACE, and a system
+// call filter that allows it (systemd's @system-service does not: it is
+// in @debug).
+func (a *Actor) writePipe(mon, top, cmd *procHandle, ino uint64, b []byte) error {
 	if ok, err := a.holdsReadEnd(top.pid, ino); err != nil {
 		return err
 	} else if !ok {
 		return cannotWarn(fmt.Sprintf("its stderr is a pipe that pid %d does not read", top.pid))
 	}
-	path := a.path(pid, "fd/2")
-	// O_NONBLOCK: without a reader the open fails with ENXIO instead of
-	// waiting for one.
-	fd, err := openNoEINTR(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("opening %s: %w", path, err)
+	fd, err := pidfdGetfd(cmd.fd, 2)
+	switch {
+	case err == unix.ESRCH:
+		return cannotWarn("it exited")
+	case err == unix.EBADF:
+		return cannotWarn("its stderr is closed")
+	case err == unix.EPERM:
+		return fmt.Errorf("pidfd_getfd on fd 2 of pid %d: %w (it needs CAP_SYS_PTRACE, and a system call filter that allows pidfd_getfd)", cmd.pid, err)
+	case err != nil:
+		return fmt.Errorf("pidfd_getfd on fd 2 of pid %d: %w", cmd.pid, err)
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("fstat %s: %w", path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO || st.Ino != ino {
-		return fmt.Errorf("%s changed: not pipe %d any more", path, ino)
+	what := fmt.Sprintf("the stderr of pid %d", cmd.pid)
+	if err := checkPipe(fd, ino, what); err != nil {
+		return err
 	}
 	// We hold the pipe now. If the verified user child still reads it, a
 	// write reaches the session's stderr channel.
@@ -394,7 +489,113 @@ func (a *Actor) writePipe(s watcher.Session, mon, top *procHandle, pid int, ino 
 	if err := mon.check(); err != nil {
 		return err
 	}
-	return writeNonBlocking(fd, b, fmt.Sprintf("the stderr of pid %d", pid))
+	return writeNoWait(a.proc(), fd, b, what)
+}
+
+// pidfdGetfd is pidfd_getfd(2): a duplicate, close-on-exec, of fd
+// targetfd of the process of pidfd.
+func pidfdGetfd(pidfd, targetfd int) (int, error) {
+	for {
+		fd, err := unix.PidfdGetfd(pidfd, targetfd, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// checkPipe checks that fd is the write end (or a read-write end) of the
+// anonymous pipe ino: a FIFO of pipefs, the file system of pipe(2), with
+// that inode number.
+func checkPipe(fd int, ino uint64, what string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("fstat %s: %w", what, err)
+	}
+	dev, err := pipefsDev()
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO || st.Dev != dev || st.Ino != ino {
+		return fmt.Errorf("%s changed: it is not pipe %d any more (mode %#o, device %d:%d, inode %d)", what, ino, st.Mode, unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return fmt.Errorf("fcntl F_GETFL on %s: %w", what, err)
+	}
+	if flags&unix.O_ACCMODE == unix.O_RDONLY {
+		return fmt.Errorf("%s changed: it is the read end of pipe %d", what, ino)
+	}
+	return nil
+}
+
+// pipefsDev is the device of pipefs, the file system of every pipe(2).
+func pipefsDev() (uint64, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, fmt.Errorf("pipe2: %w", err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	var st unix.Stat_t
+	if err := unix.Fstat(p[0], &st); err != nil {
+		return 0, fmt.Errorf("fstat of a pipe: %w", err)
+	}
+	return st.Dev, nil
+}
+
+// writeNoWait writes b, at most PIPE_BUF bytes, to the pipe fd without
+// blocking and without changing its open file description, which the
+// session's command shares: setting O_NONBLOCK on it would make the
+// command's own writes to its stderr fail with EAGAIN. A full pipe (the
+// client does not read) and a short write are errors.
+//
+// Since Linux 6.4 a pipe takes pwritev2(2)'s RWF_NOWAIT. Older kernels
+// refuse that with EOPNOTSUPP; then the pipe is opened anew through
+// PROC/self/fd/FD, the agent's own descriptor (a path no other user can
+// change, to the pipe just checked, whose open has no effect), with
+// O_NONBLOCK on the new description, which is the agent's alone. That
+// open needs the permission to write the pipe's inode, mode 0600 and
+// owned by the user: CAP_DAC_OVERRIDE.
+func writeNoWait(proc string, fd int, b []byte, what string) error {
+	return writeNoWaitUsing(proc, fd, b, what, true)
+}
+
+// writeNoWaitUsing is writeNoWait; without nowait it takes the path of
+// kernels before 6.4 at once.
+func writeNoWaitUsing(proc string, fd int, b []byte, what string, nowait bool) error {
+	if nowait {
+		n, err := pwriteNoWait(fd, b)
+		switch {
+		case err == unix.EOPNOTSUPP:
+			// A kernel before 6.4: below.
+		case err == unix.EAGAIN:
+			return fmt.Errorf("writing to %s: its buffer is full (the client does not read): %w", what, err)
+		case err != nil:
+			return fmt.Errorf("writing to %s: %w", what, err)
+		case n < len(b):
+			return fmt.Errorf("writing to %s: short write, %d of %d bytes (the client does not read)", what, n, len(b))
+		default:
+			return nil
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("fstat %s: %w", what, err)
+	}
+	path := proc + "/self/fd/" + strconv.Itoa(fd)
+	wfd, err := openNoEINTR(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("opening %s anew: %w", what, err)
+	}
+	defer unix.Close(wfd)
+	var st2 unix.Stat_t
+	if err := unix.Fstat(wfd, &st2); err != nil {
+		return fmt.Errorf("fstat %s: %w", what, err)
+	}
+	if st2.Dev != st.Dev || st2.Ino != st.Ino {
+		return fmt.Errorf("opening %s anew gave another file", what)
+	}
+	return writeNonBlocking(wfd, b, what)
 }
 
 // holdsReadEnd reports whether process pid holds the read end of pipe ino.
@@ -446,6 +647,16 @@ func pipeInode(link string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	return n, err == nil && n > 0
+}
+
+// pwriteNoWait is pwritev2(fd, b, -1, RWF_NOWAIT).
+func pwriteNoWait(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Pwritev2(fd, [][]byte{b}, -1, unix.RWF_NOWAIT)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // writeNonBlocking writes b to the non-blocking fd with one write(2); EAGAIN (a

@@ -412,9 +412,14 @@ func closesIn(x Action) string {
 }
 
 // DefaultWarnMessage is the warning written to a session when the policy
-// sets no WarnMessage.
+// sets no WarnMessage. It asks for Enter, not for any key: the idle clock
+// of a terminal (its atime) moves when a program reads input, and a
+// program that reads its terminal line by line (cat, read, most prompts)
+// gets typed keys only at Enter, while one that reads each key (bash's
+// prompt, an editor) gets Enter too (measured with sshd and a pty:
+// TestIdleLineBuffered).
 const (
-	DefaultWarnMessage    = "sshwarden: this session has been idle for %i; it will be closed in %l. Press a key to keep it open."
+	DefaultWarnMessage    = "sshwarden: this session has been idle for %i; it will be closed in %l. Press Enter to keep it open."
 	DefaultMaxWarnMessage = "sshwarden: this session has been open for %a; it will be closed in %l (maximum session time)."
 )
 

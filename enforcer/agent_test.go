@@ -509,7 +509,7 @@ func TestExpandWarnMessage(t *testing.T) {
 	s := watcher.Session{User: "alice", TTY: "pts/3"}
 	x := Action{Session: s, Reason: ReasonIdle, Idle: 14 * time.Minute, Left: time.Minute, Age: 2*time.Hour + 5*time.Second}
 	for _, c := range []struct{ tmpl, want string }{
-		{"", "sshwarden: this session has been idle for 14m; it will be closed in 1m. Press a key to keep it open."},
+		{"", "sshwarden: this session has been idle for 14m; it will be closed in 1m. Press Enter to keep it open."},
 		{"%u on %t idle %i, %l left, age %a (%r) 100%% %z %", "alice on pts/3 idle 14m, 1m left, age 2h0m5s (idle) 100% %z %"},
 	} {
 		x.Message = c.tmpl

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -320,17 +324,55 @@ const staleTempAge = time.Minute
 // file or the new one, never a part; on failure path is untouched and the
 // temporary file removed. The first call also removes temporary files of
 // path older than a minute, left by a crash. Errors name path.
+//
+// path must be absolute, and no component of its folder may be a
+// symbolic link: the folder is opened first, with openat2(2)'s
+// RESOLVE_NO_SYMLINKS, and everything happens in that very folder, named
+// by the agent's own descriptor (/proc/self/fd/N), so that a link put in
+// the way after the check cannot send the file elsewhere. A symbolic
+// link named path itself is replaced, never followed.
 func (m *Metrics) WriteFile(path string) error {
 	m.writing.Lock()
 	defer m.writing.Unlock()
 	var b bytes.Buffer
 	m.render(&b)
+	dir, name := filepath.Split(path)
+	if !filepath.IsAbs(path) || name == "" {
+		return fmt.Errorf("writing metrics to %s: not an absolute path of a file", path)
+	}
+	dfd, err := openNoSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("writing metrics to %s: opening its folder: %w", path, err)
+	}
+	defer unix.Close(dfd)
+	at := "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + name
 	if !m.swept {
 		m.swept = true
-		fix.RemoveStaleTemps(path, staleTempAge)
+		fix.RemoveStaleTemps(at, staleTempAge)
 	}
-	if err := fix.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := fix.WriteFile(at, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing metrics to %s: %w", path, err)
 	}
 	return nil
+}
+
+// openNoSymlinks opens the folder dir, an absolute path, for use as a
+// path (O_PATH), refusing symbolic links in any of its components (ELOOP).
+func openNoSymlinks(dir string) (int, error) {
+	for {
+		fd, err := unix.Openat2(unix.AT_FDCWD, dir, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS,
+		})
+		switch err {
+		case unix.EINTR, unix.EAGAIN: // EAGAIN: a rename raced the lookup
+			continue
+		case unix.ELOOP:
+			return -1, fmt.Errorf("%s: a component is a symbolic link: %w", dir, err)
+		case nil:
+			return fd, nil
+		default:
+			return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
+		}
+	}
 }

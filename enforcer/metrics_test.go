@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 // render returns what m.WriteTo writes, checked by the format's rules.
@@ -722,5 +723,48 @@ func TestMetricsConcurrent(t *testing.T) {
 		if math.Abs(got[key]-want) > 1e-9 {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
 		}
+	}
+}
+
+// TestMetricsWriteFileLinks: a symbolic link in the folder of the path is
+// refused, and nothing is written through it; a link named by the path
+// itself is replaced, not followed; a relative path is refused.
+func TestMetricsWriteFileLinks(t *testing.T) {
+	t.Parallel()
+	var m Metrics
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	via := filepath.Join(dir, "link", "sshwarden.prom")
+	err := m.WriteFile(via)
+	if err == nil || !errors.Is(err, unix.ELOOP) || !strings.HasPrefix(err.Error(), "writing metrics to "+via+": ") {
+		t.Errorf("WriteFile(%q) = %v, want ELOOP, naming it", via, err)
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Errorf("WriteFile through a link wrote %d files in its target", len(ents))
+	}
+
+	target := filepath.Join(dir, "target")
+	path := filepath.Join(real, "sshwarden.prom")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteFile(path); err != nil {
+		t.Fatalf("WriteFile(%q): %v", path, err)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("%s after WriteFile: %v, %v; want a regular file in place of the link", path, fi, err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("WriteFile followed the link to %s: %v", target, err)
+	}
+
+	if err := m.WriteFile("sshwarden.prom"); err == nil {
+		t.Errorf("WriteFile of a relative path succeeded")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +85,7 @@ type agentKeyword struct {
 	duplicate func(r *Rules) bool
 }
 
-func agentKeywords() []agentKeyword {
+func agentKeywords(metricsDirs []string) []agentKeyword {
 	dur := func(name string, global bool, field func(*Rules) **Duration) agentKeyword {
 		return agentKeyword{name: name, global: global,
 			set: func(r *Rules, args []string, _ string, pos sshdconf.Pos) error {
@@ -123,8 +125,11 @@ func agentKeywords() []agentKeyword {
 			return nil
 		}, duplicate: func(r *Rules) bool { return r.WarnMessage != nil }},
 		{name: "MetricsFile", global: true, set: func(r *Rules, args []string, _ string, pos sshdconf.Pos) error {
-			if len(args) != 1 || !strings.HasPrefix(args[0], "/") {
-				return fmt.Errorf("MetricsFile takes one absolute path")
+			if len(args) != 1 {
+				return fmt.Errorf("MetricsFile takes one path, a NAME.prom file in %s", strings.Join(metricsDirs, ", "))
+			}
+			if err := checkMetricsFile(args[0], metricsDirs); err != nil {
+				return err
 			}
 			r.MetricsFile = &String{Value: args[0], Pos: pos}
 			return nil
@@ -132,20 +137,65 @@ func agentKeywords() []agentKeyword {
 	}
 }
 
+// MetricsDirs returns the folders where a MetricsFile may be: the textfile
+// folder of Debian's prometheus-node-exporter, and sshwarden's own folders
+// of state and of runtime.
+func MetricsDirs() []string {
+	return []string{"/var/lib/prometheus/node-exporter", "/var/lib/sshwarden", "/run/sshwarden"}
+}
+
+// checkMetricsFile checks that path names a metrics file directly in one
+// of dirs: a clean absolute path (no "..", ".", "//" or trailing "/"),
+// whose name is NAME.prom (node_exporter reads *.prom) of letters, digits,
+// '.', '_' and '-', not starting with a '.'. Symbolic links on the way are
+// refused when the file is written (see [Metrics.WriteFile]).
+func checkMetricsFile(path string, dirs []string) error {
+	where := strings.Join(dirs, ", ")
+	if !strings.HasPrefix(path, "/") || filepath.Clean(path) != path {
+		return fmt.Errorf("MetricsFile %q: not a clean absolute path; use a NAME.prom file in %s", path, where)
+	}
+	dir, name := filepath.Split(path)
+	if !slices.Contains(dirs, strings.TrimSuffix(dir, "/")) {
+		return fmt.Errorf("MetricsFile %q: not in a metrics folder; use a NAME.prom file in %s", path, where)
+	}
+	stem, ok := strings.CutSuffix(name, ".prom")
+	if !ok || stem == "" || name[0] == '.' || len(name) > 255 || strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) >= 0 {
+		return fmt.Errorf("MetricsFile %q: the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'", path)
+	}
+	return nil
+}
+
+// Loader reads policies. The zero Loader is what [Load] and [Parse] use.
+type Loader struct {
+	// MetricsDirs, when not empty, replaces [MetricsDirs]: the folders
+	// where a MetricsFile may be. It exists for tests, which write the
+	// metrics to a temporary folder; no policy line and no flag sets it.
+	MetricsDirs []string
+}
+
+// maxPolicyErrors is how many errors [Parse] reports one by one; the rest
+// are counted in one more.
+const maxPolicyErrors = 100
+
 // Load reads a policy: a file, or "builtin:NAME" for a built-in profile.
-func Load(name string) (*Policy, error) {
+func Load(name string) (*Policy, error) { return Loader{}.Load(name) }
+
+// Load reads a policy: a file, or "builtin:NAME" for a built-in profile.
+func (ld Loader) Load(name string) (*Policy, error) {
 	if n, ok := strings.CutPrefix(name, "builtin:"); ok {
 		b, err := fs.ReadFile(profiles, "profiles/"+n+".conf")
 		if err != nil {
 			return nil, fmt.Errorf("no built-in policy %q (have %s)", n, strings.Join(Builtins(), ", "))
 		}
-		return Parse(name, b)
+		return ld.Parse(name, b)
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(name, b)
+	return ld.Parse(name, b)
 }
 
 // Builtins lists the built-in profiles as builtin:NAME.
@@ -159,18 +209,44 @@ func Builtins() []string {
 }
 
 // Parse parses a policy file. Every problem is reported, each with its
-// file:line:col, in one error.
-func Parse(name string, src []byte) (*Policy, error) {
+// file:line:col, in one error: an [sshdconf.ErrorList] of the first 100,
+// and when there are more, one more that counts them, at the line of the
+// first one left out.
+func Parse(name string, src []byte) (*Policy, error) { return Loader{}.Parse(name, src) }
+
+// Parse parses a policy file, as [Parse] does.
+func (ld Loader) Parse(name string, src []byte) (*Policy, error) {
 	p := &Policy{Name: name}
 	var errs sshdconf.ErrorList
+	more := 0
+	var morePos sshdconf.Pos
 	fail := func(pos sshdconf.Pos, format string, args ...any) {
+		if len(errs) == maxPolicyErrors {
+			if more == 0 {
+				morePos = pos
+			}
+			more++
+			return
+		}
 		errs = append(errs, sshdconf.Diag{Pos: pos, Msg: fmt.Sprintf(format, args...), Severity: sshdconf.SevError})
 	}
-	agent := agentKeywords()
+	dirs := ld.MetricsDirs
+	if len(dirs) == 0 {
+		dirs = MetricsDirs()
+	}
+	agent := agentKeywords(dirs)
 	seenReq := map[string]sshdconf.Pos{}
 	cur := &p.Global
 	var block *Block
 	for _, l := range sshdconf.Parse(name, src).Lines {
+		// sshd reads each line as a C string: a NUL ends it there, and
+		// the line's newline, after the NUL, is lost, so that the next
+		// line is joined to it (measured on 9.2; servconf.c,
+		// load_server_config). Whatever the line, sshwarden refuses it.
+		if i := strings.IndexByte(l.Text, 0); i >= 0 {
+			fail(sshdconf.Pos{File: name, Line: int(l.Num), Col: i + 1}, "a NUL byte in the line (sshd would end the line there and join the next one to it)")
+			continue
+		}
 		if !l.IsDirective() {
 			continue
 		}
@@ -239,6 +315,9 @@ func Parse(name string, src []byte) (*Policy, error) {
 			r.Value = v
 		}
 		p.Requirements = append(p.Requirements, r)
+	}
+	if more > 0 {
+		errs = append(errs, sshdconf.Diag{Pos: morePos, Msg: fmt.Sprintf("... and %s, from this line on", pluralN(more, "more error", "more errors")), Severity: sshdconf.SevError})
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -1,12 +1,15 @@
 package enforcer
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -144,5 +147,112 @@ p.conf:15:1: invalid address list for Match Address: 10.0.0.1/8 (addresses, CIDR
 	}
 	if !strings.Contains(err.Error(), "p.conf:1:1") {
 		t.Error("no position")
+	}
+}
+
+// TestMetricsFilePlace: a MetricsFile must be a NAME.prom file right in
+// one of the metrics folders; anything else is refused at its file:line.
+func TestMetricsFilePlace(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		path string
+		err  string // after "p.conf:2:1: "; empty: accepted
+	}{
+		{"/var/lib/prometheus/node-exporter/sshwarden.prom", ""},
+		{"/run/sshwarden/sshwarden.prom", ""},
+		{"/var/lib/sshwarden/host-a_1.x.prom", ""},
+		{`"/run/sshwarden/quoted.prom"`, ""},
+		{"/etc/shadow", `MetricsFile "/etc/shadow": not in a metrics folder; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/proc/self/mem", `MetricsFile "/proc/self/mem": not in a metrics folder; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/etc/cron.d/x.prom", `MetricsFile "/etc/cron.d/x.prom": not in a metrics folder; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden/sub/x.prom", `MetricsFile "/run/sshwarden/sub/x.prom": not in a metrics folder; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden/../../etc/x.prom", `MetricsFile "/run/sshwarden/../../etc/x.prom": not a clean absolute path; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden/./x.prom", `MetricsFile "/run/sshwarden/./x.prom": not a clean absolute path; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run//sshwarden/x.prom", `MetricsFile "/run//sshwarden/x.prom": not a clean absolute path; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"run/sshwarden/x.prom", `MetricsFile "run/sshwarden/x.prom": not a clean absolute path; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden/", `MetricsFile "/run/sshwarden/": not a clean absolute path; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden", `MetricsFile "/run/sshwarden": not in a metrics folder; use a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+		{"/run/sshwarden/reload", `MetricsFile "/run/sshwarden/reload": the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'`},
+		{"/run/sshwarden/.prom", `MetricsFile "/run/sshwarden/.prom": the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'`},
+		{"/run/sshwarden/.hidden.prom", `MetricsFile "/run/sshwarden/.hidden.prom": the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'`},
+		{`"/run/sshwarden/a b.prom"`, `MetricsFile "/run/sshwarden/a b.prom": the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'`},
+		{"/run/sshwarden/" + strings.Repeat("x", 251) + ".prom", `MetricsFile "/run/sshwarden/` + strings.Repeat("x", 251) + `.prom": the name must be NAME.prom, of letters, digits, '.', '_' and '-', not starting with '.'`},
+		{"/run/sshwarden/a.prom /run/sshwarden/b.prom", `MetricsFile takes one path, a NAME.prom file in /var/lib/prometheus/node-exporter, /var/lib/sshwarden, /run/sshwarden`},
+	}
+	for _, tc := range cases {
+		src := "IdleTimeout 15m\nMetricsFile " + tc.path + "\n"
+		p, err := Parse("p.conf", []byte(src))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("MetricsFile %s: %v, want it accepted", tc.path, err)
+		case tc.err == "" && p.Global.MetricsFile.Value != strings.Trim(tc.path, `"`):
+			t.Errorf("MetricsFile %s = %q", tc.path, p.Global.MetricsFile.Value)
+		case tc.err != "" && (err == nil || err.Error() != "p.conf:2:1: "+tc.err):
+			t.Errorf("MetricsFile %s: %v\nwant p.conf:2:1: %s", tc.path, err, tc.err)
+		}
+	}
+}
+
+// TestLoaderMetricsDirs: only a Loader, which no policy line sets, moves
+// the metrics folders (for tests that write to a temporary folder).
+func TestLoaderMetricsDirs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := []byte("MetricsFile " + dir + "/m.prom\n")
+	if _, err := Parse("p.conf", src); err == nil {
+		t.Errorf("Parse accepted MetricsFile %s/m.prom", dir)
+	}
+	p, err := Loader{MetricsDirs: []string{dir}}.Parse("p.conf", src)
+	if err != nil || p.Global.MetricsFile.Value != dir+"/m.prom" {
+		t.Fatalf("Loader.Parse = %+v, %v", p, err)
+	}
+	if _, err := (Loader{MetricsDirs: []string{dir}}).Parse("p.conf", []byte("MetricsFile /run/sshwarden/m.prom\n")); err == nil {
+		t.Errorf("Loader.Parse accepted a folder that its MetricsDirs replace")
+	}
+	if _, err := (Loader{MetricsDirs: []string{dir}}).Load("builtin:default"); err != nil {
+		t.Errorf("Loader.Load(builtin:default): %v", err)
+	}
+}
+
+// TestParsePolicyNUL: a NUL byte anywhere, even in a comment, is refused
+// at its line and column (sshd would glue the next line to the line).
+func TestParsePolicyNUL(t *testing.T) {
+	t.Parallel()
+	src := "IdleTimeout 15m\x00junk\n# a comment\x00\nWarnBefore 1m\n  WarnMessage idle\x00\n\x00"
+	_, err := Parse("p.conf", []byte(src))
+	want := `p.conf:1:16: a NUL byte in the line (sshd would end the line there and join the next one to it)
+p.conf:2:12: a NUL byte in the line (sshd would end the line there and join the next one to it)
+p.conf:4:19: a NUL byte in the line (sshd would end the line there and join the next one to it)
+p.conf:5:1: a NUL byte in the line (sshd would end the line there and join the next one to it)`
+	if err == nil {
+		t.Fatalf("Parse accepted NUL bytes")
+	}
+	if d := cmp.Diff(want, err.Error()); d != "" {
+		t.Errorf("errors (-want +got):\n%s", d)
+	}
+}
+
+// TestParsePolicyManyErrors: 200,000 bad lines give the first 100 errors
+// and one that counts the others.
+func TestParsePolicyManyErrors(t *testing.T) {
+	t.Parallel()
+	const n = 200000
+	src := []byte("IdleTimeout 15m\n" + strings.Repeat("IdleTimeout 15m\n", n))
+	_, err := Parse("p.conf", src)
+	var list sshdconf.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("Parse = %v, want an ErrorList", err)
+	}
+	if len(list) != maxPolicyErrors+1 {
+		t.Fatalf("%d errors, want %d", len(list), maxPolicyErrors+1)
+	}
+	if got, want := list[0].Error(), "p.conf:2:1: IdleTimeout is set twice in this section; sshwarden refuses the ambiguity"; got != want {
+		t.Errorf("first error %q, want %q", got, want)
+	}
+	if got, want := list[maxPolicyErrors].Error(), fmt.Sprintf("p.conf:102:1: ... and %d more errors, from this line on", n-maxPolicyErrors); got != want {
+		t.Errorf("last error %q, want %q", got, want)
+	}
+	if l := len(err.Error()); l > 20000 {
+		t.Errorf("the error is %d bytes", l)
 	}
 }

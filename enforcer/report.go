@@ -28,7 +28,7 @@ type ReportOptions struct {
 // Causes of a line that [ReadReport] skipped, the keys of
 // [Report].Skipped.
 const (
-	SkipMalformed    = "malformed"     // not a JSON object
+	SkipMalformed    = "malformed"     // not a JSON object, or one whose SSHWARDEN_ACTION is not a single string
 	SkipTooLong      = "too-long"      // longer than 1 MiB
 	SkipOtherProgram = "other-program" // SYSLOG_IDENTIFIER is not sshwarden
 	SkipNoAction     = "no-action"     // sshwarden, but no SSHWARDEN_ACTION: not an audit record
@@ -311,6 +311,39 @@ type rawRecord struct {
 	// prints them) identify a journal entry, with the host.
 	Boot jsonField
 	Mono jsonField
+	// BadAction: SSHWARDEN_ACTION is there but not as one JSON string
+	// (an array, another type, or the name twice). journalctl prints a
+	// field as an array when the entry has it twice or when its value is
+	// not text; the agent writes its action once, as text, so such a
+	// record is not one of its own, and which action it would be is
+	// anyone's guess.
+	BadAction bool
+}
+
+// set sets the field name of r, if r has one, to the JSON value v, and
+// reports whether v is valid there. *seenAction tells whether
+// SSHWARDEN_ACTION came before.
+func (r *rawRecord) set(name, v []byte, seenAction *bool) bool {
+	if string(name) == "MESSAGE" {
+		r.Message = v
+		return true
+	}
+	f := r.lookup(name)
+	switch {
+	case f == nil:
+	case f == &r.Action && (v[0] != '"' || *seenAction):
+		// Not one string: the first value of an array (or one of two
+		// names) would be an action the record does not have.
+		r.Action, r.BadAction = nil, true
+	case (f == &r.Realtime || f == &r.Time) && (v[0] == '[' || v[0] == '{'):
+		*f = nil // no time either
+	default:
+		if f.UnmarshalJSON(v) != nil {
+			return false
+		}
+		*seenAction = *seenAction || f == &r.Action
+	}
+	return true
 }
 
 // parse sets r's fields from b, one JSON object, and reports whether b is
@@ -320,6 +353,7 @@ type rawRecord struct {
 // inside strings other than the fields of r, whose values encoding/json
 // checks when they are escaped or not strings.
 func (r *rawRecord) parse(b []byte) bool {
+	seenAction := false
 	i := jsonSpace(b, 0)
 	if i == len(b) || b[i] != '{' {
 		return false
@@ -353,9 +387,7 @@ func (r *rawRecord) parse(b []byte) bool {
 		if end < 0 {
 			return false
 		}
-		if string(name) == "MESSAGE" {
-			r.Message = b[i:end]
-		} else if f := r.lookup(name); f != nil && f.UnmarshalJSON(b[i:end]) != nil {
+		if !r.set(name, b[i:end], &seenAction) {
 			return false
 		}
 		i = jsonSpace(b, end)
@@ -738,14 +770,24 @@ func (x *reportReader) line(b []byte) {
 		x.skip(SkipOtherProgram)
 		return
 	}
+	if r.BadAction {
+		x.skip(SkipMalformed)
+		return
+	}
 	if len(r.Action) == 0 {
 		// The agent's stderr, which the service manager put in the
 		// journal: maybe a record journald did not take directly.
 		var m jsonField
 		if len(r.Message) > 0 && m.UnmarshalJSON(r.Message) == nil && len(m) > 0 && m[0] == '{' {
 			x.inner = rawRecord{}
-			if x.inner.parse(m) && string(x.inner.Ident) == SyslogIdentifier && len(x.inner.Action) > 0 {
-				r = &x.inner
+			if x.inner.parse(m) && string(x.inner.Ident) == SyslogIdentifier {
+				if x.inner.BadAction {
+					x.skip(SkipMalformed)
+					return
+				}
+				if len(x.inner.Action) > 0 {
+					r = &x.inner
+				}
 			}
 		}
 		if len(r.Action) == 0 {
