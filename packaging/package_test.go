@@ -372,7 +372,7 @@ func testReload(t *testing.T, unit string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	agent := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c",
-		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec setpriv --groups tty --bounding-set `+unitCaps+` --inh-caps -all -- "$@"`,
+		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec setpriv --clear-groups --bounding-set `+unitCaps+` --inh-caps -all -- "$@"`,
 		"sh", bin, "agent", "--policy", pol, "-f", conf)
 	agent.Env = append(os.Environ(), "RUNTIME_DIRECTORY="+runDir)
 	var agentErr sshdtest.Buffer
@@ -478,7 +478,7 @@ func testHardenedAgent(t *testing.T) {
 	go func() { execDone <- execClient.Wait() }()
 	// No journald in this mount namespace: the records go to stderr.
 	agent := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c",
-		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec setpriv --groups tty --bounding-set `+unitCaps+` --inh-caps -all -- "$@"`,
+		`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec setpriv --clear-groups --bounding-set `+unitCaps+` --inh-caps -all -- "$@"`,
 		"sh", bin, "agent", "--policy", pol, "-f", s.ConfigPath)
 	var agentErr sshdtest.Buffer
 	agent.Stdout, agent.Stderr = &agentErr, &agentErr

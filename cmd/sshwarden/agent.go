@@ -107,7 +107,7 @@ func runAgent(e *env, args []string) int {
 		return exitUsage
 	}
 	name := policyPath(*policyName)
-	p, sum, err := readPolicy(name)
+	p, sum, err := readPolicy(e.policies, name)
 	if err != nil {
 		e.policyErrors(err)
 		return exitUsage
@@ -226,7 +226,7 @@ func runAgent(e *env, args []string) int {
 	seen, seenErr := sum, ""
 	reload := func(trigger string) {
 		notify(reloadingNotice())
-		np, read, err := readPolicy(name)
+		np, read, err := readPolicy(e.policies, name)
 		key := read
 		if read == "" {
 			key, read = "unreadable: "+err.Error(), digestNone
@@ -343,7 +343,7 @@ func policyPath(name string) string {
 // loadPolicy loads a policy, reporting every error of a broken one with
 // its file:line; ok is false when there was one.
 func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
-	p, err := enforcer.Load(name)
+	p, err := e.policies.Load(name)
 	if err == nil {
 		return p, true
 	}

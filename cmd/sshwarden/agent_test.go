@@ -214,7 +214,7 @@ func TestAgentEndToEnd(t *testing.T) {
 		}
 	}()
 
-	agent := startAgent(t, j, "--policy", policy, "-f", s.ConfigPath)
+	agent := startAgentEnv(t, j, []string{"SSHWARDEN_TEST_METRICS_DIR=" + dir}, "--policy", policy, "-f", s.ConfigPath)
 
 	rIdle := idlePTY.Wait(45 * time.Second)
 	closedAfter := time.Since(loggedIn)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"github.com/sshwarden/sshwarden/enforcer"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -57,6 +59,7 @@ type command struct {
 // env is what a command may touch: its streams and file system view.
 type env struct {
 	stdout, stderr io.Writer
+	policies       enforcer.Loader // how policies are read: the zero Loader but in tests
 }
 
 func main() {
@@ -64,7 +67,12 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return runWith(args, stdout, stderr, enforcer.Loader{})
+}
+
+// runWith is run, reading policies with policies.
+func runWith(args []string, stdout, stderr io.Writer, policies enforcer.Loader) int {
+	e := &env{stdout: stdout, stderr: stderr, policies: policies}
 	commands := []command{
 		{"lint", runLint},
 		{"effective", runEffective},

@@ -7,11 +7,21 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/sshwarden/sshwarden/enforcer"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"sshwarden": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"sshwarden": func() {
+			// A hook of the test binary alone: the agent tests write the
+			// metrics to a temporary folder, which no policy may name.
+			var policies enforcer.Loader
+			if dir := os.Getenv("SSHWARDEN_TEST_METRICS_DIR"); dir != "" {
+				policies.MetricsDirs = []string{dir}
+			}
+			os.Exit(runWith(os.Args[1:], os.Stdout, os.Stderr, policies))
+		},
 	})
 }
 

@@ -222,20 +222,20 @@ func policyID(name string) string {
 	return absPath(name)
 }
 
-// readPolicy reads and parses a policy exactly as enforcer.Load does, and
+// readPolicy reads and parses a policy exactly as policies.Load does, and
 // returns the SHA-256 of what it read: of the file, or for builtin:NAME of
 // its name (a built-in profile changes only with the binary). The digest
 // is "" when the file could not be read.
-func readPolicy(name string) (*enforcer.Policy, string, error) {
+func readPolicy(policies enforcer.Loader, name string) (*enforcer.Policy, string, error) {
 	if strings.HasPrefix(name, "builtin:") {
-		p, err := enforcer.Load(name)
+		p, err := policies.Load(name)
 		return p, digest([]byte(name)), err
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := enforcer.Parse(name, b)
+	p, err := policies.Parse(name, b)
 	return p, digest(b), err
 }
 
@@ -425,7 +425,7 @@ func (e *env) runReload(pid int, policyName string, timeout time.Duration) int {
 	// The check, exactly as the agent will load it. A refused policy is
 	// still sent to the agent: it records the refusal (once per version
 	// of the file) and says which policy stays in force.
-	p, read, perr := readPolicy(st.Policy)
+	p, read, perr := readPolicy(e.policies, st.Policy)
 	if perr != nil {
 		e.policyErrors(perr)
 	}
