@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -206,8 +205,8 @@ func sockets(t *testing.T) []socket {
 		if len(f) < 5 {
 			continue
 		}
-		local, err1 := parseSSAddr(f[3])
-		peer, err2 := parseSSAddr(f[4])
+		local, err1 := sshdtest.ParseSSAddr(f[3])
+		peer, err2 := sshdtest.ParseSSAddr(f[4])
 		if err1 != nil || err2 != nil {
 			continue
 		}
@@ -221,27 +220,6 @@ func sockets(t *testing.T) []socket {
 		out = append(out, s)
 	}
 	return out
-}
-
-// parseSSAddr parses ss's "127.0.0.1:22", "[::1]:22", "[::ffff:1.2.3.4]:22",
-// "127.0.0.1%lo:22"; v4-mapped addresses are unmapped.
-func parseSSAddr(s string) (netip.AddrPort, error) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	if i := strings.IndexByte(host, '%'); i >= 0 && !strings.Contains(host, ":") {
-		host = host[:i]
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
 }
 
 // psProc is one process as `ps -o pid,ppid,uid,tty,lstart,args` prints it.

@@ -284,21 +284,10 @@ func relCheck(t *testing.T, s *sshdtest.Server, sc *watcher.Scanner, logins []*r
 	return got
 }
 
-// relMine reports whether a scan problem names a login of places: its
-// monitor's or child's pid, or its terminal.
+// relMine reports whether a problem names a login of places.
 func relMine(problem string, places map[*relLogin]sshdtest.Placement) bool {
 	for l, p := range places {
-		for _, pid := range []int{p.Monitor, p.Child} {
-			if pid == 0 {
-				continue
-			}
-			for _, f := range []string{"session %d,", "pid %d:", "pid %d ", "pid %d)"} {
-				if strings.Contains(problem, fmt.Sprintf(f, pid)) {
-					return true
-				}
-			}
-		}
-		if l.TTY != "" && strings.Contains(problem, "/dev/"+l.TTY+",") {
+		if sshdtest.Mentions(problem, p, l.TTY) {
 			return true
 		}
 	}

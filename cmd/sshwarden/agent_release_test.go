@@ -321,21 +321,10 @@ func relNotes(t *testing.T, notes []string, places map[*relLogin]sshdtest.Placem
 	}
 }
 
-// relMine reports whether a note or problem names a login of places: its
-// monitor's or child's pid, or its terminal.
+// relMine reports whether a note names a login of places.
 func relMine(note string, places map[*relLogin]sshdtest.Placement) bool {
 	for l, p := range places {
-		for _, pid := range []int{p.Monitor, p.Child} {
-			if pid == 0 {
-				continue
-			}
-			for _, f := range []string{"session %d,", "pid %d:", "pid %d ", "pid %d)"} {
-				if strings.Contains(note, fmt.Sprintf(f, pid)) {
-					return true
-				}
-			}
-		}
-		if l.TTY != "" && strings.Contains(note, "/dev/"+l.TTY+",") {
+		if sshdtest.Mentions(note, p, l.TTY) {
 			return true
 		}
 	}

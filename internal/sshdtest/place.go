@@ -76,8 +76,8 @@ func TakeSnapshot() (*Snapshot, error) {
 		if len(f) < 5 {
 			continue
 		}
-		local, err1 := parseSSAddr(f[3])
-		peer, err2 := parseSSAddr(f[4])
+		local, err1 := ParseSSAddr(f[3])
+		peer, err2 := ParseSSAddr(f[4])
 		if err1 != nil || err2 != nil {
 			continue
 		}
@@ -159,9 +159,9 @@ func runC(name string, args ...string) (string, error) {
 // name is quoted, so a process named "pid=1" cannot fake a pid.
 var ssUser = regexp.MustCompile(`\("(?:[^"\\]|\\.)*",pid=(\d+),fd=\d+\)`)
 
-// parseSSAddr parses ss's "127.0.0.1:22", "[::1]:22", "[::ffff:1.2.3.4]:22",
+// ParseSSAddr parses ss's "127.0.0.1:22", "[::1]:22", "[::ffff:1.2.3.4]:22",
 // "127.0.0.1%lo:22"; v4-mapped addresses are unmapped.
-func parseSSAddr(s string) (netip.AddrPort, error) {
+func ParseSSAddr(s string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return netip.AddrPort{}, err
@@ -271,4 +271,21 @@ func (sn *Snapshot) Place(s *Server, client int) (Placement, error) {
 	}
 	p.Procs = sn.Descendants(p.Top())
 	return p, nil
+}
+
+// Mentions reports whether a scan problem or a `sessions` note names a
+// login placed at p: its monitor's or child's pid, or its terminal tty
+// ("pts/N"; "" for none).
+func Mentions(text string, p Placement, tty string) bool {
+	for _, pid := range []int{p.Monitor, p.Child} {
+		if pid == 0 {
+			continue
+		}
+		for _, f := range []string{"session %d,", "pid %d:", "pid %d ", "pid %d)"} {
+			if strings.Contains(text, fmt.Sprintf(f, pid)) {
+				return true
+			}
+		}
+	}
+	return tty != "" && strings.Contains(text, "/dev/"+tty+",")
 }
