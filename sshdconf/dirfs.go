@@ -1,6 +1,7 @@
 package sshdconf
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -24,6 +25,9 @@ import (
 // Files are opened with O_NONBLOCK, so a FIFO matched by an Include pattern
 // reads as empty instead of blocking the linter for ever (sshd would block).
 // A file it opens must be closed: it has no finalizer.
+//
+// DirFS does not confine: a link in dir that points out of it is followed
+// on the host. A tree that is not trusted, --root, is read with [OpenRoot].
 func DirFS(dir string) fs.FS { return dirFS(dir) }
 
 type dirFS string
@@ -83,44 +87,65 @@ func (d dirFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return ents, nil
 }
 
-// underlying is the error inside an *fs.PathError, whose path names the
-// host's file rather than fsys's.
+// underlying is the error inside an *fs.PathError (whose path names the
+// host's file rather than fsys's), or the errno inside the errors
+// pathrs-lite wraps, for messages that name the file as sshd would.
 func underlying(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
 }
 
-// rawFile is an open file of a dirFS: a bare descriptor, handed to an
-// *os.File when it is listed as a folder.
+// rawFile is an open file of a dirFS or a RootFS: a bare descriptor,
+// handed to an *os.File when it is listed as a folder.
 type rawFile struct {
 	fd   int
 	name string   // in the dirFS
-	path string   // on the host
+	path string   // on the host (a dirFS's)
+	root *RootFS  // the RootFS it was opened in, nil for a dirFS
 	dir  *os.File // named by path, so that its entries' Info finds them
 }
 
-// ReadDir lists the folder f is, as fs.ReadDirFile does (no configuration
-// is read this way: Load lists folders with dirFS.ReadDir).
+// ReadDir lists the folder f is, as fs.ReadDirFile does.
 func (f *rawFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if f.dir == nil {
 		if f.fd < 0 {
 			return nil, &fs.PathError{Op: "readdir", Path: f.name, Err: fs.ErrClosed}
 		}
-		f.dir = os.NewFile(uintptr(f.fd), f.path)
+		name := f.path
+		if f.root != nil {
+			// Not a host path: the folder is where the tree's
+			// resolution found it, whatever a path says now.
+			name = procFD(f.fd)
+		}
+		f.dir = os.NewFile(uintptr(f.fd), name)
 		f.fd = -1
 	}
 	ents, err := f.dir.ReadDir(n)
 	if err != nil && err != io.EOF {
 		err = &fs.PathError{Op: "readdir", Path: f.name, Err: underlying(err)}
 	}
+	if f.root != nil {
+		for i, e := range ents {
+			ents[i] = rootEntry{DirEntry: e, r: f.root, name: path.Join(f.name, e.Name())}
+		}
+	}
 	return ents, err
 }
 
 func (f *rawFile) Stat() (fs.FileInfo, error) {
 	if f.dir != nil {
-		return f.dir.Stat()
+		st, err := f.dir.Stat()
+		if err != nil || f.root == nil {
+			return st, err
+		}
+		return namedInfo{st, path.Base(f.name)}, nil
 	}
 	st := &statInfo{name: path.Base(f.name)}
 	for {
@@ -169,6 +194,14 @@ func (f *rawFile) Close() error {
 	}
 	return nil
 }
+
+// namedInfo is an fs.FileInfo under another name.
+type namedInfo struct {
+	fs.FileInfo
+	name string
+}
+
+func (n namedInfo) Name() string { return n.name }
 
 // statInfo is an fs.FileInfo from fstat; Sys returns the *syscall.Stat_t.
 type statInfo struct {

@@ -27,7 +27,11 @@ func dump(o *options) []Setting { return dumpOnly(o, "") }
 func dumpOnly(o *options, only string) []Setting {
 	var out []Setting
 	if only == "" {
-		out = make([]Setting, 0, dumpLines)
+		n := dumpLines + len(o.ports) + len(o.subsystems)
+		for _, l := range []*lval{&o.hostKeyFiles, &o.hostCertFiles, &o.allowUsers, &o.denyUsers, &o.allowGroups, &o.denyGroups, &o.acceptEnv, &o.setEnv} {
+			n += len(l.v)
+		}
+		out = make([]Setting, 0, n)
 	}
 	want := func(kw string) bool { return only == "" || kw == only }
 	put := func(kw, v string, p Pos) { out = append(out, Setting{kw, v, p}) }

@@ -22,10 +22,13 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	if c.fatal != nil {
 		return nil, *c.fatal
 	}
-	e := &evaluator{c: c, ci: &spec}
+	e := newEvaluator(c, &spec)
 	mo := newOptions()
 	active := 0
 	e.parseDepth(mo, c.Main, cfgMatchOnly, &active, 0, Pos{})
+	if e.m.over != nil {
+		return nil, e.m.over // not after a first pass that read it all
+	}
 	for _, d := range e.diags {
 		if d.Severity == SevFatal {
 			return nil, d
@@ -130,8 +133,9 @@ func Normalize(keyword string, args []string) (string, error) {
 		b.WriteString(QuoteArg(a))
 	}
 	// Evaluate the one line as sshd's first pass would, without a file.
-	c := &Config{alg: alg92, opt: LoadOptions{SSHDir: "/etc/ssh", Cwd: "/", MaxLines: 1}}
-	e := &evaluator{c: c}
+	c := &Config{alg: alg92, opt: LoadOptions{MaxLines: 1}}
+	c.opt.setDefaults()
+	e := newEvaluator(c, nil)
 	o := newOptions()
 	active, flags := 1, 0
 	line := append([]byte(b.String()), 0)

@@ -2,6 +2,7 @@ package sshdconf
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,18 +13,39 @@ import (
 type evaluator struct {
 	c       *Config
 	ci      *ConnSpec
-	lines   int
-	diags   []Diag
-	stopped bool // a fatal diagnostic was met (the second pass stops there)
+	m       meter
+	diags   []Diag // the first maxDiags, and the first fatal one
+	stopped bool   // a fatal diagnostic was met (the second pass stops there)
+	// cur is the line processLine is at, and curFatal whether a fatal
+	// diagnostic was met at that line (sshd stopped there).
+	cur      Pos
+	curFatal bool
+	// detail is the message of the last KindDetail diagnostic, which a
+	// fatal one that follows it repeats.
+	detail string
+}
+
+func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
+	return &evaluator{c: c, ci: ci, m: meter{opt: &c.opt}}
 }
 
 const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
 
-func (c *Config) firstPass() {
-	e := &evaluator{c: c}
+// firstPass runs sshd's first pass. It fails when the budget runs out
+// before sshd would stop; when sshd would have stopped before (a fatal
+// diagnostic), the configuration is kept, refused, with what was read.
+func (c *Config) firstPass() error {
+	e := newEvaluator(c, nil)
 	o := newOptions()
 	active := 1
 	e.parseDepth(o, c.Main, 0, &active, 0, Pos{})
+	c.work = e.m
+	if e.m.over != nil {
+		if !slices.ContainsFunc(e.diags, func(d Diag) bool { return d.Severity == SevFatal }) {
+			return e.m.over
+		}
+		c.over = e.m.over
+	}
 	e.processQueuedListens(o)
 	if msg := c.fillDefaults(o); msg != "" {
 		e.add(Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg})
@@ -38,17 +60,43 @@ func (c *Config) firstPass() {
 			break
 		}
 	}
+	return nil
 }
 
+// maxDiags is how many diagnostics a pass keeps, and the first fatal one
+// when it comes later: a file of 200,000 bad lines has 200,000 problems,
+// and the first thousand say as much.
+const maxDiags = 1000
+
 func (e *evaluator) add(d Diag) {
-	e.diags = append(e.diags, d)
-	if d.Severity == SevFatal {
-		e.stopped = true
+	if e.keeps(d.Severity) {
+		e.diags = append(e.diags, d)
 	}
+	e.met(d.Severity, d.Pos)
+}
+
+// keeps reports whether a diagnostic of severity sev is kept (see
+// maxDiags); one that is not need not be formatted, only met.
+func (e *evaluator) keeps(sev Severity) bool {
+	return len(e.diags) < maxDiags || sev == SevFatal && !e.stopped
+}
+
+// met records what a diagnostic of severity sev at pos changes, kept or not.
+func (e *evaluator) met(sev Severity, pos Pos) {
+	if sev != SevFatal {
+		return
+	}
+	if pos.File == e.cur.File && pos.Line == e.cur.Line {
+		e.curFatal = true
+	}
+	e.stopped = true
 }
 
 // parseDepth ports parse_server_config_depth.
 func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int, depth int, from Pos) {
+	if !e.m.include(name, from) {
+		return
+	}
 	if depth > maxIncludeDepth {
 		e.add(Diag{Pos: from, Kind: KindInclude, Severity: SevFatal,
 			Msg:  fmt.Sprintf("includes nest more than %d levels deep", maxIncludeDepth),
@@ -65,6 +113,9 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		e.add(d)
 		return
 	}
+	if !e.m.read(name, src.size, from) {
+		return
+	}
 	msgFile := name
 	if e.ci != nil && depth == 0 {
 		msgFile = "reprocess config" // parse_server_match_config's name for it
@@ -74,13 +125,7 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		if e.ci != nil && e.stopped {
 			return
 		}
-		e.lines++
-		if e.lines > e.c.opt.MaxLines {
-			if e.lines == e.c.opt.MaxLines+1 {
-				e.add(Diag{Pos: Pos{File: name, Line: i + 1}, Kind: KindLimit, Severity: SevFatal,
-					Msg:  fmt.Sprintf("more than %d lines to read, counting every inclusion: stopping", e.c.opt.MaxLines),
-					SSHD: "configuration too large"})
-			}
+		if !e.m.line(name, i+1) {
 			return
 		}
 		if len(raw) == 0 || raw[0] == '#' {
@@ -144,10 +189,17 @@ func (e *evaluator) fatalf(l lineCtx, arg int, kind DiagKind, msg string, sshd s
 
 // fatalLine reports a fatal "FILE line N: TEXT" message.
 func (e *evaluator) fatalLine(l lineCtx, arg int, kind DiagKind, text string) {
+	if !e.keeps(SevFatal) {
+		e.met(SevFatal, l.pos)
+		return
+	}
 	e.fatalf(l, arg, kind, strings.TrimSuffix(text, "."), fmt.Sprintf("%s line %d: %s", l.file, l.pos.Line, text))
 }
 
 func (e *evaluator) errorLine(l lineCtx, arg int, kind DiagKind, text string) {
+	if !e.keeps(SevError) {
+		return
+	}
 	e.add(Diag{Pos: l.at(arg), Kind: kind, Severity: SevError, Msg: strings.TrimSuffix(text, "."),
 		SSHD: fmt.Sprintf("%s line %d: %s", l.file, l.pos.Line, text)})
 }
@@ -251,7 +303,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	if kw != nil {
 		op, flags = kw.op, kw.flags
-	} else {
+	} else if e.keeps(SevError) {
 		e.add(Diag{Pos: l.at(-1), Kind: KindBadOption, Severity: SevError,
 			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
 			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", l.file, pos.Line, keyword)})
@@ -277,14 +329,17 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if op == sBadOption {
 		return false
 	}
-	before := len(e.diags)
-	if !e.directive(o, op, l, av, line, str, activep, incFlags, depth) {
+	outer, outerFatal := e.cur, e.curFatal
+	e.cur, e.curFatal = pos, false
+	ok = e.directive(o, op, l, av, line, str, activep, incFlags, depth)
+	here := e.curFatal
+	// A file that includes itself has lines at this line's position.
+	e.cur, e.curFatal = outer, outerFatal || here && outer.File == pos.File && outer.Line == pos.Line
+	if !ok {
 		return false
 	}
-	for _, d := range e.diags[before:] {
-		if d.Severity == SevFatal && d.Pos.File == pos.File && d.Pos.Line == pos.Line {
-			return true // sshd stopped at this line
-		}
+	if here {
+		return true // sshd stopped at this line
 	}
 	if av.left() > 0 {
 		e.errorLine(l, av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))

@@ -32,10 +32,15 @@ func (e *evaluator) include(o *options, l lineCtx, av *argv, activep, incFlags *
 		case oactive == 0:
 			flags = cfgNeverMatch
 		}
-		for _, name := range e.c.glob(pattern) {
+		names, ok := e.c.glob(pattern)
+		if !ok {
+			e.m.glob(pattern, l.at(av.i-1))
+			return true
+		}
+		for _, name := range names {
 			e.parseDepth(o, name, flags, activep, depth+1, l.at(av.i-1))
 			*activep = oactive
-			if e.stopped && e.ci != nil {
+			if e.stopped && e.ci != nil || e.m.over != nil {
 				return true
 			}
 		}
@@ -52,12 +57,16 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 	if *incFlags&cfgNeverMatch != 0 {
 		ci = nil
 	}
-	n := len(e.diags)
+	e.detail = ""
 	value := e.matchCfgLine(l, line, &str, ci)
+	if e.m.over != nil {
+		av.consume()
+		return true
+	}
 	if value < 0 {
 		msg := "bad Match condition"
-		if len(e.diags) > n && e.diags[n].Kind == KindDetail {
-			msg += ": " + e.diags[n].Msg
+		if e.detail != "" {
+			msg += ": " + e.detail
 		}
 		e.fatalf(l, 0, KindBadMatch, msg,
 			fmt.Sprintf("%s line %d: Bad Match condition", l.file, l.pos.Line))
@@ -81,7 +90,8 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) int {
 	result, attributes := 1, 0
 	bad := func(msg string) int {
-		e.add(Diag{Pos: l.at(0), Kind: KindDetail, Severity: SevError, Msg: strings.ToLower(msg[:1]) + msg[1:], SSHD: msg})
+		e.detail = strings.ToLower(msg[:1]) + msg[1:]
+		e.add(Diag{Pos: l.at(0), Kind: KindDetail, Severity: SevError, Msg: e.detail, SSHD: msg})
 		return -1
 	}
 	for {
@@ -95,6 +105,9 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 			break
 		}
 		attributes++
+		if !e.m.criteria(attributes, l.pos) {
+			return 0
+		}
 		if strings.EqualFold(attrib, "all") {
 			argB, ok := strdelim(line, cp)
 			if attributes > 1 || (ok && len(argB) > 0 && argB[0] != '#') {

@@ -44,32 +44,53 @@ func indexByte(s string, c byte) int {
 // strdelim ports strdelim_internal(s, split_equals=1): it returns the next
 // token of the C string at b[*s] and advances *s past it and the blanks (and
 // one '=') after it. *s == -1 is C's NULL. ok is false where C returns NULL.
+//
+// It costs the length of the token, not of the rest of the line: a Match
+// line is read one strdelim at a time, and 10,000 criteria on one line made
+// a version that measured the rest at each call quadratic.
 func strdelim(b []byte, s *int) (tok []byte, ok bool) {
 	if *s < 0 {
 		return nil, false
 	}
 	old := *s
-	rest := cstr(b, old)
-	k := bytes.IndexAny(rest, whitespace+`"=`)
-	if k < 0 {
+	if old >= len(b) {
 		*s = -1
-		return rest, true
+		return nil, true
 	}
-	p := old + k
-	if b[p] == '"' {
-		// memmove(*s, *s + 1, strlen(*s)): drop the quote, keep the NUL.
-		end := old + len(rest)
-		copy(b[p:end], b[p+1:end])
-		b[end-1] = 0
-		q := bytes.IndexByte(cstr(b, p), '"')
-		if q < 0 {
-			*s = -1
-			return nil, false // no matching quote
+	p := old
+scan:
+	for ; p < len(b); p++ {
+		switch b[p] {
+		case 0, ' ', '\t', '\r', '\n', '"', '=':
+			break scan
 		}
-		q += p
-		b[q] = 0
+	}
+	if p == len(b) || b[p] == 0 {
+		*s = -1
+		return b[old:p], true
+	}
+	if b[p] == '"' {
+		q := p + 1
+		for q < len(b) && b[q] != 0 && b[q] != '"' {
+			q++
+		}
+		if q == len(b) || b[q] == 0 {
+			// No matching quote. C's memmove(*s, *s + 1, strlen(*s)) has
+			// dropped the opening quote from the rest of the string.
+			copy(b[p:q], b[p+1:q])
+			b[q-1] = 0
+			*s = -1
+			return nil, false
+		}
+		// C drops the opening quote by moving the whole rest of the
+		// string one byte left, then ends the token at the closing quote.
+		// Moving the token alone gives the same token, and the same
+		// string from the new *s on: only the bytes between the token's
+		// end and the new *s differ, and nothing reads them.
+		copy(b[p:q-1], b[p+1:q])
+		b[q-1] = 0
 		*s = q + 1 + strspn(b, q+1, whitespace)
-		return cstr(b, old), true
+		return b[old : q-1], true
 	}
 	wspace := b[p] == '='
 	b[p] = 0
@@ -77,7 +98,7 @@ func strdelim(b []byte, s *int) (tok []byte, ok bool) {
 	if *s < len(b) && b[*s] == '=' && !wspace {
 		*s += 1 + strspn(b, *s+1, whitespace)
 	}
-	return cstr(b, old), true
+	return b[old:p], true
 }
 
 // argvSplit ports argv_split(s, ..., terminate_on_comment=1): blanks separate

@@ -24,13 +24,50 @@ type LoadOptions struct {
 	// Services resolves a TCP service name for Port ("ssh" -> 22); the
 	// default reads etc/services from the FS.
 	Services func(name string) (int, bool)
-	// MaxFileSize bounds each file read (default 16 MiB): larger files are
-	// refused with an error naming them, where sshd would read them.
-	MaxFileSize int64
-	// MaxLines bounds the lines one evaluation may process, counting each
-	// inclusion of a file again (default 1,000,000), so that include fan-out
-	// cannot make it run for ever.
-	MaxLines int
+
+	// The budget of the load (see the package doc's Budget): Load stops
+	// with a *BudgetError naming the line where one of them ran out. Each
+	// later pass over the configuration (Effective, Directives) reads
+	// what the first did, no more. Zero means the default.
+	//
+	// MaxFiles bounds the files read, counting each inclusion of a file
+	// again (default DefaultMaxFiles). MaxBytes bounds the bytes read,
+	// counting each inclusion again (default DefaultMaxBytes). MaxLines
+	// bounds the lines read, directives, comments and blank lines alike,
+	// counting each inclusion again (default DefaultMaxLines).
+	// MaxMatchCriteria bounds the criteria of one Match line (default
+	// DefaultMaxMatchCriteria). MaxFileSize bounds each file (default
+	// MaxBytes): a larger one is not read.
+	MaxFiles         int
+	MaxBytes         int64
+	MaxLines         int
+	MaxMatchCriteria int
+	MaxFileSize      int64
+}
+
+// setDefaults fills the zero fields of o with their defaults.
+func (o *LoadOptions) setDefaults() {
+	if o.SSHDir == "" {
+		o.SSHDir = "/etc/ssh"
+	}
+	if o.Cwd == "" {
+		o.Cwd = "/"
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxLines <= 0 {
+		o.MaxLines = DefaultMaxLines
+	}
+	if o.MaxMatchCriteria <= 0 {
+		o.MaxMatchCriteria = DefaultMaxMatchCriteria
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = o.MaxBytes
+	}
 }
 
 // Config is a loaded sshd configuration: the main file, every file it
@@ -47,10 +84,17 @@ type Config struct {
 	opt    LoadOptions
 	alg    *algorithms
 	byName map[string]*source
-	globs  map[string][]string
+	globs  map[string]globbed
 	global *options
 	diags  []Diag
 	fatal  *Diag
+	// over is where the first pass ran out of budget after sshd would
+	// have stopped (at fatal): the configuration is refused either way.
+	over *BudgetError
+	// extra counts the bytes ReadFile has read, against MaxBytes.
+	extra int64
+	// work is what the first pass read.
+	work meter
 
 	// Computed once, on first use: the reading-order walk and the first
 	// pass's settings.
@@ -66,6 +110,13 @@ type source struct {
 	file  *File
 	lines [][]byte // sshd's lines (see sshdLines)
 	err   *Diag    // unreadable
+	size  int64    // its bytes; -1 when it is too large to be read
+}
+
+// globbed is the result of an Include pattern.
+type globbed struct {
+	files []string
+	over  bool // the pattern names more paths than the budget allows
 }
 
 // A Diag is a problem sshd reports while reading the configuration.
@@ -96,7 +147,7 @@ const (
 	KindIO          DiagKind = "unreadable"
 	KindDeprecated  DiagKind = "deprecated"
 	KindTerminating DiagKind = "terminating"
-	KindLimit       DiagKind = "too-large"
+	KindLimit       DiagKind = "too-large" // no longer reported: see BudgetError
 	// KindDetail is a message sshd prints just before a fatal one, to
 	// explain it ("Missing Match criteria for bob", then "Bad Match
 	// condition"); the fatal diagnostic carries its text too.
@@ -133,34 +184,37 @@ func (l ErrorList) Error() string {
 
 // Load reads the configuration whose main file is name (an absolute path as
 // sshd would open it) from fsys, which is rooted at "/", and runs sshd's
-// first pass. It fails only when the main file cannot be read; problems sshd
-// would report are in Diags and Err.
+// first pass. It fails when the main file cannot be read, and with a
+// *BudgetError when the configuration needs more work than opt's budget
+// allows before sshd would refuse it; problems sshd would report are in
+// Diags and Err.
+//
+// fsys is [DirFS]("/") for the host, a [RootFS] for a tree read as if it
+// were "/" (--root), or an in-memory file system.
 func Load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
-	c := &Config{Main: name, fsys: fsys, alg: alg92, byName: map[string]*source{}, globs: map[string][]string{}, dirs: map[string][]fs.DirEntry{}}
+	c, err := load(fsys, name, opt)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// load is Load, returning the Config even when it fails (for tests of the
+// budget).
+func load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
+	c := &Config{Main: name, fsys: fsys, alg: alg92, byName: map[string]*source{}, globs: map[string]globbed{}, dirs: map[string][]fs.DirEntry{}}
 	if opt != nil {
 		c.opt = *opt
 	}
-	if c.opt.SSHDir == "" {
-		c.opt.SSHDir = "/etc/ssh"
-	}
-	if c.opt.Cwd == "" {
-		c.opt.Cwd = "/"
-	}
-	if c.opt.MaxFileSize == 0 {
-		c.opt.MaxFileSize = 16 << 20
-	}
-	if c.opt.MaxLines == 0 {
-		c.opt.MaxLines = 1_000_000
-	}
+	c.opt.setDefaults()
 	if c.opt.Services == nil {
 		c.opt.Services = ServicesFile(fsys)
 	}
 	src := c.read(name)
 	if src.err != nil {
-		return nil, errors.New(src.err.SSHD)
+		return c, errors.New(src.err.SSHD)
 	}
-	c.firstPass()
-	return c, nil
+	return c, c.firstPass()
 }
 
 // Parsed builds a Config from files already parsed, keyed by sshd name, with
@@ -174,8 +228,9 @@ func Parsed(files map[string][]byte, main string, opt *LoadOptions) (*Config, er
 	return Load(m, main, opt)
 }
 
-// Diags returns every problem of the first pass, in the order sshd meets
-// them (sshd itself stops at the first fatal one; see Err).
+// Diags returns the problems of the first pass, in the order sshd meets
+// them (sshd itself stops at the first fatal one; see Err): the first
+// thousand, and the fatal one when it comes later.
 func (c *Config) Diags() []Diag { return c.diags }
 
 // Err returns the diagnostic sshd would stop with, or nil when sshd accepts
@@ -208,6 +263,11 @@ func (c *Config) SSHDMessages() []string {
 	}
 	return out
 }
+
+// FS returns the file system c was loaded from: the *RootFS given to Load
+// under --root, whose OpenFile writes into the same tree with the same
+// resolution (a Config from With reads through an overlay on it).
+func (c *Config) FS() fs.FS { return c.fsys }
 
 // File returns the parsed file named name, or nil when it was not read.
 func (c *Config) File(name string) *File {
@@ -250,6 +310,11 @@ func (c *Config) read(name string) *source {
 		s.file = &File{Name: name}
 		s.lines = [][]byte{nil}
 	}
+	tooLarge := func() {
+		s.size = -1
+		s.file = &File{Name: name}
+		s.lines = [][]byte{nil}
+	}
 	f, err := c.fsys.Open(fsName(c.abs(name)))
 	if err != nil {
 		fail(err)
@@ -267,12 +332,8 @@ func (c *Config) read(name string) *source {
 		s.lines = [][]byte{nil}
 		c.Files = append(c.Files, s.file)
 		return s
-	case st.Size() > c.opt.MaxFileSize:
-		s.err = &Diag{Pos: Pos{File: name}, Kind: KindLimit, Severity: SevFatal,
-			Msg:  fmt.Sprintf("file is %d bytes, more than the %d this tool reads", st.Size(), c.opt.MaxFileSize),
-			SSHD: name + ": file too large"}
-		s.file = &File{Name: name}
-		s.lines = [][]byte{nil}
+	case st.Size() > c.opt.fileLimit():
+		tooLarge()
 		return s
 	}
 	b := make([]byte, 0, st.Size()+1)
@@ -286,14 +347,17 @@ func (c *Config) read(name string) *source {
 			fail(err)
 			return s
 		}
-		if int64(len(b)) > c.opt.MaxFileSize {
-			fail(errors.New("file too large"))
+		if int64(len(b)) > c.opt.fileLimit() {
+			// A file that grows, or one whose size fstat does not
+			// know (a device, a /proc file).
+			tooLarge()
 			return s
 		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+	s.size = int64(len(b))
 	s.file = Parse(name, b)
 	s.file.Info = st
 	s.lines = sshdLines(b)
@@ -325,10 +389,11 @@ func capitalize(s string) string {
 // glob expands an Include pattern like glob(3) with flags 0 in the C
 // locale: '*', '?', '[...]' and '\' in each path component, names starting
 // with '.' matched only by a literal '.', results sorted bytewise, and no
-// result (not an error) when nothing matches.
-func (c *Config) glob(pattern string) []string {
+// result (not an error) when nothing matches. ok is false when the pattern
+// names more paths (matches, or folders to look in) than MaxFiles.
+func (c *Config) glob(pattern string) (files []string, ok bool) {
 	if r, ok := c.globs[pattern]; ok {
-		return r
+		return r.files, !r.over
 	}
 	abs := pattern
 	if !strings.HasPrefix(abs, "/") {
@@ -371,8 +436,9 @@ func (c *Config) glob(pattern string) []string {
 			}
 		}
 		cands = next
-		if len(cands) > 100000 {
-			break
+		if len(cands) > c.opt.MaxFiles {
+			c.globs[pattern] = globbed{over: true}
+			return nil, false
 		}
 	}
 	var out []string
@@ -394,161 +460,8 @@ func (c *Config) glob(pattern string) []string {
 			out[i] = strings.TrimPrefix(out[i], prefix)
 		}
 	}
-	c.globs[pattern] = out
-	return out
-}
-
-func hasMagic(s string) bool { return strings.ContainsAny(s, `*?[\`) }
-
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// fnmatch ports fnmatch(pattern, name, FNM_PERIOD) for one path component.
-func fnmatch(pattern, name string) bool {
-	if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") && !strings.HasPrefix(pattern, `\.`) {
-		return false
-	}
-	return fnmatchAt(pattern, name)
-}
-
-func fnmatchAt(p, s string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 0 && p[0] == '*' {
-				p = p[1:]
-			}
-			if p == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if fnmatchAt(p, s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			p, s = p[1:], s[1:]
-		case '[':
-			if s == "" {
-				return false
-			}
-			ok, n := bracket(p, s[0])
-			if n == 0 { // no closing ']': a literal '['
-				if s[0] != '[' {
-					return false
-				}
-				p, s = p[1:], s[1:]
-				continue
-			}
-			if !ok {
-				return false
-			}
-			p, s = p[n:], s[1:]
-		case '\\':
-			if len(p) > 1 {
-				p = p[1:]
-			}
-			fallthrough
-		default:
-			if s == "" || s[0] != p[0] {
-				return false
-			}
-			p, s = p[1:], s[1:]
-		}
-	}
-	return s == ""
-}
-
-// bracket matches c against the bracket expression at the start of p and
-// returns the result and the expression's length (0 when unterminated).
-func bracket(p string, c byte) (bool, int) {
-	i := 1
-	neg := false
-	if i < len(p) && (p[i] == '!' || p[i] == '^') {
-		neg = true
-		i++
-	}
-	matched := false
-	first := true
-	for i < len(p) {
-		if p[i] == ']' && !first {
-			return matched != neg, i + 1
-		}
-		first = false
-		if p[i] == '[' && i+1 < len(p) && p[i+1] == ':' {
-			if end := strings.Index(p[i+2:], ":]"); end >= 0 {
-				if classMatch(p[i+2:i+2+end], c) {
-					matched = true
-				}
-				i += end + 4
-				continue
-			}
-		}
-		lo := p[i]
-		if lo == '\\' && i+1 < len(p) {
-			i++
-			lo = p[i]
-		}
-		i++
-		hi := lo
-		if i+1 < len(p) && p[i] == '-' && p[i+1] != ']' {
-			hi = p[i+1]
-			if hi == '\\' && i+2 < len(p) {
-				hi = p[i+2]
-				i++
-			}
-			i += 2
-		}
-		if lo <= c && c <= hi {
-			matched = true
-		}
-	}
-	return false, 0
-}
-
-func classMatch(class string, c byte) bool {
-	switch class {
-	case "alpha":
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-	case "digit":
-		return c >= '0' && c <= '9'
-	case "alnum":
-		return isAlnum(c)
-	case "upper":
-		return c >= 'A' && c <= 'Z'
-	case "lower":
-		return c >= 'a' && c <= 'z'
-	case "space":
-		return isSpace(c)
-	case "xdigit":
-		return isHex(c)
-	case "punct":
-		return c > ' ' && c < 0x7f && !isAlnum(c)
-	case "print":
-		return c >= ' ' && c < 0x7f
-	case "graph":
-		return c > ' ' && c < 0x7f
-	case "cntrl":
-		return c < ' ' || c == 0x7f
-	case "blank":
-		return c == ' ' || c == '\t'
-	}
-	return false
+	c.globs[pattern] = globbed{files: out}
+	return out, true
 }
 
 // mapFS is a minimal in-memory fs.FS for Parsed.

@@ -8,42 +8,32 @@ import (
 
 // Pattern matching ported from OpenSSH match.c and addrmatch.c.
 
-// matchPattern ports match_pattern: '*' and '?' wildcards.
+// matchPattern ports match_pattern: '*' and '?' wildcards, matched in
+// O(len(s)·len(pattern)) time (a failed attempt resumes at the last '*',
+// as in globPattern.matchAt) where match_pattern's recursion takes time
+// exponential in the number of '*'.
 func matchPattern(s, pattern string) bool {
-	for {
-		if pattern == "" {
-			return s == ""
+	pi, si := 0, 0
+	star, starS := -1, 0
+	for pi < len(pattern) || si < len(s) {
+		if pi < len(pattern) {
+			switch c := pattern[pi]; {
+			case c == '*':
+				pi++
+				star, starS = pi, si
+				continue
+			case si < len(s) && (c == '?' || c == s[si]):
+				pi, si = pi+1, si+1
+				continue
+			}
 		}
-		if pattern[0] == '*' {
-			for pattern != "" && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			if pattern[0] != '?' && pattern[0] != '*' {
-				for ; s != ""; s = s[1:] {
-					if s[0] == pattern[0] && matchPattern(s[1:], pattern[1:]) {
-						return true
-					}
-				}
-				return false
-			}
-			for ; s != ""; s = s[1:] {
-				if matchPattern(s, pattern) {
-					return true
-				}
-			}
+		if star < 0 || starS >= len(s) {
 			return false
 		}
-		if s == "" {
-			return false
-		}
-		if pattern[0] != '?' && pattern[0] != s[0] {
-			return false
-		}
-		s, pattern = s[1:], pattern[1:]
+		starS++
+		pi, si = star, starS
 	}
+	return true
 }
 
 // matchPatternList ports match_pattern_list: 1 on a positive match, -1 when

@@ -140,6 +140,13 @@ type subsystem struct {
 }
 
 func (l *lval) add(s string, p Pos) {
+	if n := len(l.v); n == cap(l.v) {
+		// Double: append grows a long slice by a quarter, which makes
+		// 100,000 AcceptEnv values allocate five times their size.
+		c := max(4, 2*n)
+		l.v = append(make([]string, 0, c), l.v...)
+		l.pos = append(make([]Pos, 0, c), l.pos...)
+	}
 	l.v = append(l.v, s)
 	l.pos = append(l.pos, p)
 }

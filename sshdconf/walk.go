@@ -1,6 +1,8 @@
 package sshdconf
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"strings"
 )
@@ -59,19 +61,21 @@ func (c *Config) walkOnce() {
 func (c *Config) walk() ([]*Directive, []Include) {
 	var out []*Directive
 	var incs []Include
-	budget := c.opt.MaxLines
-	var visit func(name string, match, include *Directive, depth int)
-	visit = func(name string, match, include *Directive, depth int) {
-		if depth > maxIncludeDepth {
+	// The walk counts its work as the first pass does, so it reads what
+	// the first pass read and stops where it stopped.
+	m := meter{opt: &c.opt}
+	var visit func(name string, match, include *Directive, depth int, from Pos)
+	visit = func(name string, match, include *Directive, depth int, from Pos) {
+		if !m.include(name, from) || depth > maxIncludeDepth {
 			return
 		}
 		src := c.read(name)
-		if src.err != nil {
+		if src.err != nil || !m.read(name, src.size, from) {
 			return
 		}
 		cur := match
 		for i, raw := range src.lines {
-			if budget--; budget < 0 {
+			if !m.line(name, i+1) {
 				return
 			}
 			if len(raw) == 0 || raw[0] == '#' {
@@ -87,6 +91,9 @@ func (c *Config) walk() ([]*Directive, []Include) {
 			}
 			d.Include = include
 			if d.Keyword != nil && d.Keyword.op == sMatch {
+				if !m.criteria((len(d.Args)+1)/2, d.Pos) {
+					return
+				}
 				cur = d
 				d.Match = nil
 				out = append(out, d)
@@ -105,15 +112,22 @@ func (c *Config) walk() ([]*Directive, []Include) {
 				if !strings.HasPrefix(arg, "/") && !strings.HasPrefix(arg, "~") {
 					pattern = c.opt.SSHDir + "/" + arg
 				}
-				files := c.glob(pattern)
+				files, ok := c.glob(pattern)
+				if !ok {
+					m.glob(pattern, d.Pos)
+					return
+				}
 				incs = append(incs, Include{Directive: d, Pattern: pattern, Files: files})
 				for _, f := range files {
-					visit(f, cur, d, depth+1)
+					visit(f, cur, d, depth+1, d.Pos)
+					if m.over != nil {
+						return
+					}
 				}
 			}
 		}
 	}
-	visit(c.Main, nil, nil, 0)
+	visit(c.Main, nil, nil, 0, Pos{})
 	return out, incs
 }
 
@@ -213,7 +227,23 @@ func (c *Config) ReadDir(name string) ([]fs.DirEntry, error) {
 	return ents, nil
 }
 
-// ReadFile reads a file of the configuration's file system.
+// ReadFile reads a file of the configuration's file system (for checks
+// that look at files no Include reads). It reads no file larger than
+// MaxFileSize, and no more than MaxBytes in all the calls on c.
 func (c *Config) ReadFile(name string) ([]byte, error) {
-	return fs.ReadFile(c.fsys, fsName(c.abs(name)))
+	f, err := c.fsys.Open(fsName(c.abs(name)))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	limit := min(c.opt.fileLimit(), c.opt.MaxBytes-c.extra)
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	c.extra += int64(len(b))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("more than the configuration budget allows")}
+	}
+	return b, nil
 }

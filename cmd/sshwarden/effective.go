@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
 )
@@ -39,7 +41,7 @@ type configFlags struct {
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file`")
-	fs.Var((*onceFlag)(&c.root), "root", "read every absolute path (main file, Include patterns) under `dir`")
+	fs.Var((*onceFlag)(&c.root), "root", "read the tree `dir` as if it were / (every path, link and .. stays inside it)")
 }
 
 // onceFlag is a string flag that may be given once: a second --root would
@@ -61,21 +63,39 @@ func (o *onceFlag) Set(v string) error {
 
 // load reads the configuration as sshd would on this host (or under
 // --root). The names in the returned Config are sshd's; display maps them
-// to what the user should see.
+// to what the user should see. Under --root the tree stays open while the
+// Config is in use (lazily: checks list folders, fix re-reads the tree),
+// and is closed when the Config is garbage; open says when.
 func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
+	cfg, display, _, err := c.open()
+	return cfg, display, err
+}
+
+// open is load, with a function to call once the Config is no longer used:
+// it closes the --root tree (lint opens one per tree of a fleet).
+//
+// --root DIR reads DIR as if it were "/", with chroot semantics: every
+// name, symbolic link (absolute ones too) and ".." is resolved inside DIR
+// by sshdconf.RootFS, so that a tree cannot make sshwarden read or print a
+// file of this host. The host's users, groups and service names (Match
+// Group, Port ssh) are still this host's: a checkout has none.
+func (c *configFlags) open() (*sshdconf.Config, func(string) string, func(), error) {
 	main := c.file
-	fsysRoot, cwd := "/", "/"
+	var fsys fs.FS = sshdconf.DirFS("/")
+	cwd := "/"
 	display := func(n string) string { return n }
+	done := func() {}
 	if c.root != "" {
-		fsysRoot = c.root
 		if !strings.HasPrefix(main, "/") {
 			main = "/" + main
 		}
 		root := c.root
 		display = func(n string) string { return filepath.Join(root, n) }
-		if st, err := os.Stat(fsysRoot); err != nil || !st.IsDir() {
-			return nil, nil, fmt.Errorf("--root %s: not a directory", c.root)
+		r, err := sshdconf.OpenRoot(root)
+		if err != nil {
+			return nil, nil, nil, rootError(root, err)
 		}
+		fsys, done = r, func() { r.Close() }
 	}
 	host := c.host
 	if host == nil {
@@ -85,11 +105,38 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 		cwd = host.Cwd // relative names resolve as for sshd -T run here
 	}
 	opt := &sshdconf.LoadOptions{Users: host.Users, Services: host.Services, Cwd: cwd}
-	cfg, err := sshdconf.Load(sshdconf.DirFS(fsysRoot), main, opt)
+	cfg, err := sshdconf.Load(fsys, main, opt)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %s", display(main), strings.TrimPrefix(err.Error(), main+": "))
+		done()
+		var over *sshdconf.BudgetError
+		if errors.As(err, &over) {
+			return nil, nil, nil, budgetError(over, display)
+		}
+		return nil, nil, nil, fmt.Errorf("%s: %s", display(main), strings.TrimPrefix(err.Error(), main+": "))
 	}
-	return cfg, display, nil
+	return cfg, display, done, nil
+}
+
+// budgetError says where the budget of a load ran out, in the names the
+// user gave.
+func budgetError(over *sshdconf.BudgetError, display func(string) string) error {
+	where := display(over.Pos.File)
+	if over.Pos.Line > 0 {
+		where += ":" + strconv.Itoa(over.Pos.Line)
+	}
+	return fmt.Errorf("%s: %s", where, over.Msg)
+}
+
+// rootError says why --root DIR cannot be read.
+func rootError(root string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENOENT):
+		return fmt.Errorf("--root %s: not a directory", root)
+	case errors.As(err, &errno):
+		return fmt.Errorf("--root %s: %s", root, errno.Error())
+	}
+	return fmt.Errorf("--root %s: %w", root, err)
 }
 
 // hostFiles reads the host's users and groups, and its services file on
@@ -130,12 +177,18 @@ func runEffective(e *env, args []string) int {
 			return exitUsage
 		}
 	}
-	cfg, display, err := cf.load()
+	cfg, display, done, err := cf.open()
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
 	}
+	defer done()
 	eff, err := cfg.Effective(cs)
+	var over *sshdconf.BudgetError
+	if errors.As(err, &over) {
+		e.errorf("%v", budgetError(over, display))
+		return exitUsage
+	}
 	if err != nil {
 		// sshd's own messages, as sshd -T prints them.
 		for _, m := range cfg.SSHDMessages() {

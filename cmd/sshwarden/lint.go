@@ -60,7 +60,7 @@ func runLint(e *env, args []string) int {
 	fs.Usage = func() { fmt.Fprint(e.stderr, lintUsage); fs.PrintDefaults() }
 	var roots []lintRoot
 	mainFile := fs.String("f", "/etc/ssh/sshd_config", "the main sshd configuration `file` (under each --root)")
-	fs.Func("root", "read every absolute path (main file, Include patterns) under `dir`; repeat for several trees", func(v string) error {
+	fs.Func("root", "read the tree `dir` as if it were / (every path, link and .. stays inside it); repeat for several trees", func(v string) error {
 		if v == "" {
 			return errors.New("empty directory")
 		}
@@ -192,10 +192,11 @@ func lintAll(targets []lintTarget, reqs []lint.Requirement, disabled map[string]
 
 // lintOne loads one configuration and lints it.
 func lintOne(c *configFlags, reqs []lint.Requirement, disabled map[string]bool) lintResult {
-	cfg, display, err := c.load()
+	cfg, display, done, err := c.open()
 	if err != nil {
 		return lintResult{err: err}
 	}
+	defer done()
 	// Positions in the configuration show as the user gave its paths;
 	// positions in the policy file stay as the policy was named.
 	show := func(name string) string {

@@ -2,6 +2,7 @@ package lint_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/sshwarden/sshwarden/enforcer"
@@ -28,6 +29,10 @@ func FuzzLint(f *testing.F) {
 			files[names[i]] = part
 		}
 		cfg, err := sshdconf.Parsed(files, names[0], &sshdconf.LoadOptions{MaxLines: 20000})
+		var over *sshdconf.BudgetError
+		if errors.As(err, &over) {
+			return // too much work to model: lint says so and checks nothing
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
