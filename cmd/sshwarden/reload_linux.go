@@ -125,7 +125,7 @@ func parseState(b []byte) (reloadState, error) {
 	for i, l := range lines {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k != stateKeys[i] {
-			return s, fmt.Errorf("line %d: want %s=...", i+1, stateKeys[i])
+			return s, fmt.Errorf("line %d: want %s=VALUE", i+1, stateKeys[i])
 		}
 		vals[i] = v
 	}
