@@ -122,6 +122,8 @@ lint:
 fuzz:
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadEffective$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadBudget$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzGlobMatchesReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./watcher -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME)
