@@ -327,31 +327,7 @@ func TestWriteKilled(t *testing.T) {
 	var mixed, withTemp int
 	for run := range runs {
 		dir, changes := makeCrashDir(t, files)
-		cmd := helper(t, crashSpec{Changes: changes})
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(stdout)
-		line, err := r.ReadString('\n')
-		if line != "ready\n" {
-			cmd.Process.Kill()
-			rest, _ := io.ReadAll(r)
-			cmd.Wait()
-			t.Fatalf("run %d: helper said %q (%v), want ready; output:\n%s%s", run, line, err, rest, stderr.Bytes())
-		}
-		time.Sleep(time.Duration(rand.N(5001)) * time.Microsecond)
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		rest, _ := io.ReadAll(r)
-		err = cmd.Wait()
-		checkKilled(t, err, append(rest, stderr.Bytes()...))
+		killAtRandom(t, run, crashSpec{Changes: changes}, 5001*time.Microsecond)
 
 		isNew, temps := checkOldOrNew(t, dir, files)
 		if len(temps) > 0 {
@@ -691,31 +667,7 @@ func TestCommitKilled(t *testing.T) {
 			var mixed int
 			for run := range runs {
 				root, files := c.makeTree(t)
-				cmd := helper(t, crashSpec{Commit: &commitSpec{Root: root, Main: ccMain, Files: files}})
-				stdout, err := cmd.StdoutPipe()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				r := bufio.NewReader(stdout)
-				line, err := r.ReadString('\n')
-				if line != "ready\n" {
-					cmd.Process.Kill()
-					rest, _ := io.ReadAll(r)
-					cmd.Wait()
-					t.Fatalf("run %d: helper said %q (%v), want ready; output:\n%s%s", run, line, err, rest, stderr.Bytes())
-				}
-				time.Sleep(time.Duration(rand.N(50000)) * time.Microsecond)
-				if err := cmd.Process.Kill(); err != nil {
-					t.Fatal(err)
-				}
-				rest, _ := io.ReadAll(r)
-				err = cmd.Wait()
-				checkKilled(t, err, append(rest, stderr.Bytes()...))
+				killAtRandom(t, run, crashSpec{Commit: &commitSpec{Root: root, Main: ccMain, Files: files}}, 50000*time.Microsecond)
 				isNew := checkTreeState(t, root, files)
 				if slices.Contains(isNew, true) && slices.Contains(isNew, false) {
 					mixed++
@@ -753,4 +705,36 @@ func TestCommitInterdependent(t *testing.T) {
 	if isNew := checkTreeState(t, root, files); slices.Contains(isNew, true) {
 		t.Errorf("new files %v after a refused commit, want none", isNew)
 	}
+}
+
+// killAtRandom starts the helper on spec, waits for its "ready", and
+// SIGKILLs it at a random moment within the next upTo; the kill must be
+// what ended it.
+func killAtRandom(t *testing.T, run int, spec crashSpec, upTo time.Duration) {
+	t.Helper()
+	cmd := helper(t, spec)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	line, err := r.ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		rest, _ := io.ReadAll(r)
+		cmd.Wait()
+		t.Fatalf("run %d: helper said %q (%v), want ready; output:\n%s%s", run, line, err, rest, stderr.Bytes())
+	}
+	time.Sleep(time.Duration(rand.N(int64(upTo/time.Microsecond))) * time.Microsecond)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	checkKilled(t, err, append(rest, stderr.Bytes()...))
 }
