@@ -157,20 +157,7 @@ func relPreAuth(t *testing.T, s *sshdtest.Server) *sshdtest.Login {
 // relPlace places a login through ss and ps; the error says why it is
 // not complete yet.
 func relPlace(sn *sshdtest.Snapshot, s *sshdtest.Server, l *relLogin) (sshdtest.Placement, error) {
-	p, err := sn.Place(s, l.Cmd.Process.Pid)
-	if err != nil {
-		return p, fmt.Errorf("%s: %w", l.Name, err)
-	}
-	if l.UID != 0 && p.Child == 0 {
-		return p, fmt.Errorf("%s: monitor %d has no child holding the connection yet", l.Name, p.Monitor)
-	}
-	if title := sn.Procs[p.Top()].Args; title != l.Title {
-		return p, fmt.Errorf("%s: process %d is %q, not yet %q", l.Name, p.Top(), title, l.Title)
-	}
-	if l.Below != "" && !slices.ContainsFunc(p.Procs, func(pid int) bool { return sn.Procs[pid].Args == l.Below }) {
-		return p, fmt.Errorf("%s: no %q below %d yet", l.Name, l.Below, p.Top())
-	}
-	return p, nil
+	return sn.PlaceComplete(s, l.Name, l.Cmd.Process.Pid, l.UID, l.Title, l.Below)
 }
 
 // relPrePlace places the pre-auth client: a monitor with a `[net]`

@@ -289,3 +289,25 @@ func Mentions(text string, p Placement, tty string) bool {
 	}
 	return tty != "" && strings.Contains(text, "/dev/"+tty+",")
 }
+
+// PlaceComplete places the login of client clientPID as [Snapshot.Place]
+// does, and says why it is not complete yet: a user's login (uid not 0)
+// needs the child that holds the connection, its top process must be
+// titled title, and, when below is set, a process titled below must run
+// under it. name prefixes the errors.
+func (sn *Snapshot) PlaceComplete(s *Server, name string, clientPID, uid int, title, below string) (Placement, error) {
+	p, err := sn.Place(s, clientPID)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", name, err)
+	}
+	if uid != 0 && p.Child == 0 {
+		return p, fmt.Errorf("%s: monitor %d has no child holding the connection yet", name, p.Monitor)
+	}
+	if got := sn.Procs[p.Top()].Args; got != title {
+		return p, fmt.Errorf("%s: process %d is %q, not yet %q", name, p.Top(), got, title)
+	}
+	if below != "" && !slices.ContainsFunc(p.Procs, func(pid int) bool { return sn.Procs[pid].Args == below }) {
+		return p, fmt.Errorf("%s: no %q below %d yet", name, below, p.Top())
+	}
+	return p, nil
+}
