@@ -41,29 +41,6 @@ func relReleases() []struct{ name, suite string } {
 	}
 }
 
-// relSFTPServer is Debian's sftp-server, in the host and in the roots.
-const relSFTPServer = "/usr/lib/openssh/sftp-server"
-
-// relServer starts the sshd of suite ("" for the host's) with root
-// logins, an sftp subsystem in a process of its own, and passwords
-// offered to the test user (for the pre-auth client, which never
-// answers, and which sshd keeps for LoginGraceTime).
-func relServer(t *testing.T, suite string) *sshdtest.Server {
-	t.Helper()
-	root := ""
-	if suite != "" {
-		root = sshdtest.DebianRoot(t, suite)
-	}
-	s := sshdtest.Start(t, sshdtest.Options{Root: root, RootLogin: true, Extra: []string{
-		"Subsystem sftp " + relSFTPServer,
-		"LoginGraceTime 10m", // the pre-auth client outlives the test
-		"Match User " + sshdtest.DefaultUser,
-		"\tPasswordAuthentication yes",
-	}})
-	t.Logf("sshd %s (sshd -V), root %q, port %d, listener %d", s.Release, root, s.Port, s.PID)
-	return s
-}
-
 // relLogin is one client's login and what the test knows of it before ss
 // and ps place it.
 type relLogin struct {
@@ -108,7 +85,7 @@ func relLogins(t *testing.T, s *sshdtest.Server, exec string) []*relLogin {
 			// sftp-server is a command of its own, which Command names (the
 			// agent knows it cannot be warned); internal-sftp would be "".
 			&relLogin{Login: sshdtest.StartLogin(t, prefix+"sftp", s.SFTP(ctx, who.name)), Kind: watcher.KindNoTTY,
-				User: who.name, UID: who.uid, Title: relTitle(s, who.name+"@notty"), Command: relSFTPServer, Below: relSFTPServer},
+				User: who.name, UID: who.uid, Title: relTitle(s, who.name+"@notty"), Command: sshdtest.SFTPServer, Below: sshdtest.SFTPServer},
 			&relLogin{Login: sshdtest.StartLogin(t, prefix+"-N", s.SSHAs(ctx, who.name, "-N")), Kind: watcher.KindNone,
 				User: who.name, UID: who.uid, Title: relTitle(s, who.name)},
 		)
@@ -459,7 +436,7 @@ func TestScanReleases(t *testing.T) {
 		t.Run(rel.name, func(t *testing.T) {
 			t.Parallel()
 			began := time.Now()
-			s := relServer(t, rel.suite)
+			s := sshdtest.StartRelease(t, rel.suite)
 			logins := relLogins(t, s, "sleep 61")
 			pre := relPreAuth(t, s)
 			sc := newScanner(t)

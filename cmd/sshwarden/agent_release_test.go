@@ -62,9 +62,6 @@ const (
 	relSurvive   = 3 * time.Second // the typing goes on this long after the last close
 )
 
-// relSFTPServer is Debian's sftp-server, in the host and in the roots.
-const relSFTPServer = "/usr/lib/openssh/sftp-server"
-
 // relBuild builds ./cmd/sshwarden (this package) into a temporary
 // directory.
 func relBuild(t *testing.T) string {
@@ -84,26 +81,6 @@ func relBuild(t *testing.T) string {
 	}
 	t.Logf("go build ./cmd/sshwarden: %v", time.Since(start).Round(100*time.Millisecond))
 	return bin
-}
-
-// relServer starts the sshd of suite ("" for the host's) with root
-// logins, an sftp subsystem in a process of its own, and passwords
-// offered to the test user (for the pre-auth client, which never
-// answers, and which sshd keeps for LoginGraceTime).
-func relServer(t *testing.T, suite string) *sshdtest.Server {
-	t.Helper()
-	root := ""
-	if suite != "" {
-		root = sshdtest.DebianRoot(t, suite)
-	}
-	s := sshdtest.Start(t, sshdtest.Options{Root: root, RootLogin: true, Extra: []string{
-		"Subsystem sftp " + relSFTPServer,
-		"LoginGraceTime 10m", // the pre-auth client outlives the test
-		"Match User " + sshdtest.DefaultUser,
-		"\tPasswordAuthentication yes",
-	}})
-	t.Logf("sshd %s (sshd -V), root %q, port %d, listener %d", s.Release, root, s.Port, s.PID)
-	return s
 }
 
 // relRole is what a login is for in the agent's run.
@@ -156,7 +133,7 @@ func relLogins(t *testing.T, s *sshdtest.Server, uid int) []*relLogin {
 			&relLogin{Login: sshdtest.StartLogin(t, prefix+"idle exec", s.SSHAs(ctx, who.name, cmd)), Role: relIdleRole, Kind: "notty",
 				User: who.name, UID: who.uid, Title: relTitle(s, who.name+"@notty"), Command: cmd, Below: cmd},
 			&relLogin{Login: sshdtest.StartLogin(t, prefix+"idle sftp", s.SFTP(ctx, who.name)), Role: relIdleRole, Kind: "notty",
-				User: who.name, UID: who.uid, Title: relTitle(s, who.name+"@notty"), Command: relSFTPServer, Below: relSFTPServer},
+				User: who.name, UID: who.uid, Title: relTitle(s, who.name+"@notty"), Command: sshdtest.SFTPServer, Below: sshdtest.SFTPServer},
 			&relLogin{Login: sshdtest.StartLogin(t, prefix+"-N", s.SSHAs(ctx, who.name, "-N")), Role: relTunnelRole, Kind: "none",
 				User: who.name, UID: who.uid, Title: relTitle(s, who.name)},
 		)
@@ -452,7 +429,7 @@ const relPolicyLine = 6
 func relAgent(t *testing.T, bin, suite string) {
 	began := time.Now()
 	sshdtest.RequireTools(t, "ss", "ps", "sftp", "ssh")
-	s := relServer(t, suite)
+	s := sshdtest.StartRelease(t, suite)
 	u, err := relUserID(s.User)
 	if err != nil {
 		t.Fatal(err)
@@ -625,7 +602,7 @@ func relAgent(t *testing.T, bin, suite string) {
 			// The client sees the connection closed. (sftp -b - reading its
 			// stdin does not notice; its ssh does.)
 			relWaitGone(t, l.Name, p.Remote)
-			if l.Command == relSFTPServer {
+			if l.Command == sshdtest.SFTPServer {
 				continue
 			}
 			if _, exit, ended := l.WaitEnd(5 * time.Second); !ended || exit != 255 {
@@ -681,7 +658,7 @@ func relRecords(t *testing.T, records []map[string]string, logins []*relLogin, p
 	for _, l := range logins {
 		if l.Role == relIdleRole {
 			idle[strconv.Itoa(places[l].Monitor)] = l
-			if l.Command == relSFTPServer {
+			if l.Command == sshdtest.SFTPServer {
 				sftp++
 			} else {
 				warned++
@@ -720,7 +697,7 @@ func relRecords(t *testing.T, records []map[string]string, logins []*relLogin, p
 			want["SSHWARDEN_SESSION_ID"] = strconv.FormatUint(uint64(x.SessionID), 10)
 		}
 		if r["SSHWARDEN_ACTION"] == "warn-failed" {
-			if l.Command != relSFTPServer || !strings.Contains(r["SSHWARDEN_ERROR"], "cannot be warned") {
+			if l.Command != sshdtest.SFTPServer || !strings.Contains(r["SSHWARDEN_ERROR"], "cannot be warned") {
 				t.Errorf("%s: warn-failed record %v; want one only for sftp, saying it cannot be warned", l.Name, r)
 			}
 		}

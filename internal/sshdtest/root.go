@@ -170,3 +170,27 @@ func withFileLock(path string, wait time.Duration, f func() error) error {
 	defer syscall.Flock(int(l.Fd()), syscall.LOCK_UN)
 	return f()
 }
+
+// SFTPServer is Debian's sftp-server, on the host and in the roots.
+const SFTPServer = "/usr/lib/openssh/sftp-server"
+
+// StartRelease starts the sshd of a Debian suite's root ("" for the
+// host's) for the release tests: root logins, an sftp subsystem in a
+// process of its own (SFTPServer), and passwords offered to the test user
+// (for a pre-auth client, which never answers, and which sshd keeps for
+// LoginGraceTime).
+func StartRelease(t testing.TB, suite string) *Server {
+	t.Helper()
+	root := ""
+	if suite != "" {
+		root = DebianRoot(t, suite)
+	}
+	s := Start(t, Options{Root: root, RootLogin: true, Extra: []string{
+		"Subsystem sftp " + SFTPServer,
+		"LoginGraceTime 10m", // the pre-auth client outlives the test
+		"Match User " + DefaultUser,
+		"\tPasswordAuthentication yes",
+	}})
+	t.Logf("sshd %s (sshd -V), root %q, port %d, listener %d", s.Release, root, s.Port, s.PID)
+	return s
+}
