@@ -456,13 +456,17 @@ func (c *container) waitActive(t *testing.T, unit string, timeout time.Duration)
 	return props
 }
 
-// install installs a package as an admin does: apt-get install ./file.
+// install installs a package as an admin's automation does (apt-get
+// install ./file, unattended): an edited conffile whose shipped version
+// changed is kept (--force-confold), instead of a prompt that fails
+// without a terminal.
 func (c *container) install(t *testing.T, p pkg) {
 	t.Helper()
 	start := time.Now()
 	dst := "/root/" + filepath.Base(p.path)
 	c.copyIn(t, p.path, dst)
-	out, errout, err := c.try(nil, 5*time.Minute, "apt-get", "install", "-y", dst)
+	out, errout, err := c.try(nil, 5*time.Minute, "apt-get", "install", "-y",
+		"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", dst)
 	if err != nil {
 		t.Fatalf("%s: apt-get install %s: %v\n%s%s", c.suite, dst, err, out, errout)
 	}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // outcome is what the agent must do to a session.
@@ -143,8 +145,8 @@ type client struct {
 	spec   sessionSpec
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout sshdtest.Buffer
+	stderr sshdtest.Buffer
 	done   chan struct{} // closed when the client has exited
 	err    error         // its exit, once done
 
@@ -344,7 +346,7 @@ func (cl *client) check(t *testing.T, all []entry) {
 	}
 	if s.want == untouched {
 		if cl.isGone() {
-			t.Errorf("%s: %s ended, want it open:\n%s", suite, s.name, cl.stderr.tail(5))
+			t.Errorf("%s: %s ended, want it open:\n%s", suite, s.name, tail(&cl.stderr, 5))
 		}
 		if len(recs) > 0 {
 			t.Errorf("%s: %s: records for an untouched session:\n%s", suite, s.name, messages(recs))
@@ -450,14 +452,14 @@ func (cl *client) check(t *testing.T, all []entry) {
 				t.Errorf("%s: %s: SSHWARDEN_VIA=%q, want %q", suite, s.name, via, "/dev/"+cl.tty)
 			}
 			if !strings.Contains(cl.stdout.String(), "sshwarden: this session has been idle for") {
-				t.Errorf("%s: %s: the terminal showed no warning:\n%s", suite, s.name, cl.stdout.tail(5))
+				t.Errorf("%s: %s: the terminal showed no warning:\n%s", suite, s.name, tail(&cl.stdout, 5))
 			}
 		case "exec":
 			if !regexp.MustCompile(`^stderr of pid \d+$`).MatchString(via) {
 				t.Errorf("%s: %s: SSHWARDEN_VIA=%q, want stderr of pid N", suite, s.name, via)
 			}
 			if !strings.Contains(cl.stderr.String(), "sshwarden: this session has been idle for") {
-				t.Errorf("%s: %s: the client's stderr showed no warning:\n%s", suite, s.name, cl.stderr.tail(5))
+				t.Errorf("%s: %s: the client's stderr showed no warning:\n%s", suite, s.name, tail(&cl.stderr, 5))
 			}
 		}
 	} else {
@@ -542,26 +544,8 @@ func children(pid int) []int {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer that a client writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// tail is the last n lines, without ssh's debug lines.
-func (b *syncBuffer) tail(n int) string {
+// tail is the last n lines of b, without ssh's debug lines.
+func tail(b *sshdtest.Buffer, n int) string {
 	var lines []string
 	for _, l := range strings.Split(b.String(), "\n") {
 		if !strings.HasPrefix(l, "debug1:") {

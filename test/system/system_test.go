@@ -3,6 +3,7 @@ package system_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -407,8 +408,17 @@ func testUpgradePurge(t *testing.T, l *lab, suite string, first, next pkg) {
 		if got := c.run(t, "cat", policyPath); got != edited {
 			t.Errorf("%s: %s after the upgrade to %s (-edited +now):\n%s", c.suite, policyPath, next.version, cmp.Diff(edited, got))
 		}
-		if left := c.sh(t, `ls -A /etc/sshwarden | grep -v '^policy.conf$' || true`); left != "" {
-			t.Errorf("%s: /etc/sshwarden holds more than policy.conf after the upgrade:\n%s", c.suite, left)
+		// dpkg keeps the edit and, when the shipped policy changed between
+		// the two packages, puts the new one beside it as .dpkg-dist.
+		want := ""
+		if shipped := shippedPolicy(t, next); shipped != shippedPolicy(t, first) {
+			want = "policy.conf.dpkg-dist"
+			if got := c.run(t, "cat", policyPath+".dpkg-dist"); got != shipped {
+				t.Errorf("%s: %s.dpkg-dist is not the policy %s ships (-shipped +got):\n%s", c.suite, policyPath, next.version, cmp.Diff(shipped, got))
+			}
+		}
+		if left := strings.TrimSpace(c.sh(t, `ls -A /etc/sshwarden | grep -v '^policy.conf$' || true`)); left != want {
+			t.Errorf("%s: /etc/sshwarden holds %q besides policy.conf after the upgrade, want %q", c.suite, left, want)
 		}
 		after := c.waitActive(t, "sshwarden.service", 30*time.Second)
 		if after["MainPID"] == before["MainPID"] {
@@ -462,4 +472,14 @@ func testUpgradePurge(t *testing.T, l *lab, suite string, first, next pkg) {
 			t.Errorf("%s: dpkg status %q after purge, want not-installed", c.suite, out)
 		}
 	})
+}
+
+// shippedPolicy is the policy.conf that package p ships.
+func shippedPolicy(t *testing.T, p pkg) string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xO ./etc/sshwarden/policy.conf`, "sh", p.path).Output()
+	if err != nil {
+		t.Fatalf("reading policy.conf from %s: %v", p.path, err)
+	}
+	return string(out)
 }
