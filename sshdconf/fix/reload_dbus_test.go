@@ -115,6 +115,11 @@ func startFakeSystemd(t *testing.T, addr string, f *fakeSystemd) {
 	}
 	t.Cleanup(func() {
 		f.wg.Wait()
+		// Give the name up with a call the bus answers, before the next
+		// subtest asks for it: the bus handles a closed connection only
+		// some time after Close returns, and meanwhile the name is not
+		// free.
+		_, _ = conn.ReleaseName("org.freedesktop.systemd1")
 		cancel()
 		conn.Close()
 	})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -399,12 +400,28 @@ func (c *testProc) running() bool {
 func startCmd(t *testing.T, cmd *exec.Cmd) *testProc {
 	t.Helper()
 	// Pdeathsig: it dies with the test binary, even one killed at the
-	// test timeout before any cleanup ran.
+	// test timeout before any cleanup ran. Pdeathsig follows the thread
+	// that forks, not the process, so cmd is started from a thread locked
+	// until the cleanup: on a pooled thread, it would die whenever that
+	// thread exits, as the one that inMountNamespace locks for good does
+	// when a parallel test checks a configuration.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	started := make(chan error)
+	release := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-release
+		}
+	}()
+	if err := <-started; err != nil {
 		t.Fatalf("starting %s: %v", cmd.Path, err)
 	}
+	t.Cleanup(func() { close(release) }) // runs after the kill below
 	c := &testProc{name: cmd.Path, pid: cmd.Process.Pid, exe: cmd.Path, done: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
@@ -562,5 +579,27 @@ func TestReloadViaSystemd(t *testing.T) {
 		if got := o.viaSystemd(c.systemdRuns); got != c.want {
 			t.Errorf("Config %s, Systemd %v, systemd runs %v: via systemd %v, want %v", c.o.Config, c.o.Systemd, c.systemdRuns, got, c.want)
 		}
+	}
+}
+
+// TestStartCmdOutlivesThreads checks that a child started by startCmd
+// lives on while threads of the test binary exit, as each one that
+// inMountNamespace locks does. Started from a pooled thread, it got
+// Pdeathsig's SIGKILL when that thread ended, and a parallel
+// configuration check failed TestReloadSignalRefused at random.
+func TestStartCmdOutlivesThreads(t *testing.T) {
+	c := startChild(t, "sleep", "60")
+	for range 200 {
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread() // no Unlock: the thread exits
+			close(done)
+		}()
+		<-done
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(settle)
+	if !c.running() {
+		t.Fatalf("%s, pid %d, died while other threads exited: %v", c.name, c.pid, c.err)
 	}
 }
