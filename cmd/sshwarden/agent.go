@@ -573,34 +573,32 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	lctx, lcancel := context.WithTimeout(ctx, lockWait)
-	unlock, err := fix.Lock(lctx, filepath.Dir(main))
-	lcancel()
+	until := fix.StepReload
+	if d.dryRun {
+		until = fix.StepPlan
+	}
+	res, err := fix.Apply(ctx, fix.ApplyOptions{
+		Main:         main,
+		Load:         func() (*sshdconf.Config, error) { cfg, _, err := d.cf.load(); return cfg, err },
+		Requirements: p.Requirements,
+		Until:        until,
+		Lock:         true,
+		LockWait:     lockWait,
+	})
+	var failed *fix.ApplyError
+	if errors.As(err, &failed) && failed.Step == fix.StepCheck {
+		err = fmt.Errorf("sshd -t: %w", err)
+	}
 	if err != nil {
 		fail(err)
 		return
 	}
-	defer unlock()
-	cfg, _, err := d.cf.load()
-	if err != nil {
-		fail(err)
-		return
-	}
-	plan, err := fix.Make(cfg, p.Requirements)
-	if err != nil {
-		fail(err)
-		return
-	}
-	if len(plan.Unfixable) > 0 {
-		fail(fmt.Errorf("%s:%d: %s", plan.Unfixable[0].Pos.File, plan.Unfixable[0].Pos.Line, plan.Unfixable[0].Message))
-		return
-	}
-	if len(plan.Files) == 0 {
+	if len(res.Plan.Files) == 0 {
 		return
 	}
 	var notes []string
-	for _, fc := range plan.Files {
-		notes = append(notes, cfg.Path(fc.Name)+": "+strings.Join(fc.Notes, "; "))
+	for _, fc := range res.Plan.Files {
+		notes = append(notes, res.Config.Path(fc.Name)+": "+strings.Join(fc.Notes, "; "))
 	}
 	if d.dryRun {
 		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
@@ -608,40 +606,8 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 		return
 	}
-	checker := &fix.Checker{}
-	for _, changes := range [][]fix.FileChange{nil, plan.Files} {
-		if err := checker.Check(ctx, cfg, changes); err != nil && !errors.Is(err, fix.ErrNoSSHD) {
-			fail(fmt.Errorf("sshd -t: %w", err))
-			return
-		}
-	}
-	// The files are replaced one at a time, in an order in which sshd
-	// accepts every mix of old and new files: wherever the agent is
-	// stopped, sshd can restart on what is on disk.
-	ordered, err := fix.Order(cfg, plan.Files, func(ch []fix.FileChange) error { return checker.Check(ctx, cfg, ch) })
-	if err != nil {
-		fail(err)
-		return
-	}
-	changes := make([]fix.Change, len(ordered))
-	for i, fc := range ordered {
-		changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
-	}
-	if err := fix.Write(changes); err != nil {
-		fail(err)
-		return
-	}
-	pidFile := "/run/sshd.pid"
-	if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
-		pidFile = s[0].Value
-	}
-	how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
-	if err != nil {
-		fail(fmt.Errorf("the files are written, but reloading sshd failed: %w", err))
-		return
-	}
 	d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice,
-		Message: fmt.Sprintf("EnforceConfig: fixed the sshd configuration (%s): %s; %s.", why, strings.Join(notes, "; "), how),
+		Message: fmt.Sprintf("EnforceConfig: fixed the sshd configuration (%s): %s; %s.", why, strings.Join(notes, "; "), res.Reloaded),
 		Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 }
 
