@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -412,12 +414,12 @@ func runtimeDirFor(t *testing.T) (dir string, env []string) {
 
 // waitState waits (at most 20 s) for the agent's reload state in dir to
 // satisfy ok.
-func waitState(t *testing.T, dir string, ok func(reloadState) bool) reloadState {
+func waitState(t *testing.T, dir string, ok func(enforcer.ReloadState) bool) enforcer.ReloadState {
 	t.Helper()
-	var last reloadState
+	var last enforcer.ReloadState
 	var err error
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if last, err = readState(dir); err == nil && ok(last) {
+		if last, err = enforcer.ReadReloadState(dir); err == nil && ok(last) {
 			return last
 		}
 	}
@@ -459,7 +461,8 @@ func fileDigest(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return digest(b)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // A broken policy is reported with its file:line and the last good one
@@ -489,12 +492,14 @@ func TestAgentPolicyReload(t *testing.T) {
 	if !strings.Contains(loaded[0]["MESSAGE"], "the file changed") || loaded[0]["SSHWARDEN_POLICY_SHA256"] != fileDigest(t, policy) {
 		t.Errorf("policy-loaded record: %v", loaded[0])
 	}
-	st := waitState(t, run, func(st reloadState) bool { return st.Outcome == outcomeLoaded && st.Generation > 0 })
+	st := waitState(t, run, func(st enforcer.ReloadState) bool { return st.Outcome == enforcer.OutcomeLoaded && st.Generation > 0 })
 	if err := agent.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	hup := waitState(t, run, func(x reloadState) bool { return x.Generation > st.Generation && x.Trigger == triggerSIGHUP })
-	if hup.Outcome != outcomeUnchanged || hup.InForce != fileDigest(t, policy) {
+	hup := waitState(t, run, func(x enforcer.ReloadState) bool {
+		return x.Generation > st.Generation && x.Trigger == enforcer.TriggerSIGHUP
+	})
+	if hup.Outcome != enforcer.OutcomeUnchanged || hup.InForce != fileDigest(t, policy) {
 		t.Errorf("reload state after SIGHUP of an unchanged file: %+v, want outcome unchanged", hup)
 	}
 	if err := os.Remove(policy); err != nil {
@@ -518,7 +523,7 @@ func TestAgentPolicyReload(t *testing.T) {
 	if n := count(recs, "policy-loaded"); n != 1 {
 		t.Errorf("%d policy-loaded records, want 1: the SIGHUP of an unchanged file records nothing", n)
 	}
-	if _, err := os.Stat(filepath.Join(run, stateName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(run, "reload")); !os.IsNotExist(err) {
 		t.Errorf("the stopped agent left its reload state: %v", err)
 	}
 }
@@ -541,8 +546,8 @@ func TestAgentReloadCommand(t *testing.T) {
 	agent := startAgentEnv(t, j, env, "--policy", policy, "-f", s.ConfigPath)
 	pid := agent.cmd.Process.Pid
 	waitRecord(t, j, "agent-started", 1)
-	st := waitState(t, run, func(reloadState) bool { return true })
-	if want := (reloadState{PID: pid, Trigger: triggerStart, Outcome: outcomeLoaded, Policy: policy, InForce: sumA, Read: sumA}); st != want {
+	st := waitState(t, run, func(enforcer.ReloadState) bool { return true })
+	if want := (enforcer.ReloadState{PID: pid, Trigger: enforcer.TriggerStart, Outcome: enforcer.OutcomeLoaded, Policy: policy, InForce: sumA, Read: sumA}); st != want {
 		t.Errorf("reload state at start: %+v, want %+v", st, want)
 	}
 
@@ -562,7 +567,7 @@ func TestAgentReloadCommand(t *testing.T) {
 	sumC := write(agentPolicy(s.Port, "    WarnMessage %u: policy C, bye in %l",
 		"Match User sshwarden-nosuch-c1", "    IdleTimeout 1h", "Match User sshwarden-nosuch-c2", "    IdleTimeout 2h"))
 	r = reloadAgent(t, env, pid)
-	st, err := readState(run)
+	st, err := enforcer.ReadReloadState(run)
 	if err != nil || st.InForce != sumC {
 		t.Errorf("reload state when the reload returned: %+v, %v; want the policy C (%s) in force", st, err, sumC)
 	}
@@ -580,8 +585,8 @@ func TestAgentReloadCommand(t *testing.T) {
 	if r.code != exitFindings || r.stderr != wantErr || r.stdout != "" {
 		t.Errorf("reload of a broken policy: %+v, want exit 1 and stderr\n%s", r, wantErr)
 	}
-	st, err = readState(run)
-	if err != nil || st.Outcome != outcomeRefused || st.InForce != sumC || st.Read != sumD || !strings.Contains(st.Error, policy+":9:5: MaxSessionTime") {
+	st, err = enforcer.ReadReloadState(run)
+	if err != nil || st.Outcome != enforcer.OutcomeRefused || st.InForce != sumC || st.Read != sumD || !strings.Contains(st.Error, policy+":9:5: MaxSessionTime") {
 		t.Errorf("reload state after the broken policy: %+v, %v", st, err)
 	}
 	waitRecord(t, j, "policy-error", 1)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -91,165 +89,143 @@ func runFix(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	ctx := context.Background()
-
-	if *write {
-		// One run at a time: an admin's fix and the agent's lock the folder
-		// of the main file before reading it, and keep the lock until the
-		// files are replaced.
-		lctx, cancel := context.WithTimeout(ctx, lockWait)
-		var unlock func()
-		var err error
-		if cf.root != "" {
-			unlock, err = fix.LockIn(lctx, cf.root, path.Dir(path.Clean("/"+cf.file)))
-		} else {
-			unlock, err = fix.Lock(lctx, filepath.Dir(cf.file))
-		}
-		cancel()
-		if err != nil {
-			e.errorf("%v", err)
-			return exitUsage
-		}
-		defer unlock()
-	}
-	cfg, display, err := cf.load()
-	if err != nil {
-		e.errorf("%v", err)
-		return exitUsage
-	}
-	if cf.root != "" {
-		// Nothing read from outside the tree is shown, checked or
-		// written.
-		if err := fix.Inside(cf.root, cfg); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				e.errorf("%s", line)
+	var display func(string) string
+	res, err := fix.Apply(context.Background(), fix.ApplyOptions{
+		Main: cf.file,
+		Root: cf.root,
+		Load: func() (*sshdconf.Config, error) {
+			cfg, d, err := cf.load()
+			if err != nil {
+				return nil, err
 			}
-			return exitUsage
+			display = d
+			if cf.root != "" {
+				// Nothing read from outside the tree is shown, checked or
+				// written.
+				if err := fix.Inside(cf.root, cfg); err != nil {
+					return nil, outsideError{err}
+				}
+			}
+			return cfg, nil
+		},
+		Requirements: reqs,
+		Until:        fixUntil(*write, *reload),
+		LockWait:     lockWait,
+		CheckWait:    checkWait,
+	})
+	// What was done is reported in the order it was done: the note of an
+	// unchecked change, the diff, the writes, the reload.
+	if res.Unchecked != nil {
+		if errors.Is(res.Unchecked, fix.ErrNoSSHD) {
+			fmt.Fprintf(e.stderr, "sshwarden: note: sshd is not installed here, so sshd -t did not check the change; the sshdconf model did\n")
+		} else {
+			fmt.Fprintf(e.stderr, "sshwarden: note: sshd -t could not check the change (%v); the sshdconf model did\n", res.Unchecked)
 		}
 	}
-	plan, err := fix.Make(cfg, reqs)
-	var refused *fix.Refused
-	switch {
-	case errors.As(err, &refused):
-		e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(refused.Fixed))
-		for _, d := range refused.Diags {
-			fmt.Fprintf(e.stderr, "  %s:%d: %s\n", display(d.Pos.File), d.Pos.Line, d.Msg)
-		}
-		return exitFindings
-	case err != nil:
-		e.errorf("%v", err)
-		return exitFindings
+	var failed *fix.ApplyError
+	if errors.As(err, &failed) && failed.Step < fix.StepWrite {
+		return e.fixRefused(failed, display)
 	}
-	for _, f := range plan.Unfixable {
-		e.errorf("%s:%d: cannot fix: %s", display(f.Pos.File), f.Pos.Line, f.Message)
-	}
-	if len(plan.Unfixable) > 0 {
-		return exitFindings
-	}
-	if len(plan.Files) == 0 {
+	if res.Plan == nil || len(res.Plan.Files) == 0 {
 		return exitOK
 	}
-
-	checker := &fix.Checker{Root: cf.root}
-	cctx, cancel := context.WithTimeout(ctx, checkWait)
-	defer cancel()
-	checked, code := checkWithSSHD(cctx, e, checker, cfg, plan, *write, cf.root != "")
-	if code >= 0 {
-		return code
-	}
-	// The files are written one at a time: in an order in which sshd
-	// accepts the configuration after each, since sshd may restart at any
-	// moment, before anyone runs fix again.
-	var check func([]fix.FileChange) error
-	if checked {
-		check = func(changes []fix.FileChange) error { return checker.Check(cctx, cfg, changes) }
-	}
-	ordered, err := fix.Order(cfg, plan.Files, check)
-	var inter *fix.Interdependent
-	switch {
-	case errors.As(err, &inter):
-		e.errorf("%v", err)
-		return exitFindings
-	case err != nil:
-		e.errorf("%v", err)
-		return exitUsage
-	}
 	if !*write || *showDiff {
-		for _, fc := range plan.Files {
+		for _, fc := range res.Plan.Files {
 			fmt.Fprint(e.stdout, fix.Diff(display(fc.Name), fc.Old, fc.New))
 		}
 	}
+	if err != nil && failed.Step == fix.StepWrite {
+		e.errorf("%v", err)
+		return exitUsage
+	}
 	verb := "would change"
 	if *write {
-		changes := make([]fix.Change, len(ordered))
-		for i, fc := range ordered {
-			changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
-		}
-		if cf.root != "" {
-			err = fix.WriteIn(cf.root, changes)
-		} else {
-			err = fix.Write(changes)
-		}
-		if err != nil {
-			e.errorf("%v", err)
-			return exitUsage
-		}
 		verb = "changed"
-		if checked {
+		if res.Checked {
 			fmt.Fprintf(e.stderr, "sshwarden: sshd -t accepted the new configuration before it was written\n")
 		}
 	}
-	for _, fc := range plan.Files {
+	for _, fc := range res.Plan.Files {
 		fmt.Fprintf(e.stderr, "sshwarden: %s %s: %s\n", verb, display(fc.Name), strings.Join(fc.Notes, "; "))
 	}
+	if err != nil { // the reload
+		e.errorf("%v", err)
+		return exitUsage
+	}
 	if *reload {
-		pidFile := "/run/sshd.pid"
-		if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
-			pidFile = s[0].Value
-		}
-		how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
-		if err != nil {
-			e.errorf("the files are written, but reloading sshd failed: %v", err)
-			return exitUsage
-		}
-		fmt.Fprintf(e.stderr, "sshwarden: %s\n", how)
+		fmt.Fprintf(e.stderr, "sshwarden: %s\n", res.Reloaded)
 	}
 	return exitChanged
 }
 
-// checkWithSSHD runs the real sshd -t on the configuration as it is and as
-// it will be. It returns whether sshd checked both, and an exit code to stop
-// with, or -1 to go on.
-// Where sshd is not installed, the sshdconf model (which Make already ran)
-// is the only check, and it says so. Where sshd is installed but cannot be
-// run (no root for the mount namespace), a dry run or a --root tree goes on
-// with a note, and a write to this host's configuration stops.
-func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Config, plan *fix.Plan, write, tree bool) (bool, int) {
-	var refused *fix.SSHDRefused
-	for _, step := range []struct {
-		fixed   bool
-		changes []fix.FileChange
-	}{{false, nil}, {true, plan.Files}} {
-		err := k.Check(ctx, cfg, step.changes)
+// fixUntil is how far fix goes: it checks and orders the change, and with
+// -w writes it, with --reload then reloads sshd.
+func fixUntil(write, reload bool) fix.Step {
+	switch {
+	case reload:
+		return fix.StepReload
+	case write:
+		return fix.StepWrite
+	}
+	return fix.StepOrder
+}
+
+// outsideError is the error of a --root tree whose files lead outside it:
+// one line per file.
+type outsideError struct{ err error }
+
+func (o outsideError) Error() string { return o.err.Error() }
+
+// fixRefused reports why fix stopped before it wrote anything, and returns
+// its exit status: 1 when the change is refused (sshd refuses the
+// configuration, a value cannot be fixed, no order of writes is safe), 2
+// when the job could not be done.
+func (e *env) fixRefused(failed *fix.ApplyError, display func(string) string) int {
+	var outside outsideError
+	var refused *fix.Refused
+	var unfixable *fix.Unfixable
+	var sshdRefused *fix.SSHDRefused
+	var inter *fix.Interdependent
+	err := failed.Err
+	switch failed.Step {
+	case fix.StepLock, fix.StepLoad:
+		if errors.As(err, &outside) {
+			for _, line := range strings.Split(outside.err.Error(), "\n") {
+				e.errorf("%s", line)
+			}
+			return exitUsage
+		}
+	case fix.StepPlan:
 		switch {
-		case err == nil:
-			continue
-		case errors.Is(err, fix.ErrNoSSHD):
-			fmt.Fprintf(e.stderr, "sshwarden: note: sshd is not installed here, so sshd -t did not check the change; the sshdconf model did\n")
-			return false, -1
 		case errors.As(err, &refused):
-			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(step.fixed))
-			for _, line := range strings.Split(strings.TrimSpace(refused.Output), "\n") {
+			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(refused.Fixed))
+			for _, d := range refused.Diags {
+				fmt.Fprintf(e.stderr, "  %s:%d: %s\n", display(d.Pos.File), d.Pos.Line, d.Msg)
+			}
+		case errors.As(err, &unfixable):
+			for _, f := range unfixable.Findings {
+				e.errorf("%s:%d: cannot fix: %s", display(f.Pos.File), f.Pos.Line, f.Message)
+			}
+		default:
+			e.errorf("%v", err)
+		}
+		return exitFindings
+	case fix.StepCheck:
+		if errors.As(err, &sshdRefused) {
+			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(failed.Fixed))
+			for _, line := range strings.Split(strings.TrimSpace(sshdRefused.Output), "\n") {
 				fmt.Fprintf(e.stderr, "  %s\n", line)
 			}
-			return false, exitFindings
-		case !write || tree:
-			fmt.Fprintf(e.stderr, "sshwarden: note: sshd -t could not check the change (%v); the sshdconf model did\n", err)
-			return false, -1
-		default:
-			e.errorf("sshd -t could not check the change, so fix writes nothing: %v", err)
-			return false, exitUsage
+			return exitFindings
+		}
+		e.errorf("sshd -t could not check the change, so fix writes nothing: %v", err)
+		return exitUsage
+	case fix.StepOrder:
+		if errors.As(err, &inter) {
+			e.errorf("%v", err)
+			return exitFindings
 		}
 	}
-	return true, -1
+	e.errorf("%v", err)
+	return exitUsage
 }

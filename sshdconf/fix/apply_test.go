@@ -1,0 +1,152 @@
+package fix_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/sshdconf/lint"
+)
+
+// fakeChecker answers for sshd -t: before for the configuration as it is,
+// after for it with changes; it counts the calls.
+type fakeChecker struct {
+	before, after error
+	calls         int
+}
+
+func (k *fakeChecker) Check(_ context.Context, _ *sshdconf.Config, changes []fix.FileChange) error {
+	k.calls++
+	if len(changes) == 0 {
+		return k.before
+	}
+	return k.after
+}
+
+// TestApply runs fix.Apply on a one-file configuration with a fake sshd -t,
+// step by step: what it reports and what it leaves on disk.
+func TestApply(t *testing.T) {
+	const old = "# test\nClientAliveInterval 0\n"
+	const fixed = "# test\nClientAliveInterval 300\n"
+	reqs := []lint.Requirement{{Keyword: "clientaliveinterval", Max: 300, Pos: sshdconf.Pos{File: "policy", Line: 1}}}
+	errNoRoot := errors.New("checking with sshd -t needs root (a private mount namespace)")
+	refused := &fix.SSHDRefused{Output: "line 2: Bad configuration option"}
+
+	tests := []struct {
+		name    string
+		content string
+		until   fix.Step
+		checker *fakeChecker
+		load    error
+
+		wantStep    fix.Step // of the error; -1: none
+		wantFixed   bool
+		wantErr     error
+		wantChecked bool
+		wantUncheck error
+		wantFiles   int
+		wantOnDisk  string
+	}{
+		{name: "plan only", content: old, until: fix.StepPlan, checker: &fakeChecker{},
+			wantStep: -1, wantFiles: 1, wantOnDisk: old},
+		{name: "checked and ordered", content: old, until: fix.StepOrder, checker: &fakeChecker{},
+			wantStep: -1, wantChecked: true, wantFiles: 1, wantOnDisk: old},
+		{name: "written", content: old, until: fix.StepWrite, checker: &fakeChecker{},
+			wantStep: -1, wantChecked: true, wantFiles: 1, wantOnDisk: fixed},
+		{name: "nothing to do", content: fixed, until: fix.StepWrite, checker: &fakeChecker{},
+			wantStep: -1, wantOnDisk: fixed},
+		{name: "no sshd", content: old, until: fix.StepWrite, checker: &fakeChecker{before: fix.ErrNoSSHD, after: fix.ErrNoSSHD},
+			wantStep: -1, wantUncheck: fix.ErrNoSSHD, wantFiles: 1, wantOnDisk: fixed},
+		{name: "sshd refuses the fixed one", content: old, until: fix.StepOrder, checker: &fakeChecker{after: refused},
+			wantStep: fix.StepCheck, wantFixed: true, wantErr: refused, wantFiles: 1, wantOnDisk: old},
+		{name: "sshd refuses the current one", content: old, until: fix.StepWrite, checker: &fakeChecker{before: refused},
+			wantStep: fix.StepCheck, wantErr: refused, wantFiles: 1, wantOnDisk: old},
+		{name: "sshd cannot run, a dry run goes on", content: old, until: fix.StepOrder, checker: &fakeChecker{before: errNoRoot},
+			wantStep: -1, wantUncheck: errNoRoot, wantFiles: 1, wantOnDisk: old},
+		{name: "sshd cannot run, a write stops", content: old, until: fix.StepWrite, checker: &fakeChecker{before: errNoRoot},
+			wantStep: fix.StepCheck, wantErr: errNoRoot, wantFiles: 1, wantOnDisk: old},
+		{name: "load fails", content: old, until: fix.StepWrite, checker: &fakeChecker{}, load: errors.New("unreadable"),
+			wantStep: fix.StepLoad, wantOnDisk: old},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			main := filepath.Join(dir, "sshd_config")
+			if err := os.WriteFile(main, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			load := func() (*sshdconf.Config, error) {
+				if tt.load != nil {
+					return nil, tt.load
+				}
+				return sshdconf.Load(sshdconf.DirFS("/"), main, nil)
+			}
+			res, err := fix.Apply(context.Background(), fix.ApplyOptions{
+				Main: main, Load: load, Requirements: reqs, Until: tt.until, Checker: tt.checker,
+			})
+			var failed *fix.ApplyError
+			switch {
+			case tt.wantStep < 0 && err != nil:
+				t.Fatalf("Apply: %v, want no error", err)
+			case tt.wantStep >= 0 && !errors.As(err, &failed):
+				t.Fatalf("Apply: %v, want an *ApplyError at %v", err, tt.wantStep)
+			case tt.wantStep >= 0:
+				if failed.Step != tt.wantStep || failed.Fixed != tt.wantFixed {
+					t.Errorf("Apply failed at %v (fixed %v), want %v (fixed %v)", failed.Step, failed.Fixed, tt.wantStep, tt.wantFixed)
+				}
+				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Errorf("Apply: %v, want %v", err, tt.wantErr)
+				}
+			}
+			if res.Checked != tt.wantChecked || !errors.Is(res.Unchecked, tt.wantUncheck) {
+				t.Errorf("Checked, Unchecked = %v, %v; want %v, %v", res.Checked, res.Unchecked, tt.wantChecked, tt.wantUncheck)
+			}
+			files := 0
+			if res.Plan != nil {
+				files = len(res.Plan.Files)
+			}
+			if files != tt.wantFiles {
+				t.Errorf("the plan changes %d files, want %d", files, tt.wantFiles)
+			}
+			if res.Written != (tt.wantOnDisk != tt.content) {
+				t.Errorf("Written = %v, want %v", res.Written, !res.Written)
+			}
+			if b, err := os.ReadFile(main); err != nil || string(b) != tt.wantOnDisk {
+				t.Errorf("on disk: %q (%v), want %q", b, err, tt.wantOnDisk)
+			}
+			if tt.until == fix.StepPlan && tt.checker.calls != 0 {
+				t.Errorf("a plan ran sshd -t %d times", tt.checker.calls)
+			}
+		})
+	}
+}
+
+// TestApplyUnfixable checks that a finding no edit corrects stops Apply
+// at the plan, with every such finding.
+func TestApplyUnfixable(t *testing.T) {
+	dir := t.TempDir()
+	main := filepath.Join(dir, "sshd_config")
+	// A NUL byte in the file: fix does not edit such a file.
+	if err := os.WriteFile(main, []byte("ClientAliveInterval 0\n#\x00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []lint.Requirement{{Keyword: "clientaliveinterval", Max: 300}}
+	_, err := fix.Apply(context.Background(), fix.ApplyOptions{
+		Main: main, Requirements: reqs, Until: fix.StepWrite, Checker: &fakeChecker{},
+		Load: func() (*sshdconf.Config, error) {
+			return sshdconf.Load(sshdconf.DirFS("/"), main, nil)
+		},
+	})
+	var failed *fix.ApplyError
+	var unfixable *fix.Unfixable
+	if !errors.As(err, &failed) || failed.Step != fix.StepPlan || !errors.As(err, &unfixable) {
+		t.Fatalf("Apply: %v, want an *Unfixable at the plan", err)
+	}
+	if len(unfixable.Findings) == 0 {
+		t.Errorf("Unfixable has no findings")
+	}
+}
