@@ -569,30 +569,6 @@ func TestLintGitHubEscaping(t *testing.T) {
 	}
 }
 
-// TestGitHubEscapeFuncs covers what no sshd_config line can carry: a
-// newline inside a message or a property.
-func TestGitHubEscapeFuncs(t *testing.T) {
-	tests := []struct{ in, data, prop string }{
-		{"plain", "plain", "plain"},
-		{"a,b:c", "a,b:c", "a%2Cb%3Ac"},
-		{"100%", "100%25", "100%25"},
-		{"%0A", "%250A", "%250A"},
-		{"line1\nline2\r\nend", "line1%0Aline2%0D%0Aend", "line1%0Aline2%0D%0Aend"},
-		{"x,%:\r\n", "x,%25:%0D%0A", "x%2C%25%3A%0D%0A"},
-	}
-	for _, tt := range tests {
-		if got := ghData(tt.in); got != tt.data {
-			t.Errorf("ghData(%q) = %q, want %q", tt.in, got, tt.data)
-		}
-		if got := ghProperty(tt.in); got != tt.prop {
-			t.Errorf("ghProperty(%q) = %q, want %q", tt.in, got, tt.prop)
-		}
-		if got := ghUnescape(tt.prop); got != tt.in {
-			t.Errorf("unescape(ghProperty(%q)) = %q", tt.in, got)
-		}
-	}
-}
-
 // TestLintFormatsAgree checks that the four formats report the same
 // findings in the same order.
 func TestLintFormatsAgree(t *testing.T) {
