@@ -580,18 +580,11 @@ func startAs(t *testing.T, u testUser, out io.Writer, argv ...string) *exec.Cmd 
 	return cmd
 }
 
-// waitFor polls cond until it holds, at most waitTimeout.
+// waitFor polls cond until it holds, at most waitTimeout, and fails the
+// test with what cond said last if it never does.
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v, still waiting for %s: %s", waitTimeout, what, why)
-		}
-		time.Sleep(pollEvery)
+	if ok, why := sshdtest.WaitFor(waitTimeout, pollEvery, cond); !ok {
+		t.Fatalf("after %v, still waiting for %s: %s", waitTimeout, what, why)
 	}
 }

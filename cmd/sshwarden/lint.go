@@ -19,6 +19,7 @@ import (
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
+	"github.com/sshwarden/sshwarden/sshdconf/lint/format"
 )
 
 const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR]... [--roots-from FILE]
@@ -47,13 +48,6 @@ Examples:
 Flags:
 `
 
-// lintedFile is one finding, with the file name to show.
-type lintedFile struct {
-	lint.Finding
-	File    string
-	Related []string
-}
-
 func runLint(e *env, args []string) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -69,16 +63,14 @@ func runLint(e *env, args []string) int {
 	})
 	rootsFrom := fs.String("roots-from", "", "read the --root directories from `file`, one per line (- for standard input)")
 	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
-	format := fs.String("format", "text", "output `format`: text, json, sarif or github")
+	outFormat := fs.String("format", "text", "output `format`: text, json, sarif or github")
 	disable := fs.String("disable", "", "comma-separated `checks` to skip")
 	files, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	switch *format {
-	case "text", "json", "sarif", "github":
-	default:
-		e.errorf("--format %q: want text, json, sarif or github", *format)
+	if !format.Known(*outFormat) {
+		e.errorf("--format %q: want text, json, sarif or github", *outFormat)
 		return exitUsage
 	}
 	disabled := map[string]bool{}
@@ -109,7 +101,7 @@ func runLint(e *env, args []string) int {
 	}
 	targets := lintTargets(roots, files)
 	results := lintAll(targets, reqs, disabled)
-	var all []lintedFile
+	var all []format.Finding
 	seen := map[string]bool{} // a drop-in shared by several main files
 	failed := 0
 	for i, r := range results {
@@ -134,11 +126,11 @@ func runLint(e *env, args []string) int {
 	if failed == len(targets) {
 		return exitUsage
 	}
-	slices.SortStableFunc(all, func(a, b lintedFile) int {
+	slices.SortStableFunc(all, func(a, b format.Finding) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Message, b.Message))
 	})
-	if err := writeFindings(e.stdout, *format, all); err != nil {
+	if err := format.Write(e.stdout, *outFormat, all, version); err != nil {
 		e.errorf("%v", err)
 		return exitUsage
 	}
@@ -156,7 +148,7 @@ func runLint(e *env, args []string) int {
 
 // lintResult is what linting one target gave.
 type lintResult struct {
-	found []lintedFile
+	found []format.Finding
 	err   error // the configuration could not be read
 }
 
@@ -208,7 +200,7 @@ func lintOne(c *configFlags, reqs []lint.Requirement, disabled map[string]bool) 
 	pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat(cfg)}
 	var r lintResult
 	for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
-		lf := lintedFile{Finding: fd, File: show(fd.Pos.File)}
+		lf := format.Finding{Finding: fd, File: show(fd.Pos.File)}
 		for _, rel := range fd.Related {
 			lf.Related = append(lf.Related, show(rel.File))
 		}
@@ -319,40 +311,4 @@ func (e *env) loadRequirements(name string) (reqs []lint.Requirement, ok bool) {
 // a checkout say nothing about the server).
 func (c *configFlags) stat(cfg *sshdconf.Config) func(string) (int, uint32, bool) {
 	return lint.ReadStat(cfg, c.root == "")
-}
-
-// writeFindings prints the findings in format, through a buffer: a
-// fleet's run prints thousands of lines, each a system call otherwise.
-func writeFindings(out io.Writer, format string, fs []lintedFile) error {
-	w := bufio.NewWriterSize(out, 64<<10)
-	var err error
-	switch format {
-	case "json":
-		err = writeJSON(w, fs)
-	case "sarif":
-		err = writeSARIF(w, fs)
-	case "github":
-		err = writeGitHub(w, fs)
-	default:
-		for _, f := range fs {
-			fmt.Fprintf(w, "%s: %s: %s (%s)\n", location(f), f.Severity, f.Message, f.Check)
-		}
-	}
-	if ferr := w.Flush(); err == nil {
-		err = ferr
-	}
-	return err
-}
-
-// location is FILE:LINE:COL, with 1 for an unknown column.
-func location(f lintedFile) string {
-	col := f.Pos.Col
-	if col == 0 {
-		col = 1
-	}
-	line := f.Pos.Line
-	if line == 0 {
-		line = 1
-	}
-	return fmt.Sprintf("%s:%d:%d", f.File, line, col)
 }

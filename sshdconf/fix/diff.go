@@ -11,6 +11,14 @@ import (
 // they are equal. A CRLF line shows its '\r'; a last line without a line
 // end is marked "\ No newline at end of file", so patch(1) and git apply
 // reproduce new exactly.
+//
+// It is not github.com/rogpeppe/go-internal/diff, whose output differs
+// from diff -u and so from what fix has always printed: a "diff OLD NEW"
+// line first, "@@ -1,1 +1,1 @@" where diff -u writes "@@ -1 +1 @@", two
+// hunks where the changes are six lines apart (diff -u joins them: the
+// golden odd-syntax@cis.diff), and an anchored alignment that pairs
+// repeated lines (blank lines, comments) otherwise than a shortest edit
+// script does.
 func Diff(name string, old, new []byte) string {
 	if bytes.Equal(old, new) {
 		return ""

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // need skips the test, or with CI=true fails it, unless it was asked for
@@ -398,27 +400,15 @@ func (c *container) records(t *testing.T, since time.Time) []entry {
 	return recs
 }
 
-// waitFor polls cond every 200 ms until it holds or timeout has passed,
-// and says whether it held and, if not, what cond last said.
-func waitFor(timeout time.Duration, cond func() (bool, string)) (bool, string) {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return true, ""
-		}
-		if time.Now().After(deadline) {
-			return false, why
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
+// pollEvery is how often a wait polls (sshdtest.WaitFor): each poll may
+// run a command in a container.
+const pollEvery = 200 * time.Millisecond
 
 // waitRecord waits for the first record from since on that match accepts.
 func (c *container) waitRecord(t *testing.T, since time.Time, timeout time.Duration, what string, match func(entry) bool) (entry, bool) {
 	t.Helper()
 	var found entry
-	ok, _ := waitFor(timeout, func() (bool, string) {
+	ok, _ := sshdtest.WaitFor(timeout, pollEvery, func() (bool, string) {
 		for _, r := range c.records(t, since) {
 			if match(r) {
 				found = r
@@ -446,7 +436,7 @@ func messages(recs []entry) string {
 func (c *container) waitActive(t *testing.T, unit string, timeout time.Duration) map[string]string {
 	t.Helper()
 	var props map[string]string
-	ok, why := waitFor(timeout, func() (bool, string) {
+	ok, why := sshdtest.WaitFor(timeout, pollEvery, func() (bool, string) {
 		props = c.show(t, unit, "ActiveState", "SubState", "MainPID", "NRestarts", "StatusText", "ExecMainPID")
 		return props["ActiveState"] == "active" && props["SubState"] == "running", fmt.Sprint(props)
 	})

@@ -121,7 +121,7 @@ func checkSessions(t *testing.T, c *container, specs []sessionSpec, between func
 			hold = h
 		}
 	}
-	waitFor(time.Until(hold), func() (bool, string) {
+	sshdtest.WaitFor(time.Until(hold), pollEvery, func() (bool, string) {
 		for _, cl := range clients {
 			if cl.spec.want != untouched && !cl.isGone() {
 				return false, ""
@@ -257,7 +257,7 @@ func startClient(t *testing.T, c *container, s sessionSpec, n int) *client {
 func (cl *client) ready(t *testing.T) {
 	t.Helper()
 	s := cl.spec
-	if ok, _ := waitFor(30*time.Second, func() (bool, string) {
+	if ok, _ := sshdtest.WaitFor(30*time.Second, pollEvery, func() (bool, string) {
 		return strings.Contains(cl.stderr.String(), "Entering interactive session") || cl.isDone(), ""
 	}); !ok || cl.isDone() {
 		exit := "still running"
@@ -267,7 +267,7 @@ func (cl *client) ready(t *testing.T) {
 		t.Fatalf("%s: %s did not log in within 30s (%s):\n%s", cl.c.suite, s.name, exit, cl.stderr.String())
 	}
 	cl.lastInput = time.Now()
-	if ok, why := waitFor(10*time.Second, func() (bool, string) {
+	if ok, why := sshdtest.WaitFor(10*time.Second, pollEvery, func() (bool, string) {
 		var err error
 		cl.sshPID, cl.port, err = clientSocket(cl.cmd.Process.Pid)
 		return err == nil, fmt.Sprint(err)
@@ -283,7 +283,7 @@ func (cl *client) ready(t *testing.T) {
 			t.Fatal(err)
 		}
 		re := regexp.MustCompile(`/dev/(pts/\d+)`)
-		if ok, _ := waitFor(10*time.Second, func() (bool, string) { return re.MatchString(cl.stdout.String()), "" }); !ok {
+		if ok, _ := sshdtest.WaitFor(10*time.Second, pollEvery, func() (bool, string) { return re.MatchString(cl.stdout.String()), "" }); !ok {
 			t.Fatalf("%s: %s: no terminal name in the output:\n%s", cl.c.suite, s.name, cl.stdout.String())
 		}
 		cl.tty = re.FindStringSubmatch(cl.stdout.String())[1]

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // The test policy: limits short enough that an idle close takes well under
@@ -306,7 +308,7 @@ func checkEnforceConfig(t *testing.T, c *container) {
 			if now["ExecMainPID"] != sshd["ExecMainPID"] {
 				t.Errorf("%s: ssh.service ExecMainPID %s, was %s: the fix restarted sshd instead of reloading it", c.suite, now["ExecMainPID"], sshd["ExecMainPID"])
 			}
-			ok, _ = waitFor(10*time.Second, func() (bool, string) {
+			ok, _ = sshdtest.WaitFor(10*time.Second, pollEvery, func() (bool, string) {
 				for _, e := range c.journal(t, mark, "-u", "ssh.service") {
 					if strings.Contains(e["MESSAGE"], "Received SIGHUP") || (e["JOB_TYPE"] == "reload" && e["JOB_RESULT"] == "done") {
 						return true, ""
@@ -364,7 +366,7 @@ func checkWatchdog(t *testing.T, c *container) {
 	c.run(t, "kill", "-STOP", before["MainPID"])
 	restarts, _ := strconv.Atoi(before["NRestarts"])
 	var after map[string]string
-	ok, why := waitFor(4*time.Minute, func() (bool, string) {
+	ok, why := sshdtest.WaitFor(4*time.Minute, pollEvery, func() (bool, string) {
 		after = c.show(t, "sshwarden.service", "ActiveState", "SubState", "MainPID", "NRestarts")
 		return after["ActiveState"] == "active" && after["MainPID"] != before["MainPID"] && after["MainPID"] != "0" &&
 			after["NRestarts"] == strconv.Itoa(restarts+1), fmt.Sprint(after)

@@ -1,8 +1,10 @@
 package main
 
-// Tests of the output formats of `sshwarden lint`: text, JSON (the contract
-// of DESIGN.md), SARIF 2.1.0 (validated against the official schema, plus
-// what GitHub code scanning needs) and GitHub Actions workflow commands.
+// Tests of the output formats of `sshwarden lint`, end to end: text, JSON
+// (the contract of DESIGN.md), SARIF 2.1.0 (validated against the official
+// schema, plus what GitHub code scanning needs) and GitHub Actions workflow
+// commands. The writers' bytes are pinned in sshdconf/lint/format; lint's
+// exit codes and messages are in testdata/script/lint_*.txtar.
 //
 // testdata/sarif-schema-2.1.0.json is the OASIS SARIF 2.1.0 JSON schema
 // (draft-07), unchanged, from the OASIS TC repository
@@ -569,30 +571,6 @@ func TestLintGitHubEscaping(t *testing.T) {
 	}
 }
 
-// TestGitHubEscapeFuncs covers what no sshd_config line can carry: a
-// newline inside a message or a property.
-func TestGitHubEscapeFuncs(t *testing.T) {
-	tests := []struct{ in, data, prop string }{
-		{"plain", "plain", "plain"},
-		{"a,b:c", "a,b:c", "a%2Cb%3Ac"},
-		{"100%", "100%25", "100%25"},
-		{"%0A", "%250A", "%250A"},
-		{"line1\nline2\r\nend", "line1%0Aline2%0D%0Aend", "line1%0Aline2%0D%0Aend"},
-		{"x,%:\r\n", "x,%25:%0D%0A", "x%2C%25%3A%0D%0A"},
-	}
-	for _, tt := range tests {
-		if got := ghData(tt.in); got != tt.data {
-			t.Errorf("ghData(%q) = %q, want %q", tt.in, got, tt.data)
-		}
-		if got := ghProperty(tt.in); got != tt.prop {
-			t.Errorf("ghProperty(%q) = %q, want %q", tt.in, got, tt.prop)
-		}
-		if got := ghUnescape(tt.prop); got != tt.in {
-			t.Errorf("unescape(ghProperty(%q)) = %q", tt.in, got)
-		}
-	}
-}
-
 // TestLintFormatsAgree checks that the four formats report the same
 // findings in the same order.
 func TestLintFormatsAgree(t *testing.T) {
@@ -619,64 +597,6 @@ func TestLintFormatsAgree(t *testing.T) {
 		if !slices.Equal(rel, f.Related) {
 			t.Errorf("SARIF result %d: related %q, JSON %q", i, rel, f.Related)
 		}
-	}
-}
-
-func TestLintExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	writeTree(t, ".", map[string]string{
-		"info/etc/ssh/sshd_config":  "ClientAliveInterval 300\n",
-		"warn/etc/ssh/sshd_config":  "ClientAliveCountMax 0\n",
-		"error/etc/ssh/sshd_config": "Frobnicate yes\n",
-		"clean/etc/ssh/sshd_config": "PermitRootLogin no\n",
-		"bad-policy.conf": "IdleTimeout 15x\n" +
-			"Frobnicate yes\n" +
-			"Match Bogus x\n" +
-			"\tIdleTimeout 1h\n",
-	})
-	tests := []struct {
-		name   string
-		args   []string
-		want   int
-		stdout string // regexp the output must match
-		stderr string // regexp stderr must match; "" for empty
-	}{
-		{"no finding", []string{"--root", "clean", "--policy", "none"}, exitOK, `^$`, ``},
-		{"info only", []string{"--root", "info", "--policy", "none"}, exitOK, `(?m)^info/etc/ssh/sshd_config:1:1: info: .*\(clientalive-not-idle\)$`, ``},
-		{"info only, json", []string{"--root", "info", "--policy", "none", "--format", "json"}, exitOK, `"severity": "info"`, ``},
-		{"warning", []string{"--root", "warn", "--policy", "none"}, exitFindings, `(?m)^warn/etc/ssh/sshd_config:1:21: warning: `, ``},
-		{"warning, sarif", []string{"--root", "warn", "--policy", "none", "--format", "sarif"}, exitFindings, `"level": "warning"`, ``},
-		{"error", []string{"--root", "error", "--policy", "none"}, exitFindings, `(?m)^error/etc/ssh/sshd_config:1:1: error: .*\(sshd-refuses\)$`, ``},
-		{"policy broken", []string{"--root", "clean", "--policy", "builtin:default"}, exitFindings, `\(policy\)`, ``},
-		{"warning disabled", []string{"--root", "warn", "--policy", "none", "--disable", "clientalivecountmax-zero"}, exitOK, `^$`, ``},
-		{"unknown format", []string{"--root", "clean", "--format", "xml"}, exitUsage, `^$`, `^sshwarden: error: --format "xml": want text, json, sarif or github\n$`},
-		{"bad disable", []string{"--root", "clean", "--disable", "overridden,nosuch"}, exitUsage, `^$`, `^sshwarden: error: --disable: no check named "nosuch"\n$`},
-		{"missing file", []string{"--root", "clean", "-f", "/etc/ssh/nosuch_config", "--policy", "none"}, exitUsage, `^$`, `^sshwarden: error: clean/etc/ssh/nosuch_config: No such file or directory\n$`},
-		{"missing file, no root", []string{"-f", "nosuch.conf", "--policy", "none", "--format", "json"}, exitUsage, `^$`, `nosuch\.conf`},
-		{"missing root", []string{"--root", "nosuchdir", "--policy", "none"}, exitUsage, `^$`, `nosuchdir`},
-		{"missing policy", []string{"--root", "clean", "--policy", "nosuch-policy.conf"}, exitUsage, `^$`, `nosuch-policy\.conf`},
-		{"unknown builtin", []string{"--root", "clean", "--policy", "builtin:nosuch"}, exitUsage, `^$`, `builtin`},
-		{"bad flag", []string{"--nosuchflag"}, exitUsage, `^$`, `flag provided but not defined`},
-		{"help", []string{"-h"}, exitOK, `^$`, `usage: sshwarden lint`},
-		{"broken policy", []string{"--root", "clean", "--policy", "bad-policy.conf"}, exitUsage, `^$`,
-			`^sshwarden: error: bad-policy\.conf:1:1: IdleTimeout: invalid time "15x".*\n` +
-				`sshwarden: error: bad-policy\.conf:2:1: unknown keyword "Frobnicate".*\n` +
-				`sshwarden: error: bad-policy\.conf:3:1: unsupported Match criterion "Bogus".*\n$`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := lintOut(t, append([]string{"lint"}, tt.args...)...)
-			if code != tt.want {
-				t.Errorf("lint %q: exit %d, want %d\nstdout: %s\nstderr: %s", tt.args, code, tt.want, out, errOut)
-			}
-			if !regexp.MustCompile(tt.stdout).MatchString(out) {
-				t.Errorf("lint %q: stdout %q does not match %q", tt.args, out, tt.stdout)
-			}
-			if tt.stderr == "" && errOut != "" || tt.stderr != "" && !regexp.MustCompile(tt.stderr).MatchString(errOut) {
-				t.Errorf("lint %q: stderr %q does not match %q", tt.args, errOut, tt.stderr)
-			}
-		})
 	}
 }
 
@@ -707,46 +627,6 @@ func TestLintSARIFURIEscaping(t *testing.T) {
 	ok = ok && sch.Validate(inst) == nil
 	if !ok {
 		t.Errorf("sarifURI does not percent-encode file names: uri %q for file %q", uri, "odd/etc/ssh/sshd_config.d/"+odd)
-	}
-}
-
-// With --root, positions in the policy file are not under the root: the
-// policy is read from the path given. JSON related and SARIF
-// relatedLocations must name the policy file as given, not root/policy.
-func TestLintPolicyRelatedUnderRoot(t *testing.T) {
-	inFixture(t)
-	fs := decodeContract(t, lintFixture(t, "json"))
-	var rel []string
-	for _, f := range fs {
-		if f.Check == "policy" {
-			rel = append(rel, f.Related[len(f.Related)-1])
-		}
-	}
-	ok := len(rel) > 0
-	for _, r := range rel {
-		ok = ok && strings.HasPrefix(r, "policy.conf:")
-	}
-	if !ok {
-		t.Errorf("the policy's related position goes through the --root display: related %q, want policy.conf:LINE", rel)
-	}
-}
-
-// Several FILE arguments: the output should still be sorted by file, line
-// and column, as for one file.
-func TestLintSeveralFilesSorted(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	writeTree(t, ".", map[string]string{
-		"a.conf": "ClientAliveCountMax 0\n",
-		"b.conf": "ClientAliveCountMax 0\n",
-	})
-	out, _, code := lintOut(t, "lint", "--policy", "none", "b.conf", "a.conf")
-	if code != exitFindings {
-		t.Fatalf("exit %d", code)
-	}
-	ls := lines(t, out)
-	if len(ls) != 2 || !slices.IsSorted(ls) {
-		t.Errorf("findings of several FILE arguments are not sorted: %q", ls)
 	}
 }
 

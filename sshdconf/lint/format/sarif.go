@@ -1,8 +1,7 @@
-package main
+package format
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/url"
 	"path/filepath"
@@ -10,56 +9,6 @@ import (
 
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
-
-type jsonFinding struct {
-	Check    string   `json:"check"`
-	Severity string   `json:"severity"`
-	File     string   `json:"file"`
-	Line     int      `json:"line"`
-	Column   int      `json:"column"`
-	Message  string   `json:"message"`
-	Related  []string `json:"related,omitempty"`
-}
-
-func jsonFindings(fs []lintedFile) []jsonFinding {
-	out := []jsonFinding{}
-	for _, f := range fs {
-		j := jsonFinding{Check: f.Check, Severity: f.Severity.String(), File: f.File,
-			Line: max(f.Pos.Line, 1), Column: max(f.Pos.Col, 1), Message: f.Message}
-		for i, r := range f.Finding.Related {
-			j.Related = append(j.Related, fmt.Sprintf("%s:%d", f.Related[i], r.Line))
-		}
-		out = append(out, j)
-	}
-	return out
-}
-
-func writeJSON(w io.Writer, fs []lintedFile) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		Findings []jsonFinding `json:"findings"`
-	}{jsonFindings(fs)})
-}
-
-// writeGitHub prints GitHub Actions workflow commands, which GitHub shows as
-// annotations on the files of the pull request.
-func writeGitHub(w io.Writer, fs []lintedFile) error {
-	for _, f := range fs {
-		cmd := map[lint.Severity]string{lint.Error: "error", lint.Warning: "warning", lint.Info: "notice"}[f.Severity]
-		fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", cmd,
-			ghProperty(f.File), max(f.Pos.Line, 1), max(f.Pos.Col, 1), ghProperty(f.Check), ghData(f.Message))
-	}
-	return nil
-}
-
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
 
 // SARIF 2.1.0, as GitHub code scanning reads it.
 type sarifLog struct {
@@ -148,7 +97,12 @@ func newLocation(file string, line, col int) sarifLocation {
 	return l
 }
 
-func writeSARIF(w io.Writer, fs []lintedFile) error {
+// SARIF writes a SARIF 2.1.0 log, as GitHub code scanning reads it: one
+// run of the tool sshwarden at version, every check a rule, every finding
+// a result with its related locations. A relative file name is a relative
+// URI (GitHub resolves it against the repository), an absolute one a file:
+// URI.
+func SARIF(w io.Writer, fs []Finding, version string) error {
 	checks := lint.Checks()
 	index := map[string]int{}
 	var rules []sarifRule
