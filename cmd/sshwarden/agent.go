@@ -19,6 +19,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -574,7 +575,7 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	lctx, lcancel := context.WithTimeout(ctx, lockWait)
-	unlock, err := fix.Lock(lctx, filepath.Dir(main))
+	unlock, err := host.Lock(lctx, filepath.Dir(main))
 	lcancel()
 	if err != nil {
 		fail(err)
@@ -608,7 +609,7 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 		return
 	}
-	checker := &fix.Checker{}
+	checker := &host.Checker{}
 	for _, changes := range [][]fix.FileChange{nil, plan.Files} {
 		if err := checker.Check(ctx, cfg, changes); err != nil && !errors.Is(err, fix.ErrNoSSHD) {
 			fail(fmt.Errorf("sshd -t: %w", err))
@@ -623,11 +624,11 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 		fail(err)
 		return
 	}
-	changes := make([]fix.Change, len(ordered))
+	changes := make([]host.Change, len(ordered))
 	for i, fc := range ordered {
-		changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
+		changes[i] = host.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
 	}
-	if err := fix.Write(changes); err != nil {
+	if err := host.Write(changes); err != nil {
 		fail(err)
 		return
 	}
@@ -635,7 +636,7 @@ func (d *drift) enforce(p *enforcer.Policy, why string) {
 	if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
 		pidFile = s[0].Value
 	}
-	how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
+	how, err := host.Reload(ctx, host.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
 	if err != nil {
 		fail(fmt.Errorf("the files are written, but reloading sshd failed: %w", err))
 		return

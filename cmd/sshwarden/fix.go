@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -101,9 +102,9 @@ func runFix(e *env, args []string) int {
 		var unlock func()
 		var err error
 		if cf.root != "" {
-			unlock, err = fix.LockIn(lctx, cf.root, path.Dir(path.Clean("/"+cf.file)))
+			unlock, err = host.LockIn(lctx, cf.root, path.Dir(path.Clean("/"+cf.file)))
 		} else {
-			unlock, err = fix.Lock(lctx, filepath.Dir(cf.file))
+			unlock, err = host.Lock(lctx, filepath.Dir(cf.file))
 		}
 		cancel()
 		if err != nil {
@@ -120,7 +121,7 @@ func runFix(e *env, args []string) int {
 	if cf.root != "" {
 		// Nothing read from outside the tree is shown, checked or
 		// written.
-		if err := fix.Inside(cf.root, cfg); err != nil {
+		if err := host.Inside(cf.root, cfg); err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				e.errorf("%s", line)
 			}
@@ -150,7 +151,7 @@ func runFix(e *env, args []string) int {
 		return exitOK
 	}
 
-	checker := &fix.Checker{Root: cf.root}
+	checker := &host.Checker{Root: cf.root}
 	cctx, cancel := context.WithTimeout(ctx, checkWait)
 	defer cancel()
 	checked, code := checkWithSSHD(cctx, e, checker, cfg, plan, *write, cf.root != "")
@@ -181,14 +182,14 @@ func runFix(e *env, args []string) int {
 	}
 	verb := "would change"
 	if *write {
-		changes := make([]fix.Change, len(ordered))
+		changes := make([]host.Change, len(ordered))
 		for i, fc := range ordered {
-			changes[i] = fix.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
+			changes[i] = host.Change{Path: cfg.Path(fc.Name), Old: fc.Old, New: fc.New}
 		}
 		if cf.root != "" {
-			err = fix.WriteIn(cf.root, changes)
+			err = host.WriteIn(cf.root, changes)
 		} else {
-			err = fix.Write(changes)
+			err = host.Write(changes)
 		}
 		if err != nil {
 			e.errorf("%v", err)
@@ -207,7 +208,7 @@ func runFix(e *env, args []string) int {
 		if s := plan.After.Global().Get("pidfile"); len(s) == 1 {
 			pidFile = s[0].Value
 		}
-		how, err := fix.Reload(ctx, fix.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
+		how, err := host.Reload(ctx, host.ReloadOptions{Config: cfg.Path(cfg.Main), PidFile: pidFile})
 		if err != nil {
 			e.errorf("the files are written, but reloading sshd failed: %v", err)
 			return exitUsage
@@ -224,7 +225,7 @@ func runFix(e *env, args []string) int {
 // is the only check, and it says so. Where sshd is installed but cannot be
 // run (no root for the mount namespace), a dry run or a --root tree goes on
 // with a note, and a write to this host's configuration stops.
-func checkWithSSHD(ctx context.Context, e *env, k *fix.Checker, cfg *sshdconf.Config, plan *fix.Plan, write, tree bool) (bool, int) {
+func checkWithSSHD(ctx context.Context, e *env, k *host.Checker, cfg *sshdconf.Config, plan *fix.Plan, write, tree bool) (bool, int) {
 	var refused *fix.SSHDRefused
 	for _, step := range []struct {
 		fixed   bool

@@ -1,6 +1,6 @@
 //go:build linux
 
-package fix
+package host
 
 import (
 	"bufio"
