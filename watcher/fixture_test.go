@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // A fixture is a /proc tree and a /dev built in t.TempDir(), in the
@@ -113,10 +115,7 @@ func (f *fixture) binary(name string, mode os.FileMode, uid int) string {
 // needRoot skips the test without root, or fails it under CI.
 func needRoot(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s needs root, and CI=true", what)
-	}
-	t.Skipf("%s needs root", what)
+	sshdtest.Missing(t, what+" needs root")
 }
 
 // fakeProc is one process of a fixture.

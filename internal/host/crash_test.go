@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -365,10 +366,7 @@ func needSSHD(t *testing.T) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("the real sshd is required in CI: %s", why)
-	}
-	t.Skip(why)
+	sshdtest.Missing(t, why)
 }
 
 // loadTree loads the configuration of the tree root whose main file is
