@@ -43,6 +43,7 @@ type fixture struct {
 	bin    string
 	inode  uint64
 	tables map[int64]*[2][]string // per network namespace: tcp, tcp6 lines
+	sc     *Scanner               // of scan, made by the first one, as an agent keeps one
 }
 
 const (
@@ -284,11 +285,14 @@ func (f *fixture) options() Options {
 func (f *fixture) scan() ([]Session, []string) {
 	f.t.Helper()
 	f.flush()
-	s, err := NewScanner(f.options())
-	if err != nil {
-		f.t.Fatal(err)
+	if f.sc == nil {
+		s, err := NewScanner(f.options())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.sc = s
 	}
-	ss, problems, err := s.Scan(fixNow)
+	ss, problems, err := f.sc.Scan(fixNow)
 	if err != nil {
 		f.t.Fatalf("Scan: %v", err)
 	}
