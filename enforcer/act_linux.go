@@ -35,7 +35,11 @@ import (
 //
 // An Actor holds no state: several goroutines may use one at once.
 type Actor struct {
-	Proc  string        // procfs root, "/proc" by default
+	Proc string // procfs root, "/proc" by default
+	// FS, when set, is the proc file system to read processes through
+	// instead of Proc: the scanner's ([watcher.Scanner.FS]), so that a
+	// process's start time compares equal to the scanned one.
+	FS    *watcher.FS
 	Dev   string        // names the terminals in what Warn returns (Dev/pts/N), "/dev" by default; no path under it is opened
 	Grace time.Duration // how long to wait for a signalled process to exit before escalating; 5 s by default
 }
@@ -73,6 +77,9 @@ const (
 )
 
 func (a *Actor) proc() string {
+	if a.FS != nil {
+		return a.FS.Root()
+	}
 	if a.Proc == "" {
 		return "/proc"
 	}
@@ -906,7 +913,7 @@ func (a *Actor) below(p watcher.Process, top int, start time.Time) error {
 		if p.PPID <= 1 {
 			return errNotScanned
 		}
-		q, err := watcher.ReadProcess(a.proc(), p.PPID)
+		q, err := a.process(p.PPID)
 		if err != nil || q.Started.Before(start) || !q.Alive() {
 			return errNotScanned
 		}
@@ -974,7 +981,7 @@ func (a *Actor) open(pid int, role string, match func(watcher.Process) error) (*
 		return nil, fmt.Errorf("pidfd_open(%d) for the %s: %w", pid, role, err)
 	}
 	h := &procHandle{pid: pid, fd: fd, role: role}
-	p, err := watcher.ReadProcess(a.proc(), pid)
+	p, err := a.process(pid)
 	if err == nil && !p.Alive() {
 		err = watcher.ErrNoProcess
 	}
@@ -1174,4 +1181,17 @@ func skipString(s string, i int) int {
 		}
 	}
 	return i
+}
+
+// process reads the identity of pid through a.FS, or else the tree at
+// Proc.
+func (a *Actor) process(pid int) (watcher.Process, error) {
+	fs := a.FS
+	if fs == nil {
+		var err error
+		if fs, err = watcher.NewFS(a.proc()); err != nil {
+			return watcher.Process{}, err
+		}
+	}
+	return fs.Process(pid)
 }

@@ -187,7 +187,7 @@ func TestWarnOwnDevpts(t *testing.T) {
 		t.Fatalf("helper said %q, want ready", l)
 	}
 
-	p, err := watcher.ReadProcess("", cmd.Process.Pid)
+	p, err := hostFS().Process(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/internal/host"
 )
 
 // scanBuckets are the upper bounds of the buckets of
@@ -318,7 +318,7 @@ func unixSeconds(t time.Time) float64 {
 const staleTempAge = time.Minute
 
 // WriteFile writes the metrics to the file path atomically, with
-// [fix.WriteFile]: to a temporary file in the same folder
+// [host.WriteFile]: to a temporary file in the same folder
 // (".NAME.sshwarden-HEX", which node_exporter ignores), synced, made mode
 // 0644, renamed over path, and the folder synced. A reader sees the old
 // file or the new one, never a part; on failure path is untouched and the
@@ -348,9 +348,9 @@ func (m *Metrics) WriteFile(path string) error {
 	at := "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + name
 	if !m.swept {
 		m.swept = true
-		fix.RemoveStaleTemps(at, staleTempAge)
+		host.RemoveStaleTemps(at, staleTempAge)
 	}
-	if err := fix.WriteFile(at, b.Bytes(), 0o644); err != nil {
+	if err := host.WriteFile(at, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing metrics to %s: %w", path, err)
 	}
 	return nil

@@ -13,8 +13,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
-	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -24,7 +24,7 @@ import (
 // policy file changes (a broken one is refused, the last good one stays),
 // publishes the outcome of each reload ([StateWriter]), watches
 // sshd_config and every file it includes for drift from the policy and,
-// with "EnforceConfig yes", fixes it ([fix.Apply]). Every such event is
+// with "EnforceConfig yes", fixes it ([host.Apply]). Every such event is
 // one audit record.
 //
 // Its side effects go through its fields, so that tests drive it with
@@ -47,8 +47,8 @@ type Supervisor struct {
 	// Stat is what lint's file-permissions check reads; nil: the files of
 	// this host ([lint.ReadStat]).
 	Stat func(*sshdconf.Config) func(string) (int, uint32, bool)
-	// Fix fixes the configuration with EnforceConfig; nil: [fix.Apply].
-	Fix func(context.Context, fix.ApplyOptions) (*fix.Applied, error)
+	// Fix fixes the configuration with EnforceConfig; nil: [host.Apply].
+	Fix func(context.Context, host.ApplyOptions) (*host.Applied, error)
 	// WatchFiles watches files, and the files that globs name, for
 	// changes; nil: nothing is watched, changes are seen on SIGHUP.
 	WatchFiles func(files, globs []string) (FileWatcher, error)
@@ -528,15 +528,15 @@ func (d *drift) enforce(p *Policy, why string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	until := fix.StepReload
+	until := host.StepReload
 	if s.DryRun {
-		until = fix.StepPlan
+		until = host.StepPlan
 	}
 	apply := s.Fix
 	if apply == nil {
 		apply = applyFix
 	}
-	res, err := apply(ctx, fix.ApplyOptions{
+	res, err := apply(ctx, host.ApplyOptions{
 		Main:         main,
 		Load:         s.LoadConfig,
 		Requirements: p.Requirements,
@@ -544,8 +544,8 @@ func (d *drift) enforce(p *Policy, why string) {
 		Lock:         true,
 		LockWait:     lockWait,
 	})
-	var failed *fix.ApplyError
-	if errors.As(err, &failed) && failed.Step == fix.StepCheck {
+	var failed *host.ApplyError
+	if errors.As(err, &failed) && failed.Step == host.StepCheck {
 		err = fmt.Errorf("sshd -t: %w", err)
 	}
 	if err != nil {

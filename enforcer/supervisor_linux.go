@@ -6,11 +6,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/internal/host"
 )
 
 // applyFix is the default of Supervisor.Fix.
-func applyFix(ctx context.Context, o fix.ApplyOptions) (*fix.Applied, error) { return fix.Apply(ctx, o) }
+func applyFix(ctx context.Context, o host.ApplyOptions) (*host.Applied, error) { return host.Apply(ctx, o) }
 
 // reloadingNotice is sd_notify's RELOADING=1, with the time that systemd
 // 253 and later want beside it.

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -56,7 +57,7 @@ type fakeConfig struct {
 	loadErr error
 	block   chan struct{} // when set, a load waits until it is closed
 	fixErr  error
-	fixes   []fix.ApplyOptions
+	fixes   []host.ApplyOptions
 }
 
 func (c *fakeConfig) set(content string) {
@@ -85,24 +86,24 @@ func (c *fakeConfig) load() (*sshdconf.Config, error) {
 	return sshdconf.Load(fsys, testConfig, nil)
 }
 
-func (c *fakeConfig) apply(_ context.Context, o fix.ApplyOptions) (*fix.Applied, error) {
+func (c *fakeConfig) apply(_ context.Context, o host.ApplyOptions) (*host.Applied, error) {
 	c.mu.Lock()
 	c.fixes = append(c.fixes, o)
 	fixErr := c.fixErr
 	c.mu.Unlock()
 	cfg, err := o.Load()
 	if err != nil {
-		return nil, &fix.ApplyError{Step: fix.StepLoad, Err: err}
+		return nil, &host.ApplyError{Step: host.StepLoad, Err: err}
 	}
 	plan, err := fix.Make(cfg, o.Requirements)
 	if err != nil {
-		return nil, &fix.ApplyError{Step: fix.StepPlan, Err: err}
+		return nil, &host.ApplyError{Step: host.StepPlan, Err: err}
 	}
-	res := &fix.Applied{Config: cfg, Plan: plan}
+	res := &host.Applied{Config: cfg, Plan: plan}
 	if fixErr != nil {
 		return res, fixErr
 	}
-	if o.Until >= fix.StepWrite {
+	if o.Until >= host.StepWrite {
 		for _, fc := range plan.Files {
 			c.set(string(fc.New))
 		}
@@ -111,7 +112,7 @@ func (c *fakeConfig) apply(_ context.Context, o fix.ApplyOptions) (*fix.Applied,
 	return res, nil
 }
 
-func (c *fakeConfig) applied() []fix.ApplyOptions {
+func (c *fakeConfig) applied() []host.ApplyOptions {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.fixes)
@@ -383,7 +384,7 @@ func TestSupervisorDriftEnforced(t *testing.T) {
 			t.Errorf("the configuration after the fix:\n%s", got)
 		}
 		opts := r.config.applied()
-		if len(opts) != 1 || opts[0].Until != fix.StepReload || !opts[0].Lock || opts[0].Main != testConfig {
+		if len(opts) != 1 || opts[0].Until != host.StepReload || !opts[0].Lock || opts[0].Main != testConfig {
 			t.Errorf("the fix ran with %+v", opts)
 		}
 		if w := r.watch.watched(); !slices.Contains(w, testConfig) || !slices.Contains(w, testPolicyName) {
@@ -424,7 +425,7 @@ func TestSupervisorDriftDryRun(t *testing.T) {
 		if len(fixed) != 1 || !fixed[0].DryRun || !strings.Contains(fixed[0].Message, "(dry run: nothing written)") {
 			t.Fatalf("config-fixed records: %+v", fixed)
 		}
-		if opts := r.config.applied(); len(opts) != 1 || opts[0].Until != fix.StepPlan {
+		if opts := r.config.applied(); len(opts) != 1 || opts[0].Until != host.StepPlan {
 			t.Errorf("the fix ran with %+v, want a plan only", opts)
 		}
 		if got := r.config.get(); got != configDrifted {
@@ -460,7 +461,7 @@ func TestSupervisorConfigCheckFails(t *testing.T) {
 	t.Run("sshd refuses the fix", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := newRig(t, policyA+enforcing, configDrifted)
-			r.config.fixErr = &fix.ApplyError{Step: fix.StepCheck, Fixed: true, Err: &fix.SSHDRefused{Output: "line 1: bad"}}
+			r.config.fixErr = &host.ApplyError{Step: host.StepCheck, Fixed: true, Err: &fix.SSHDRefused{Output: "line 1: bad"}}
 			stop := r.run(t)
 			failed := r.records(ActionConfigFixFailed)
 			want := "EnforceConfig: the sshd configuration " + testConfig + " was not fixed: sshd -t: sshd -t refuses it: line 1: bad."

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // The Ansible role of packaging/ansible, run by Debian's ansible-playbook
@@ -109,10 +111,7 @@ func needAnsible(t *testing.T) string {
 		return p
 	}
 	msg := "the Ansible role test needs " + strings.Join(missing, " and ") + " (apt-get install --no-install-recommends ansible-core python3-apt)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; in CI a test that lacks a real component fails, it never skips")
-	}
-	t.Skip(msg)
+	sshdtest.Missing(t, msg)
 	return ""
 }
 

@@ -44,10 +44,7 @@ func need(t *testing.T) {
 	// policy file): `make test` runs this package alone, after the others.
 	if os.Getenv("SSHWARDEN_PACKAGE_TEST") != "1" {
 		msg := "the package tests install sshwarden on this host: make test runs them alone (SSHWARDEN_PACKAGE_TEST=1)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		sshdtest.Missing(t, msg)
 	}
 	var missing []string
 	if os.Geteuid() != 0 {
@@ -62,10 +59,7 @@ func need(t *testing.T) {
 		return
 	}
 	msg := "the package tests need " + strings.Join(missing, ", ") + " (apt-get install dpkg-dev lintian rpm man-db systemd util-linux)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; in CI a test that lacks a real component fails, it never skips")
-	}
-	t.Skip(msg)
+	sshdtest.Missing(t, msg)
 }
 
 // run runs a command and returns its combined output; it fails the test

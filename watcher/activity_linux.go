@@ -22,7 +22,7 @@ import (
 // that started before the session (a recycled pid) is left out; start times
 // are computed as a scan computes [Session.Started].
 func (sc *Scanner) Activity(s Session) (fingerprint uint64, ok bool) {
-	bt, err := bootTime(sc.proc)
+	bt, err := sc.fs.bootTime()
 	if err != nil {
 		return 0, false
 	}

@@ -2,10 +2,11 @@ package watcher
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // synthetic builds a /proc tree of nprocs processes of which nsessions
@@ -94,10 +95,7 @@ func BenchmarkScanLive(b *testing.B) {
 func BenchmarkPSLive(b *testing.B) {
 	ps, err := exec.LookPath("ps")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatal(err)
-		}
-		b.Skip(err)
+		sshdtest.Missing(b, err.Error())
 	}
 	for b.Loop() {
 		if err := exec.Command(ps, "-e", "-o", "pid,ppid,uid,tty,args").Run(); err != nil {

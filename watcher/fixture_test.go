@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // A fixture is a /proc tree and a /dev built in t.TempDir(), in the
@@ -41,6 +43,7 @@ type fixture struct {
 	bin    string
 	inode  uint64
 	tables map[int64]*[2][]string // per network namespace: tcp, tcp6 lines
+	sc     *Scanner               // of scan, made by the first one, as an agent keeps one
 }
 
 const (
@@ -113,10 +116,7 @@ func (f *fixture) binary(name string, mode os.FileMode, uid int) string {
 // needRoot skips the test without root, or fails it under CI.
 func needRoot(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s needs root, and CI=true", what)
-	}
-	t.Skipf("%s needs root", what)
+	sshdtest.Missing(t, what+" needs root")
 }
 
 // fakeProc is one process of a fixture.
@@ -285,11 +285,14 @@ func (f *fixture) options() Options {
 func (f *fixture) scan() ([]Session, []string) {
 	f.t.Helper()
 	f.flush()
-	s, err := NewScanner(f.options())
-	if err != nil {
-		f.t.Fatal(err)
+	if f.sc == nil {
+		s, err := NewScanner(f.options())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.sc = s
 	}
-	ss, problems, err := s.Scan(fixNow)
+	ss, problems, err := f.sc.Scan(fixNow)
 	if err != nil {
 		f.t.Fatalf("Scan: %v", err)
 	}

@@ -34,27 +34,82 @@ type Process struct {
 // Alive reports whether p has not exited (it is not a zombie).
 func (p Process) Alive() bool { return p.State != 'Z' && p.State != 'X' && p.State != 'x' }
 
-// ErrNoProcess is returned, wrapped, by [ReadProcess] and [ProcessStart]
-// when there is no process pid (it exited, or never was).
+// ErrNoProcess is returned, wrapped, by [FS.Process] and
+// [FS.ProcessStart] when there is no process pid (it exited, or never
+// was).
 var ErrNoProcess = errors.New("no such process")
 
-// ReadProcess reads the identity of process pid in the /proc tree at proc
-// ("/proc" when empty) as a scan of that tree would: its start time
-// compares equal to the scanned [Session.Started] of the same process, and
-// differs for a process that has reused the pid. Garbage in the files is
-// an error, never a panic.
+// FS is one proc file system, as procfs.NewFS opens it: its root and its
+// boot time, read once per FS. The kernel computes btime from the wall
+// clock, so it moves when the clock is stepped or slewed (seen: a fresh VM
+// syncing its clock during a test); read again on every scan, it would
+// give the same process another Started and the agent would forget what
+// it did to a session. Every start time read through one FS (by a
+// [Scanner] and by [FS.Process]) is computed with one value, so they
+// compare equal: the scanner, the enforcer's Actor and whoever else looks
+// at the same processes share one FS ([Scanner.FS]).
+//
+// An FS may serve several goroutines at once.
+type FS struct {
+	root string
+
+	mu    sync.Mutex
+	btime int64 // 0 until read
+}
+
+// NewFS returns the proc file system at root ("/proc" when empty).
+func NewFS(root string) (*FS, error) {
+	if root == "" {
+		root = procfs.DefaultMountPoint
+	}
+	root = filepath.Clean(root)
+	if _, err := procfs.NewFS(root); err != nil {
+		return nil, fmt.Errorf("opening the proc file system: %w", err)
+	}
+	return &FS{root: root}, nil
+}
+
+// Root is the folder of the proc file system.
+func (fs *FS) Root() string { return fs.root }
+
+// Path is the name of the file name of process pid ("status", "fd/3").
+func (fs *FS) Path(pid int, name string) string {
+	return fs.root + "/" + strconv.Itoa(pid) + "/" + name
+}
+
+// bootTime returns btime of the tree, read through procfs the first time
+// it is asked for and kept for the life of fs.
+func (fs *FS) bootTime() (int64, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.btime != 0 {
+		return fs.btime, nil
+	}
+	pfs, err := procfs.NewFS(fs.root)
+	if err != nil {
+		return 0, fmt.Errorf("opening the proc file system: %w", err)
+	}
+	st, err := pfs.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading the boot time: %w", err)
+	}
+	fs.btime = int64(st.BootTime)
+	return fs.btime, nil
+}
+
+// Process reads the identity of process pid as a scan of the tree would:
+// its start time compares equal to the scanned [Session.Started] of the
+// same process, and differs for a process that has reused the pid.
+// Garbage in the files is an error, never a panic.
 //
 // A pid alone is no handle: the process may exit and its pid be reused
-// right after ReadProcess returns. A caller that acts on the process opens
-// a pidfd first and checks with ReadProcess after (see the enforcer).
-func ReadProcess(proc string, pid int) (Process, error) {
-	if proc == "" {
-		proc = procfs.DefaultMountPoint
-	}
+// right after Process returns. A caller that acts on the process opens a
+// pidfd first and checks with Process after (see the enforcer).
+func (fs *FS) Process(pid int) (Process, error) {
 	if pid <= 0 || pid >= 1<<31 {
 		return Process{}, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
 	}
-	dir := filepath.Join(proc, strconv.Itoa(pid))
+	dir := filepath.Join(fs.root, strconv.Itoa(pid))
 	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		if gone(err) {
@@ -66,7 +121,7 @@ func ReadProcess(proc string, pid int) (Process, error) {
 	if !ok || f.ppid >= 1<<31 || f.state == 0 {
 		return Process{}, fmt.Errorf("%s/stat: cannot parse %q", dir, b[:min(len(b), 80)])
 	}
-	btime, err := bootTime(proc)
+	btime, err := fs.bootTime()
 	if err != nil {
 		return Process{}, err
 	}
@@ -85,56 +140,26 @@ func ReadProcess(proc string, pid int) (Process, error) {
 	return p, nil
 }
 
-// ProcessStart returns the start of process pid in the /proc tree at proc,
-// exactly as a scan computes [Session.Started] for it.
-func ProcessStart(proc string, pid int) (time.Time, error) {
-	p, err := ReadProcess(proc, pid)
+// ProcessStart returns the start of process pid, exactly as a scan
+// computes [Session.Started] for it.
+func (fs *FS) ProcessStart(pid int) (time.Time, error) {
+	p, err := fs.Process(pid)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return p.Started, nil
 }
 
-// bootTime returns btime of the /proc tree at proc, read through procfs
-// the first time and remembered for the life of the process, per tree.
-// The kernel computes btime from the wall clock, so it moves when the clock
-// is stepped or slewed (seen: a fresh VM syncing its clock during a test);
-// read again on every scan, it would give the same process another Started
-// and the agent would forget what it did to a session. Every start time in
-// this package is computed with this one value, so they compare equal.
-func bootTime(proc string) (int64, error) {
-	proc = filepath.Clean(proc)
-	if v, ok := bootTimes.Load(proc); ok {
-		return v.(int64), nil
-	}
-	fs, err := procfs.NewFS(proc)
-	if err != nil {
-		return 0, fmt.Errorf("opening the proc file system: %w", err)
-	}
-	st, err := fs.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("reading the boot time: %w", err)
-	}
-	v, _ := bootTimes.LoadOrStore(proc, int64(st.BootTime))
-	return v.(int64), nil
-}
-
-// bootTimes holds bootTime's values, by /proc tree.
-var bootTimes sync.Map
-
 // PTYMasters returns the tty indices of the pty masters process pid holds
 // (its /dev/ptmx fds, "tty-index:" in their fdinfo), sorted, as a scan
 // reads them for a monitor. A monitor closes the master of a channel that
 // ended, so a pts index that it no longer holds may already serve another
 // login, even while the monitor lives (ControlMaster).
-func PTYMasters(proc string, pid int) ([]int, error) {
-	if proc == "" {
-		proc = procfs.DefaultMountPoint
-	}
+func (fs *FS) PTYMasters(pid int) ([]int, error) {
 	if pid <= 0 || pid >= 1<<31 {
 		return nil, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
 	}
-	dir := filepath.Join(proc, strconv.Itoa(pid))
+	dir := filepath.Join(fs.root, strconv.Itoa(pid))
 	ents, err := os.ReadDir(filepath.Join(dir, "fd"))
 	if err != nil {
 		if gone(err) {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,6 +20,9 @@ type Options struct {
 	// Proc is the proc file system to read, "/proc" by default. A test or
 	// `sshwarden sessions --proc DIR` points it at a tree of its own.
 	Proc string
+	// FS, when set, is the proc file system to read instead of Proc: one
+	// shared with others that read the same processes (see [FS]).
+	FS *FS
 	// Dev is where the pts devices are (Dev/pts/N), "/dev" by default.
 	Dev string
 	// Users maps a uid to a user name; by default the user database
@@ -42,7 +44,8 @@ type Options struct {
 // Scanner finds the live SSH sessions in a /proc tree. It holds no state
 // between scans: one Scanner may serve several goroutines at once.
 type Scanner struct {
-	proc    string
+	fs      *FS
+	proc    string // fs.Root()
 	dev     string
 	users   func(uid int) (string, bool)
 	trusted func(path string) bool
@@ -56,25 +59,30 @@ type Scanner struct {
 
 // NewScanner returns a Scanner for the /proc tree o.Proc.
 func NewScanner(o Options) (*Scanner, error) {
-	s := &Scanner{proc: o.Proc, dev: o.Dev, users: o.Users, trusted: o.TrustedExe, readTable: readTable}
-	if s.proc == "" {
-		s.proc = procfs.DefaultMountPoint
+	fs := o.FS
+	if fs == nil {
+		var err error
+		if fs, err = NewFS(o.Proc); err != nil {
+			return nil, err
+		}
 	}
+	s := &Scanner{fs: fs, proc: fs.Root(), dev: o.Dev, users: o.Users, trusted: o.TrustedExe, readTable: readTable}
 	if s.dev == "" {
 		s.dev = "/dev"
 	}
-	s.proc, s.dev = filepath.Clean(s.proc), filepath.Clean(s.dev)
+	s.dev = filepath.Clean(s.dev)
 	if s.users == nil {
 		s.users = lookupUser
 	}
 	if s.trusted == nil {
 		s.trusted, s.defaultTrust = TrustedSSHD, true
 	}
-	if _, err := procfs.NewFS(s.proc); err != nil {
-		return nil, fmt.Errorf("opening the proc file system: %w", err)
-	}
 	return s, nil
 }
+
+// FS is the proc file system s scans: the one to read the processes of
+// its sessions through, so that their start times compare equal.
+func (s *Scanner) FS() *FS { return s.fs }
 
 func lookupUser(uid int) (string, bool) {
 	u, err := user.LookupId(strconv.Itoa(uid))
@@ -117,7 +125,7 @@ func trustedFile(dir int, p []byte) bool {
 // device), each said once. Processes that exit during the scan are
 // skipped. The error is for a tree that cannot be scanned at all.
 func (s *Scanner) Scan(now time.Time) ([]Session, []string, error) {
-	btime, err := bootTime(s.proc)
+	btime, err := s.fs.bootTime()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -543,7 +543,7 @@ func FuzzParsers(f *testing.F) {
 
 // TestBootTimeStable: btime in /proc/stat follows the wall clock, so it
 // moves when the clock is stepped. A session's Started, and the start
-// ReadProcess gives its monitor, must not move with it: the agent keys
+// the scanner's FS gives its monitor, must not move with it: the agent keys
 // what it did to a session by its start, and checks a process by it
 // before it signals it.
 func TestBootTimeStable(t *testing.T) {
@@ -561,12 +561,12 @@ func TestBootTimeStable(t *testing.T) {
 	if len(after) != 1 || !after[0].Started.Equal(before[0].Started) {
 		t.Fatalf("after btime moved, Started = %v, want %v", after, before[0].Started)
 	}
-	p, err := ReadProcess(f.proc, 200)
+	p, err := f.sc.FS().Process(200)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !p.Started.Equal(before[0].Started) {
-		t.Errorf("ReadProcess Started = %v, want the scan's %v", p.Started, before[0].Started)
+		t.Errorf("FS.Process Started = %v, want the scan's %v", p.Started, before[0].Started)
 	}
 }
 

@@ -126,7 +126,7 @@ func runAgent(e *env, args []string) int {
 	notify := func(state string) { _, _ = daemon.SdNotify(false, state) }
 	a := &enforcer.Agent{
 		Sessions: sc,
-		Actions:  &enforcer.Actor{Proc: *proc},
+		Actions:  &enforcer.Actor{Proc: *proc, FS: sc.FS()},
 		Audit:    audit,
 		Metrics:  metrics,
 		Users:    users,

@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/journaltest"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
-	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -732,7 +732,7 @@ func TestAgentConfigCheckBeside(t *testing.T) {
 	if err := os.WriteFile(policy, []byte("Exempt yes\nClientAliveInterval 300\nEnforceConfig yes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := fix.Lock(t.Context(), filepath.Dir(s.ConfigPath))
+	unlock, err := host.Lock(t.Context(), filepath.Dir(s.ConfigPath))
 	if err != nil {
 		t.Fatal(err)
 	}

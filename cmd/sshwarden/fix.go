@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -90,7 +91,7 @@ func runFix(e *env, args []string) int {
 		return exitUsage
 	}
 	var display func(string) string
-	res, err := fix.Apply(context.Background(), fix.ApplyOptions{
+	res, err := host.Apply(context.Background(), host.ApplyOptions{
 		Main: cf.file,
 		Root: cf.root,
 		Load: func() (*sshdconf.Config, error) {
@@ -102,7 +103,7 @@ func runFix(e *env, args []string) int {
 			if cf.root != "" {
 				// Nothing read from outside the tree is shown, checked or
 				// written.
-				if err := fix.Inside(cf.root, cfg); err != nil {
+				if err := host.Inside(cf.root, cfg); err != nil {
 					return nil, outsideError{err}
 				}
 			}
@@ -122,8 +123,8 @@ func runFix(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "sshwarden: note: sshd -t could not check the change (%v); the sshdconf model did\n", res.Unchecked)
 		}
 	}
-	var failed *fix.ApplyError
-	if errors.As(err, &failed) && failed.Step < fix.StepWrite {
+	var failed *host.ApplyError
+	if errors.As(err, &failed) && failed.Step < host.StepWrite {
 		return e.fixRefused(failed, display)
 	}
 	if res.Plan == nil || len(res.Plan.Files) == 0 {
@@ -134,7 +135,7 @@ func runFix(e *env, args []string) int {
 			fmt.Fprint(e.stdout, fix.Diff(display(fc.Name), fc.Old, fc.New))
 		}
 	}
-	if err != nil && failed.Step == fix.StepWrite {
+	if err != nil && failed.Step == host.StepWrite {
 		e.errorf("%v", err)
 		return exitUsage
 	}
@@ -160,14 +161,14 @@ func runFix(e *env, args []string) int {
 
 // fixUntil is how far fix goes: it checks and orders the change, and with
 // -w writes it, with --reload then reloads sshd.
-func fixUntil(write, reload bool) fix.Step {
+func fixUntil(write, reload bool) host.Step {
 	switch {
 	case reload:
-		return fix.StepReload
+		return host.StepReload
 	case write:
-		return fix.StepWrite
+		return host.StepWrite
 	}
-	return fix.StepOrder
+	return host.StepOrder
 }
 
 // outsideError is the error of a --root tree whose files lead outside it:
@@ -180,22 +181,22 @@ func (o outsideError) Error() string { return o.err.Error() }
 // its exit status: 1 when the change is refused (sshd refuses the
 // configuration, a value cannot be fixed, no order of writes is safe), 2
 // when the job could not be done.
-func (e *env) fixRefused(failed *fix.ApplyError, display func(string) string) int {
+func (e *env) fixRefused(failed *host.ApplyError, display func(string) string) int {
 	var outside outsideError
 	var refused *fix.Refused
-	var unfixable *fix.Unfixable
+	var unfixable *host.Unfixable
 	var sshdRefused *fix.SSHDRefused
 	var inter *fix.Interdependent
 	err := failed.Err
 	switch failed.Step {
-	case fix.StepLock, fix.StepLoad:
+	case host.StepLock, host.StepLoad:
 		if errors.As(err, &outside) {
 			for _, line := range strings.Split(outside.err.Error(), "\n") {
 				e.errorf("%s", line)
 			}
 			return exitUsage
 		}
-	case fix.StepPlan:
+	case host.StepPlan:
 		switch {
 		case errors.As(err, &refused):
 			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(refused.Fixed))
@@ -210,7 +211,7 @@ func (e *env) fixRefused(failed *fix.ApplyError, display func(string) string) in
 			e.errorf("%v", err)
 		}
 		return exitFindings
-	case fix.StepCheck:
+	case host.StepCheck:
 		if errors.As(err, &sshdRefused) {
 			e.errorf("%s; fix writes nothing while sshd would refuse it:", fix.RefusedWhat(failed.Fixed))
 			for _, line := range strings.Split(strings.TrimSpace(sshdRefused.Output), "\n") {
@@ -220,7 +221,7 @@ func (e *env) fixRefused(failed *fix.ApplyError, display func(string) string) in
 		}
 		e.errorf("sshd -t could not check the change, so fix writes nothing: %v", err)
 		return exitUsage
-	case fix.StepOrder:
+	case host.StepOrder:
 		if errors.As(err, &inter) {
 			e.errorf("%v", err)
 			return exitFindings

@@ -123,10 +123,7 @@ func fleetTools(t *testing.T) (remote, upload string) {
 	}
 	if len(missing) > 0 {
 		msg := "the central audit trail needs " + strings.Join(missing, ", ") + " (apt-get install systemd-journal-remote)"
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s; a test that lacks a real component fails in CI, it never skips", msg)
-		}
-		t.Skip(msg)
+		sshdtest.Missing(t, msg)
 	}
 	return remote, upload
 }

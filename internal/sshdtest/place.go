@@ -37,7 +37,7 @@ func RequireTools(t testing.TB, names ...string) {
 		}
 	}
 	if len(missing) > 0 {
-		missingComponent(t, "sshdtest: the test needs "+strings.Join(missing, ", "))
+		Missing(t, "sshdtest: the test needs "+strings.Join(missing, ", "))
 	}
 }
 

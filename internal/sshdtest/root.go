@@ -37,7 +37,7 @@ const (
 func DebianRoot(t testing.TB, suite string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missingComponent(t, "sshdtest: a Debian root needs root")
+		Missing(t, "sshdtest: a Debian root needs root")
 	}
 	if suite == "" || strings.ContainsAny(suite, "/.") {
 		t.Fatalf("sshdtest: bad suite %q", suite)
@@ -71,7 +71,7 @@ func DebianRoot(t testing.TB, suite string) string {
 			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 			tail = strings.Join(lines[max(0, len(lines)-20):], "\n")
 		}
-		missingComponent(t, fmt.Sprintf("sshdtest: building the Debian %s root in %s: %v\n%s (last lines):\n%s", suite, dir, err, log, tail))
+		Missing(t, fmt.Sprintf("sshdtest: building the Debian %s root in %s: %v\n%s (last lines):\n%s", suite, dir, err, log, tail))
 	}
 	if !rootReady(dir) {
 		t.Fatalf("sshdtest: %s built %s, but it lacks %s or the mark of a finished build", RootScript, dir, SSHD)

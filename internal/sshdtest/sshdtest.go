@@ -634,11 +634,13 @@ func requireReal(t testing.TB, root string) {
 	if len(missing) == 0 {
 		return
 	}
-	missingComponent(t, "sshdtest: a real sshd needs "+strings.Join(missing, ", "))
+	Missing(t, "sshdtest: a real sshd needs "+strings.Join(missing, ", "))
 }
 
-// missingComponent skips the test, or with CI=true fails it.
-func missingComponent(t testing.TB, msg string) {
+// Missing is for a test that lacks a real component (a binary, root, a
+// kernel feature), said by msg ("this test needs ..."): it skips the
+// test, or with CI=true fails it, since in CI a test never skips.
+func Missing(t testing.TB, msg string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s; a test that lacks a real component fails in CI, it never skips", msg)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
@@ -53,7 +54,7 @@ func benchTree(b *testing.B, name string) (string, *sshdconf.Config, *fix.Plan) 
 	if os.Geteuid() != 0 {
 		b.Skip("checking with sshd -t needs root")
 	}
-	if _, err := os.Stat(fix.DefaultSSHD); err != nil {
+	if _, err := os.Stat(host.DefaultSSHD); err != nil {
 		b.Skip(err)
 	}
 	data, err := os.ReadFile("../../testdata/trees/" + name + ".txtar")
@@ -90,7 +91,7 @@ func benchTree(b *testing.B, name string) (string, *sshdconf.Config, *fix.Plan) 
 // --root tree, with the real sshd -t: what fix --root adds to Make.
 func BenchmarkCheckTree(b *testing.B) {
 	dir, cfg, p := benchTree(b, "debian12-stock")
-	k := &fix.Checker{Root: dir}
+	k := &host.Checker{Root: dir}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -140,7 +141,7 @@ func BenchmarkCheckHost(b *testing.B) {
 		name := filepath.Join(dir, fc.Name)
 		changes = append(changes, fix.FileChange{Name: name, Old: files[name], New: append([]byte("ClientAliveInterval 300\n"), files[name]...)})
 	}
-	k := &fix.Checker{}
+	k := &host.Checker{}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -15,6 +15,7 @@ import (
 	"testing/fstest"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
@@ -117,7 +118,7 @@ func TestFixCorpus(t *testing.T) {
 				return cfg
 			}
 			cfg := load()
-			checker := &fix.Checker{Root: dir}
+			checker := &host.Checker{Root: dir}
 			ctx := context.Background()
 
 			plan, err := fix.Make(cfg, p.Requirements)
@@ -322,7 +323,7 @@ func TestCheckerHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := &fix.Checker{Root: t.TempDir(), Copy: true}
+		k := &host.Checker{Root: t.TempDir(), Copy: true}
 		var refused *fix.SSHDRefused
 		if err := k.Check(context.Background(), cfg, nil); err == nil || errors.As(err, &refused) {
 			t.Errorf("Check(a copy of a tree) = %v, want an error that it is not checked", err)
@@ -350,7 +351,7 @@ func testCheckerHost(t *testing.T, copied bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &fix.Checker{Copy: copied}
+	k := &host.Checker{Copy: copied}
 	ctx := context.Background()
 	if err := k.Check(ctx, cfg, nil); err != nil {
 		t.Fatalf("Check(as it is) = %v, want nil", err)
@@ -380,7 +381,7 @@ func TestCheckerNoSSHD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &fix.Checker{SSHD: filepath.Join(t.TempDir(), "sshd")}
+	k := &host.Checker{SSHD: filepath.Join(t.TempDir(), "sshd")}
 	if err := k.Check(context.Background(), cfg, nil); !errors.Is(err, fix.ErrNoSSHD) {
 		t.Errorf("Check without sshd = %v, want ErrNoSSHD", err)
 	}

@@ -30,11 +30,12 @@ func (e *Interdependent) Error() string {
 }
 
 // Order returns files (the changes of a plan of c) in an order in which
-// [Write] may replace them one at a time so that, whenever it stops (a
-// crash, a kill, a failed write), the configuration as sshd reads it is
-// one that sshd accepts: for each intermediate state, in which the files
-// before some point are new and the others old, the sshdconf model and
-// then check (the real `sshd -t`, for example a [Checker]) must accept it.
+// internal/host's Write may replace them one at a time so that, whenever
+// it stops (a crash, a kill, a failed write), the configuration as sshd
+// reads it is one that sshd accepts: for each intermediate state, in
+// which the files before some point are new and the others old, the
+// sshdconf model and then check (the real `sshd -t`, for example
+// internal/host's Checker) must accept it.
 // The old and the new configuration themselves are the caller's to check.
 //
 // check gets the changes of an intermediate state; it returns nil if sshd
@@ -165,13 +166,13 @@ func nameList(files []FileChange) []string {
 
 func names(files []FileChange) string { return strings.Join(nameList(files), ", ") }
 
-// tempsIncluded fails if an Include pattern of c could match the name of a
-// temporary file of [Write] next to a changed file: glob(3) matches a
-// leading dot only with a literal one.
+// tempsIncluded fails if an Include pattern of c could match the name of
+// a temporary file of internal/host's Write next to a changed file:
+// glob(3) matches a leading dot only with a literal one.
 func tempsIncluded(c *sshdconf.Config, files []FileChange) error {
 	for _, fc := range files {
 		dir, base := path.Split(c.Path(fc.Name))
-		temp := path.Join(dir, "."+base+tempMarker+strings.Repeat("0", tempHexLen))
+		temp := path.Join(dir, "."+base+TempMarker+strings.Repeat("0", TempHexLen))
 		for _, inc := range c.Includes() {
 			last := path.Base(inc.Pattern)
 			if !strings.HasPrefix(last, ".") && !strings.HasPrefix(last, `\.`) {

@@ -47,10 +47,7 @@ func need(t *testing.T) {
 
 func missing(t *testing.T, msg string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; in CI a test that lacks a real component fails, it never skips")
-	}
-	t.Skip(msg)
+	sshdtest.Missing(t, msg)
 }
 
 // repoRoot is the repository's top folder (the test runs in test/system).

@@ -1,4 +1,4 @@
-package fix_test
+package host_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -27,7 +28,7 @@ func (k *fakeChecker) Check(_ context.Context, _ *sshdconf.Config, changes []fix
 	return k.after
 }
 
-// TestApply runs fix.Apply on a one-file configuration with a fake sshd -t,
+// TestApply runs host.Apply on a one-file configuration with a fake sshd -t,
 // step by step: what it reports and what it leaves on disk.
 func TestApply(t *testing.T) {
 	const old = "# test\nClientAliveInterval 0\n"
@@ -39,11 +40,11 @@ func TestApply(t *testing.T) {
 	tests := []struct {
 		name    string
 		content string
-		until   fix.Step
+		until   host.Step
 		checker *fakeChecker
 		load    error
 
-		wantStep    fix.Step // of the error; -1: none
+		wantStep    host.Step // of the error; -1: none
 		wantFixed   bool
 		wantErr     error
 		wantChecked bool
@@ -51,26 +52,26 @@ func TestApply(t *testing.T) {
 		wantFiles   int
 		wantOnDisk  string
 	}{
-		{name: "plan only", content: old, until: fix.StepPlan, checker: &fakeChecker{},
+		{name: "plan only", content: old, until: host.StepPlan, checker: &fakeChecker{},
 			wantStep: -1, wantFiles: 1, wantOnDisk: old},
-		{name: "checked and ordered", content: old, until: fix.StepOrder, checker: &fakeChecker{},
+		{name: "checked and ordered", content: old, until: host.StepOrder, checker: &fakeChecker{},
 			wantStep: -1, wantChecked: true, wantFiles: 1, wantOnDisk: old},
-		{name: "written", content: old, until: fix.StepWrite, checker: &fakeChecker{},
+		{name: "written", content: old, until: host.StepWrite, checker: &fakeChecker{},
 			wantStep: -1, wantChecked: true, wantFiles: 1, wantOnDisk: fixed},
-		{name: "nothing to do", content: fixed, until: fix.StepWrite, checker: &fakeChecker{},
+		{name: "nothing to do", content: fixed, until: host.StepWrite, checker: &fakeChecker{},
 			wantStep: -1, wantOnDisk: fixed},
-		{name: "no sshd", content: old, until: fix.StepWrite, checker: &fakeChecker{before: fix.ErrNoSSHD, after: fix.ErrNoSSHD},
+		{name: "no sshd", content: old, until: host.StepWrite, checker: &fakeChecker{before: fix.ErrNoSSHD, after: fix.ErrNoSSHD},
 			wantStep: -1, wantUncheck: fix.ErrNoSSHD, wantFiles: 1, wantOnDisk: fixed},
-		{name: "sshd refuses the fixed one", content: old, until: fix.StepOrder, checker: &fakeChecker{after: refused},
-			wantStep: fix.StepCheck, wantFixed: true, wantErr: refused, wantFiles: 1, wantOnDisk: old},
-		{name: "sshd refuses the current one", content: old, until: fix.StepWrite, checker: &fakeChecker{before: refused},
-			wantStep: fix.StepCheck, wantErr: refused, wantFiles: 1, wantOnDisk: old},
-		{name: "sshd cannot run, a dry run goes on", content: old, until: fix.StepOrder, checker: &fakeChecker{before: errNoRoot},
+		{name: "sshd refuses the fixed one", content: old, until: host.StepOrder, checker: &fakeChecker{after: refused},
+			wantStep: host.StepCheck, wantFixed: true, wantErr: refused, wantFiles: 1, wantOnDisk: old},
+		{name: "sshd refuses the current one", content: old, until: host.StepWrite, checker: &fakeChecker{before: refused},
+			wantStep: host.StepCheck, wantErr: refused, wantFiles: 1, wantOnDisk: old},
+		{name: "sshd cannot run, a dry run goes on", content: old, until: host.StepOrder, checker: &fakeChecker{before: errNoRoot},
 			wantStep: -1, wantUncheck: errNoRoot, wantFiles: 1, wantOnDisk: old},
-		{name: "sshd cannot run, a write stops", content: old, until: fix.StepWrite, checker: &fakeChecker{before: errNoRoot},
-			wantStep: fix.StepCheck, wantErr: errNoRoot, wantFiles: 1, wantOnDisk: old},
-		{name: "load fails", content: old, until: fix.StepWrite, checker: &fakeChecker{}, load: errors.New("unreadable"),
-			wantStep: fix.StepLoad, wantOnDisk: old},
+		{name: "sshd cannot run, a write stops", content: old, until: host.StepWrite, checker: &fakeChecker{before: errNoRoot},
+			wantStep: host.StepCheck, wantErr: errNoRoot, wantFiles: 1, wantOnDisk: old},
+		{name: "load fails", content: old, until: host.StepWrite, checker: &fakeChecker{}, load: errors.New("unreadable"),
+			wantStep: host.StepLoad, wantOnDisk: old},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,10 +86,10 @@ func TestApply(t *testing.T) {
 				}
 				return sshdconf.Load(sshdconf.DirFS("/"), main, nil)
 			}
-			res, err := fix.Apply(context.Background(), fix.ApplyOptions{
+			res, err := host.Apply(context.Background(), host.ApplyOptions{
 				Main: main, Load: load, Requirements: reqs, Until: tt.until, Checker: tt.checker,
 			})
-			var failed *fix.ApplyError
+			var failed *host.ApplyError
 			switch {
 			case tt.wantStep < 0 && err != nil:
 				t.Fatalf("Apply: %v, want no error", err)
@@ -118,7 +119,7 @@ func TestApply(t *testing.T) {
 			if b, err := os.ReadFile(main); err != nil || string(b) != tt.wantOnDisk {
 				t.Errorf("on disk: %q (%v), want %q", b, err, tt.wantOnDisk)
 			}
-			if tt.until == fix.StepPlan && tt.checker.calls != 0 {
+			if tt.until == host.StepPlan && tt.checker.calls != 0 {
 				t.Errorf("a plan ran sshd -t %d times", tt.checker.calls)
 			}
 		})
@@ -135,15 +136,15 @@ func TestApplyUnfixable(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := []lint.Requirement{{Keyword: "clientaliveinterval", Max: 300}}
-	_, err := fix.Apply(context.Background(), fix.ApplyOptions{
-		Main: main, Requirements: reqs, Until: fix.StepWrite, Checker: &fakeChecker{},
+	_, err := host.Apply(context.Background(), host.ApplyOptions{
+		Main: main, Requirements: reqs, Until: host.StepWrite, Checker: &fakeChecker{},
 		Load: func() (*sshdconf.Config, error) {
 			return sshdconf.Load(sshdconf.DirFS("/"), main, nil)
 		},
 	})
-	var failed *fix.ApplyError
-	var unfixable *fix.Unfixable
-	if !errors.As(err, &failed) || failed.Step != fix.StepPlan || !errors.As(err, &unfixable) {
+	var failed *host.ApplyError
+	var unfixable *host.Unfixable
+	if !errors.As(err, &failed) || failed.Step != host.StepPlan || !errors.As(err, &unfixable) {
 		t.Fatalf("Apply: %v, want an *Unfixable at the plan", err)
 	}
 	if len(unfixable.Findings) == 0 {

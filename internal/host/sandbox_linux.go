@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // A --root tree is checked by the host's sshd run with the tree as its /,
@@ -197,7 +198,7 @@ func (l *layer) add(e layerEntry) error {
 
 // checkTree checks the configuration of the tree k.Root, with changes
 // applied, by sshd run with the tree as its / (see above).
-func (k *Checker) checkTree(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
+func (k *Checker) checkTree(ctx context.Context, sshd string, c *sshdconf.Config, changes []fix.FileChange) error {
 	if k.bins == nil || k.bins.sshd != sshd {
 		bins, err := findSandboxBins(ctx, sshd)
 		if err != nil {
@@ -298,7 +299,7 @@ func (k *Checker) checkTree(ctx context.Context, sshd string, c *sshdconf.Config
 	// cannot open); other statuses (127: the loader failed) are ours.
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && (exit.ExitCode() == 255 || exit.ExitCode() == 1) {
-		return &SSHDRefused{Output: out.String()}
+		return &fix.SSHDRefused{Output: out.String()}
 	}
 	if err != nil {
 		return fmt.Errorf("running sshd -t in %s: %w: %s", rootDir, err, bytes.TrimSpace(out.Bytes()))

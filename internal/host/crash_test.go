@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"bufio"
@@ -22,7 +22,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // crashEnv names the environment variable that makes [TestCrashHelper]
@@ -52,7 +54,7 @@ type crashSpec struct {
 // commitSpec is a tree and the plan of a fix of it.
 type commitSpec struct {
 	Root, Main string
-	Files      []FileChange
+	Files      []fix.FileChange
 }
 
 // checkSpec is what [Checker.Check] gets in the helper.
@@ -364,10 +366,7 @@ func needSSHD(t *testing.T) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("the real sshd is required in CI: %s", why)
-	}
-	t.Skip(why)
+	sshdtest.Missing(t, why)
 }
 
 // loadTree loads the configuration of the tree root whose main file is
@@ -383,11 +382,11 @@ func loadTree(t *testing.T, root, main string) *sshdconf.Config {
 
 // commit does what `sshwarden fix -w --root root` does once sshd -t
 // accepted the old and the new configuration: it orders files with the
-// real sshd -t ([Order] and a [Checker] of the tree) and writes them with
+// real sshd -t ([fix.Order] and a [Checker] of the tree) and writes them with
 // [WriteIn]; crash, if not nil, is called at the points of the writes.
-func commit(ctx context.Context, root string, cfg *sshdconf.Config, files []FileChange, crash func(string)) error {
+func commit(ctx context.Context, root string, cfg *sshdconf.Config, files []fix.FileChange, crash func(string)) error {
 	k := &Checker{Root: root}
-	ordered, err := Order(cfg, files, func(ch []FileChange) error { return k.Check(ctx, cfg, ch) })
+	ordered, err := fix.Order(cfg, files, func(ch []fix.FileChange) error { return k.Check(ctx, cfg, ch) })
 	if err != nil {
 		return err
 	}
@@ -415,9 +414,9 @@ func helperCommit(t *testing.T, spec *commitSpec, point string, crash func(strin
 	// The order of each way (old to new, new to old) is chosen once by
 	// the real sshd -t, so that most of the time goes to writing, and
 	// kills land between the files.
-	orders := map[bool][]FileChange{}
+	orders := map[bool][]fix.FileChange{}
 	for _, forward := range []bool{true, false} {
-		var files []FileChange
+		var files []fix.FileChange
 		for _, fc := range spec.Files {
 			if !forward {
 				fc.Old, fc.New = fc.New, fc.Old
@@ -432,7 +431,7 @@ func helperCommit(t *testing.T, spec *commitSpec, point string, crash func(strin
 			}
 		}
 		k := &Checker{Root: spec.Root}
-		ordered, err := Order(cfg, files, func(ch []FileChange) error { return k.Check(ctx, cfg, ch) })
+		ordered, err := fix.Order(cfg, files, func(ch []fix.FileChange) error { return k.Check(ctx, cfg, ch) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -472,7 +471,7 @@ func helperCheck(t *testing.T, spec *checkSpec, crash func(string)) {
 	if spec.Kill {
 		k.crash = crash
 	}
-	err = k.Check(context.Background(), cfg, []FileChange{{Name: main, New: []byte("ClientAliveInterval 300\n")}})
+	err = k.Check(context.Background(), cfg, []fix.FileChange{{Name: main, New: []byte("ClientAliveInterval 300\n")}})
 	t.Fatalf("Check() = %v, want to be killed during it", err)
 }
 
@@ -516,10 +515,10 @@ func interdependentCases() []interdependentCase {
 
 // makeTree makes a --root tree with the old content of c's files and
 // returns its folder and the plan that makes them new.
-func (c interdependentCase) makeTree(t *testing.T) (string, []FileChange) {
+func (c interdependentCase) makeTree(t *testing.T) (string, []fix.FileChange) {
 	t.Helper()
 	root := t.TempDir()
-	files := []FileChange{
+	files := []fix.FileChange{
 		{Name: ccMain, Old: []byte(c.main[0]), New: []byte(c.main[1])},
 		{Name: ccDrop, Old: []byte(c.drop[0]), New: []byte(c.drop[1])},
 	}
@@ -538,7 +537,7 @@ func (c interdependentCase) makeTree(t *testing.T) (string, []FileChange) {
 // checkTreeState checks that each file of the tree is old or new, and that
 // the real sshd -t accepts the tree as it is on disk; it returns which
 // files are new.
-func checkTreeState(t *testing.T, root string, files []FileChange) []bool {
+func checkTreeState(t *testing.T, root string, files []fix.FileChange) []bool {
 	t.Helper()
 	var isNew []bool
 	for _, fc := range files {
@@ -563,6 +562,30 @@ func checkTreeState(t *testing.T, root string, files []FileChange) []bool {
 	return isNew
 }
 
+// TestOrderModelCases: with no check, the sshdconf model alone orders
+// the interdependent cases.
+func TestOrderModelCases(t *testing.T) {
+	t.Parallel()
+	for _, c := range interdependentCases() {
+		cfg, err := sshdconf.Parsed(map[string][]byte{ccMain: []byte(c.main[0]), ccDrop: []byte(c.drop[0])}, ccMain, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := []fix.FileChange{
+			{Name: ccMain, Old: []byte(c.main[0]), New: []byte(c.main[1])},
+			{Name: ccDrop, Old: []byte(c.drop[0]), New: []byte(c.drop[1])},
+		}
+		got, err := fix.Order(cfg, files, nil)
+		if err != nil || got[0].Name != c.first {
+			var names []string
+			for _, fc := range got {
+				names = append(names, fc.Name[strings.LastIndex(fc.Name, "/")+1:])
+			}
+			t.Errorf("%s: Order() = %q, %v; want %s first", c.name, names, err, c.first)
+		}
+	}
+}
+
 // TestInterdependentCases checks that the cases are what they claim with
 // the real sshd -t: old and new accepted, the wrong mix refused.
 func TestInterdependentCases(t *testing.T) {
@@ -582,8 +605,8 @@ func TestInterdependentCases(t *testing.T) {
 				t.Errorf("sshd -t on the new tree: %v", err)
 			}
 			for _, fc := range files {
-				var r *SSHDRefused
-				err := k.Check(ctx, cfg, []FileChange{fc})
+				var r *fix.SSHDRefused
+				err := k.Check(ctx, cfg, []fix.FileChange{fc})
 				if good := fc.Name == c.first; good != (err == nil) || !good && !errors.As(err, &r) {
 					t.Errorf("sshd -t with only %s new = %v, want refused: %v", fc.Name, err, !good)
 				}
@@ -618,17 +641,17 @@ func TestCommitCrash(t *testing.T) {
 					if n := strings.Count(fmt.Sprint(isNew), "true"); n != written {
 						t.Errorf("new files %v, want %d written", isNew, written)
 					}
-					if written == 1 && !isNew[slices.IndexFunc(files, func(fc FileChange) bool { return fc.Name == c.first })] {
+					if written == 1 && !isNew[slices.IndexFunc(files, func(fc fix.FileChange) bool { return fc.Name == c.first })] {
 						t.Errorf("new files %v: %s was not written first", isNew, c.first)
 					}
 
-					var again []FileChange
+					var again []fix.FileChange
 					for _, fc := range files {
 						cur, err := os.ReadFile(filepath.Join(root, fc.Name))
 						if err != nil {
 							t.Fatal(err)
 						}
-						again = append(again, FileChange{Name: fc.Name, Old: cur, New: fc.New})
+						again = append(again, fix.FileChange{Name: fc.Name, Old: cur, New: fc.New})
 					}
 					if err := commit(context.Background(), root, loadTree(t, root, ccMain), again, nil); err != nil {
 						t.Fatalf("commit after the kill: %v", err)
@@ -692,13 +715,13 @@ func TestCommitInterdependent(t *testing.T) {
 	k := &Checker{Root: root}
 	ctx := context.Background()
 	for _, fc := range files {
-		var r *SSHDRefused
-		if err := k.Check(ctx, cfg, []FileChange{fc}); !errors.As(err, &r) {
+		var r *fix.SSHDRefused
+		if err := k.Check(ctx, cfg, []fix.FileChange{fc}); !errors.As(err, &r) {
 			t.Fatalf("sshd -t with only %s new = %v, want refused", fc.Name, err)
 		}
 	}
 	err := commit(ctx, root, cfg, files, nil)
-	var inter *Interdependent
+	var inter *fix.Interdependent
 	if !errors.As(err, &inter) {
 		t.Fatalf("commit() = %v, want *Interdependent", err)
 	}

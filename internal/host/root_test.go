@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // outside is a folder outside every test tree, with files whose content
@@ -141,7 +142,7 @@ func TestCheckTreeConfined(t *testing.T) {
 	tests := []struct {
 		name    string
 		files   []treeFile
-		changes []FileChange
+		changes []fix.FileChange
 		want    string // "" accepted, else in sshd's refusal
 	}{
 		{
@@ -214,7 +215,7 @@ func TestCheckTreeConfined(t *testing.T) {
 				{name: "etc/ssh/sshd_config", link: "../../srv/main.conf"},
 				{name: "srv/main.conf", content: "ClientAliveInterval 0\n"},
 			},
-			changes: []FileChange{{Name: main, Old: []byte("ClientAliveInterval 0\n"), New: []byte("ClientAliveInterval 7x\n")}},
+			changes: []fix.FileChange{{Name: main, Old: []byte("ClientAliveInterval 0\n"), New: []byte("ClientAliveInterval 7x\n")}},
 			want:    "/etc/ssh/sshd_config line 1: invalid time value.",
 		},
 	}
@@ -242,7 +243,7 @@ func TestCheckTreeConfined(t *testing.T) {
 			if strings.Contains(got, o.marker) {
 				t.Errorf("Check() = %q shows the content of a file outside the tree", got)
 			}
-			var r *SSHDRefused
+			var r *fix.SSHDRefused
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Check() = %v, want nil", err)

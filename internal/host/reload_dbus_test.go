@@ -1,6 +1,6 @@
 //go:build linux
 
-package fix
+package host
 
 import (
 	"bufio"
@@ -18,6 +18,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
 
 // The systemd path of Reload is tested against a stand-in for systemd: a
@@ -169,7 +171,7 @@ func startBus(t *testing.T) string {
 	t.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
-		requireComponent(t, "dbus-daemon (apt-get install dbus-daemon)")
+		sshdtest.Missing(t, "this test needs dbus-daemon (apt-get install dbus-daemon)")
 	}
 	// A bus of its own: listening only on a socket in a temporary
 	// directory, and with no service directory, so that nothing is
@@ -216,14 +218,14 @@ func startBus(t *testing.T) string {
 func validConfig(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		requireComponent(t, "root (sshd -t reads host keys)")
+		sshdtest.Missing(t, "this test needs root (sshd -t reads host keys)")
 	}
 	keygen, err := exec.LookPath("ssh-keygen")
 	if err != nil {
-		requireComponent(t, "ssh-keygen (apt-get install openssh-client)")
+		sshdtest.Missing(t, "this test needs ssh-keygen (apt-get install openssh-client)")
 	}
 	if _, err := os.Stat(DefaultSSHD); err != nil {
-		requireComponent(t, DefaultSSHD+" (apt-get install openssh-server)")
+		sshdtest.Missing(t, "this test needs "+DefaultSSHD+" (apt-get install openssh-server)")
 	}
 	// sshd, even sshd -t, exits 255 without its privilege separation
 	// directory.

@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // Change is the new content of one file.
@@ -112,7 +114,7 @@ func lockDir(ctx context.Context, dir string, d *os.File) (unlock func(), err er
 // atomically per file: a crash at any moment leaves each file with either
 // its old or its new content, never a mix, and with its old owner, mode
 // and SELinux label. Files are replaced one at a time, so a crash between
-// two leaves the first new and the second old: [Order] chooses an order in
+// two leaves the first new and the second old: [fix.Order] chooses an order in
 // which sshd accepts every such state.
 //
 // A symbolic link is followed, and its target is replaced: sshd reads the
@@ -336,10 +338,10 @@ func noXattr(err error) bool {
 
 // tempMarker separates the name of the file from the random part in the
 // name of a temporary file: "." + base + tempMarker + tempHexLen hex
-// digits.
+// digits, as fix's Order expects.
 const (
-	tempMarker = ".sshwarden-"
-	tempHexLen = 16
+	tempMarker = fix.TempMarker
+	tempHexLen = fix.TempHexLen
 )
 
 // tempName returns a new name for a temporary file next to the file base.

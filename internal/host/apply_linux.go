@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -18,9 +19,9 @@ type Step int
 const (
 	StepLock   Step = iota // lock the main file's folder
 	StepLoad               // read the configuration (ApplyOptions.Load)
-	StepPlan               // plan the change ([Make])
+	StepPlan               // plan the change ([fix.Make])
 	StepCheck              // sshd -t on the configuration as it is and as it will be ([Checker])
-	StepOrder              // choose the order of the writes ([Order])
+	StepOrder              // choose the order of the writes ([fix.Order])
 	StepWrite              // replace the files ([Write], [WriteIn])
 	StepReload             // reload sshd ([Reload])
 )
@@ -64,19 +65,19 @@ type ApplyOptions struct {
 	CheckWait time.Duration
 	// Checker runs `sshd -t`; nil: a [Checker] with Root.
 	Checker interface {
-		Check(ctx context.Context, c *sshdconf.Config, changes []FileChange) error
+		Check(ctx context.Context, c *sshdconf.Config, changes []fix.FileChange) error
 	}
 }
 
 // Applied is what [Apply] did, as far as it went.
 type Applied struct {
 	Config *sshdconf.Config // the configuration as Load read it
-	Plan   *Plan
+	Plan   *fix.Plan
 	// Ordered are Plan.Files in the order they are (or would be) written.
-	Ordered []FileChange
+	Ordered []fix.FileChange
 	// Checked says that sshd -t accepted the configuration as it is and
 	// as it will be. When it did not check, Unchecked says why:
-	// [ErrNoSSHD] (sshd is not installed), or why sshd could not run;
+	// [fix.ErrNoSSHD] (sshd is not installed), or why sshd could not run;
 	// the sshdconf model (which Make runs) was the only check.
 	Checked   bool
 	Unchecked error
@@ -87,8 +88,8 @@ type Applied struct {
 }
 
 // ApplyError is the error of [Apply]: the step that failed, and why.
-// Err is, at StepPlan, a *[Refused] or an *[Unfixable]; at StepCheck, an
-// *[SSHDRefused] or why sshd could not run; at StepOrder, an
+// Err is, at StepPlan, a *[fix.Refused] or an *[Unfixable]; at StepCheck, an
+// *[fix.SSHDRefused] or why sshd could not run; at StepOrder, an
 // *[Interdependent] or another error.
 type ApplyError struct {
 	Step  Step
@@ -112,9 +113,9 @@ func (e *Unfixable) Error() string {
 
 // Apply is the whole of `sshwarden fix` and of the agent's EnforceConfig:
 // it locks the main file's folder, loads the configuration, plans the
-// change ([Make]), has the real `sshd -t` check the configuration as it
+// change ([fix.Make]), has the real `sshd -t` check the configuration as it
 // is and as it will be ([Checker]), orders the writes so that sshd
-// accepts the configuration after each one ([Order]), replaces the files
+// accepts the configuration after each one ([fix.Order]), replaces the files
 // atomically ([Write]) and reloads sshd ([Reload]), each step only up to
 // o.Until. A plan without changes stops after StepPlan with no error.
 //
@@ -153,7 +154,7 @@ func Apply(ctx context.Context, o ApplyOptions) (*Applied, error) {
 		return fail(StepLoad, err)
 	}
 	res.Config = cfg
-	plan, err := Make(cfg, o.Requirements)
+	plan, err := fix.Make(cfg, o.Requirements)
 	if err != nil {
 		return fail(StepPlan, err)
 	}
@@ -176,16 +177,16 @@ func Apply(ctx context.Context, o ApplyOptions) (*Applied, error) {
 	defer cancel()
 	res.Checked = true
 	for _, fixed := range []bool{false, true} {
-		var changes []FileChange
+		var changes []fix.FileChange
 		if fixed {
 			changes = plan.Files
 		}
 		err := checker.Check(cctx, cfg, changes)
-		var refused *SSHDRefused
+		var refused *fix.SSHDRefused
 		switch {
 		case err == nil:
 			continue
-		case errors.Is(err, ErrNoSSHD):
+		case errors.Is(err, fix.ErrNoSSHD):
 		case errors.As(err, &refused), o.Until >= StepWrite && o.Root == "":
 			res.Checked = false
 			return res, &ApplyError{Step: StepCheck, Fixed: fixed, Err: err}
@@ -199,11 +200,11 @@ func Apply(ctx context.Context, o ApplyOptions) (*Applied, error) {
 	// The files are written one at a time: in an order in which sshd
 	// accepts the configuration after each, since sshd may restart at any
 	// moment, before anyone runs fix again.
-	var check func([]FileChange) error
+	var check func([]fix.FileChange) error
 	if res.Checked {
-		check = func(changes []FileChange) error { return checker.Check(cctx, cfg, changes) }
+		check = func(changes []fix.FileChange) error { return checker.Check(cctx, cfg, changes) }
 	}
-	res.Ordered, err = Order(cfg, plan.Files, check)
+	res.Ordered, err = fix.Order(cfg, plan.Files, check)
 	if err != nil {
 		return fail(StepOrder, err)
 	}

@@ -1,4 +1,4 @@
-package fix
+package host
 
 import (
 	"bytes"
@@ -15,23 +15,11 @@ import (
 	"syscall"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
 // DefaultSSHD is where Debian and RHEL install sshd.
 const DefaultSSHD = "/usr/sbin/sshd"
-
-// ErrNoSSHD is returned by [Checker.Check] when sshd is not installed, so
-// only the sshdconf model checked the configuration.
-var ErrNoSSHD = errors.New("sshd is not installed")
-
-// SSHDRefused is the error of a configuration the real `sshd -t` refuses.
-type SSHDRefused struct {
-	Output string // what sshd printed
-}
-
-func (e *SSHDRefused) Error() string {
-	return "sshd -t refuses it: " + strings.TrimSpace(e.Output)
-}
 
 // Checker runs the real `sshd -t` on a configuration as it will be once
 // changes are written, before anything is replaced.
@@ -105,13 +93,13 @@ func (e *errNoNamespace) Unwrap() error { return e.err }
 //
 // It needs root. It returns ErrNoSSHD when sshd is not installed, and an
 // *SSHDRefused when sshd refuses the configuration.
-func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileChange) error {
+func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []fix.FileChange) error {
 	sshd := k.SSHD
 	if sshd == "" {
 		sshd = DefaultSSHD
 	}
 	if _, err := os.Stat(sshd); errors.Is(err, os.ErrNotExist) {
-		return ErrNoSSHD
+		return fix.ErrNoSSHD
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("checking with sshd -t needs root (a private mount namespace)")
@@ -140,7 +128,7 @@ func (k *Checker) Check(ctx context.Context, c *sshdconf.Config, changes []FileC
 
 // checkHost checks this host's configuration with changes bind-mounted
 // over the files they replace.
-func (k *Checker) checkHost(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
+func (k *Checker) checkHost(ctx context.Context, sshd string, c *sshdconf.Config, changes []fix.FileChange) error {
 	type bind struct {
 		content []byte
 		dst     string
@@ -184,7 +172,7 @@ func (k *Checker) checkHost(ctx context.Context, sshd string, c *sshdconf.Config
 	}, cmd)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return &SSHDRefused{Output: out.String()}
+		return &fix.SSHDRefused{Output: out.String()}
 	}
 	if err != nil {
 		var noNS *errNoNamespace
@@ -240,7 +228,7 @@ const sshdDir = "/etc/ssh"
 // lines. Other paths (host keys, AuthorizedKeysFile...) stay as they are,
 // so sshd loads the host's real host keys. sshd's messages name the
 // original paths again. It needs no privilege beyond reading the files.
-func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config, changes []FileChange) error {
+func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config, changes []fix.FileChange) error {
 	dir, err := newCheckDir("")
 	if err != nil {
 		return err
@@ -297,7 +285,7 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 	runtime.UnlockOSThread()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return &SSHDRefused{Output: strings.ReplaceAll(out.String(), root, "")}
+		return &fix.SSHDRefused{Output: strings.ReplaceAll(out.String(), root, "")}
 	}
 	if err != nil {
 		return fmt.Errorf("running sshd -t: %w", err)
