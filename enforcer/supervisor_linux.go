@@ -10,7 +10,9 @@ import (
 )
 
 // applyFix is the default of Supervisor.Fix.
-func applyFix(ctx context.Context, o host.ApplyOptions) (*host.Applied, error) { return host.Apply(ctx, o) }
+func applyFix(ctx context.Context, o host.ApplyOptions) (*host.Applied, error) {
+	return host.Apply(ctx, o)
+}
 
 // reloadingNotice is sd_notify's RELOADING=1, with the time that systemd
 // 253 and later want beside it.
