@@ -125,7 +125,7 @@ fuzz:
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadBudget$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzGlobMatchesReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./watcher -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzActorWarnText$$' -fuzztime $(FUZZTIME)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -61,7 +62,7 @@ type Agent struct {
 	// agent pings at half of it while its loop is healthy. 0: no watchdog.
 	Watchdog time.Duration
 
-	policy atomic.Pointer[Policy]
+	policy atomic.Pointer[policy.Policy]
 	wake   chan struct{}
 	once   sync.Once
 
@@ -81,7 +82,7 @@ func (a *Agent) init() {
 
 // SetPolicy puts p in force, now and for the following scans. It is safe to
 // call while Run runs (a reload after SIGHUP or a change of the file).
-func (a *Agent) SetPolicy(p *Policy) {
+func (a *Agent) SetPolicy(p *policy.Policy) {
 	a.init()
 	a.policy.Store(p)
 	select {
@@ -91,7 +92,7 @@ func (a *Agent) SetPolicy(p *Policy) {
 }
 
 // Policy is the policy in force.
-func (a *Agent) Policy() *Policy { return a.policy.Load() }
+func (a *Agent) Policy() *policy.Policy { return a.policy.Load() }
 
 // Status is the last STATUS line the agent reported.
 func (a *Agent) Status() string {
@@ -158,8 +159,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 
 		// The policy for each session, evaluated once per scan.
-		effective := make(map[int]Effective, len(sessions))
-		rules := func(s watcher.Session) Effective {
+		effective := make(map[int]policy.Effective, len(sessions))
+		rules := func(s watcher.Session) policy.Effective {
 			e, ok := effective[s.PID]
 			if !ok {
 				e = p.For(s, a.Users)
@@ -257,7 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-func scanInterval(p *Policy) time.Duration {
+func scanInterval(p *policy.Policy) time.Duration {
 	if p.Global.ScanInterval != nil && p.Global.ScanInterval.Value > 0 {
 		return p.Global.ScanInterval.Value
 	}
@@ -529,7 +530,7 @@ type seenActivity struct {
 // A notty session's processes are looked at only when its policy may close
 // it for idleness (IdleTimeout with CloseNoTTY yes, not Exempt): on most
 // hosts scp, rsync and Ansible sessions are left alone, and cost nothing.
-func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource, rules func(watcher.Session) Effective) []Activity {
+func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource, rules func(watcher.Session) policy.Effective) []Activity {
 	acts := make([]Activity, 0, len(sessions))
 	live := make(map[sessionKey]bool, len(sessions))
 	for _, s := range sessions {

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -158,9 +159,9 @@ func (a *fakeAudit) actions() []string {
 	return out
 }
 
-func mustPolicy(t *testing.T, src string) *Policy {
+func mustPolicy(t *testing.T, src string) *policy.Policy {
 	t.Helper()
-	p, err := Parse("policy.conf", []byte(src))
+	p, err := policy.Parse("policy.conf", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func mustPolicy(t *testing.T, src string) *Policy {
 }
 
 // run starts the agent in the bubble; the returned stop ends it and waits.
-func run(t *testing.T, a *Agent, p *Policy) (stop func()) {
+func run(t *testing.T, a *Agent, p *policy.Policy) (stop func()) {
 	t.Helper()
 	a.SetPolicy(p)
 	ctx, cancel := context.WithCancel(t.Context())

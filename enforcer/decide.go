@@ -1,8 +1,14 @@
+// Package enforcer is sshwarden's agent: what to do with the live SSH
+// sessions under a policy ([Decide], a pure function of now and the
+// sessions, and [Next] for a single look), the loop that scans, decides and
+// acts ([Agent]), and the actions on a host ([Actor]: warn on a session's
+// tty, close it).
 package enforcer
 
 import (
 	"time"
 
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -93,7 +99,7 @@ func (st *State) Len() int { return len(st.sessions) }
 
 // Decide decides what to do at time now with the sessions of one scan, and
 // records it in state. rules gives the policy for a session (typically
-// [Policy.For] with the system's users).
+// [policy.Policy.For] with the system's users).
 //
 // For each limit L (IdleTimeout against the time since the last input,
 // MaxSessionTime against the session's age) with warning W (WarnBefore):
@@ -118,7 +124,7 @@ func (st *State) Len() int { return len(st.sessions) }
 // when none): the caller may sleep until then, or until its next scan.
 // A session missing from acts is forgotten once it was missing from
 // forgetAfter calls in a row.
-func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effective, state *State) (actions []Action, next time.Time) {
+func Decide(now time.Time, acts []Activity, rules func(watcher.Session) policy.Effective, state *State) (actions []Action, next time.Time) {
 	if state.sessions == nil {
 		state.sessions = map[sessionKey]*progress{}
 	}
@@ -157,7 +163,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 		// The two limits, each with its deadlines.
 		type limit struct {
 			reason string
-			d      Duration
+			d      policy.Duration
 			start  time.Time  // when the clock started
 			warned *time.Time // when the warning was decided; zero: not yet
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -69,7 +70,7 @@ func runAgent(e *env, args []string) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprint(e.stderr, agentUsage); fs.PrintDefaults() }
-	policyName := fs.String("policy", "", "policy `file` or builtin:NAME (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
+	policyName := fs.String("policy", "", "policy `file` or builtin:NAME (default: "+policy.DefaultPath+" if present, else builtin:default)")
 	dryRun := fs.Bool("dry-run", false, "decide and record everything, warn and close nothing (records carry SSHWARDEN_DRY_RUN=yes)")
 	once := fs.Bool("once", false, "scan once, act, and exit")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
@@ -306,7 +307,7 @@ func runAgent(e *env, args []string) int {
 }
 
 // summary is the policy's global limits in a few words.
-func summary(p *enforcer.Policy) string {
+func summary(p *policy.Policy) string {
 	e := p.For(watcher.Session{}, nil)
 	limit := func(d time.Duration) string {
 		if d <= 0 {
@@ -334,15 +335,15 @@ func policyPath(name string) string {
 	if name != "" {
 		return name
 	}
-	if _, err := os.Stat(enforcer.DefaultPath); err == nil {
-		return enforcer.DefaultPath
+	if _, err := os.Stat(policy.DefaultPath); err == nil {
+		return policy.DefaultPath
 	}
 	return "builtin:default"
 }
 
 // loadPolicy loads a policy, reporting every error of a broken one with
 // its file:line; ok is false when there was one.
-func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
+func (e *env) loadPolicy(name string) (*policy.Policy, bool) {
 	p, err := e.policies.Load(name)
 	if err == nil {
 		return p, true
@@ -404,7 +405,7 @@ type checks struct {
 }
 
 type checkRequest struct {
-	p   *enforcer.Policy
+	p   *policy.Policy
 	why string
 }
 
@@ -434,7 +435,7 @@ func startChecks(d *drift, slow time.Duration) *checks {
 }
 
 // request asks for a check; it replaces one that has not started yet.
-func (c *checks) request(p *enforcer.Policy, why string) {
+func (c *checks) request(p *policy.Policy, why string) {
 	r := checkRequest{p, why}
 	for {
 		select {
@@ -485,7 +486,7 @@ func (d *drift) watch(fw *watcher.FileWatch, files, globs []string) {
 
 // check lints the configuration, records drift, fixes it when the policy
 // says so, and returns the files and Include patterns to watch.
-func (d *drift) check(p *enforcer.Policy, why string) (files, globs []string) {
+func (d *drift) check(p *policy.Policy, why string) (files, globs []string) {
 	main := absPath(d.cf.file)
 	files = []string{main}
 	cfg, _, err := d.cf.load()
@@ -535,7 +536,7 @@ func (d *drift) check(p *enforcer.Policy, why string) (files, globs []string) {
 	return files, globs
 }
 
-func (d *drift) recheck(p *enforcer.Policy, files, globs []string) ([]string, []string) {
+func (d *drift) recheck(p *policy.Policy, files, globs []string) ([]string, []string) {
 	cfg, _, err := d.cf.load()
 	if err != nil {
 		return files, globs
@@ -549,7 +550,7 @@ func (d *drift) recheck(p *enforcer.Policy, files, globs []string) ([]string, []
 }
 
 // lint returns the findings of severity warning and above, as text lines.
-func (d *drift) lint(cfg *sshdconf.Config, p *enforcer.Policy) ([]string, map[string]int) {
+func (d *drift) lint(cfg *sshdconf.Config, p *policy.Policy) ([]string, map[string]int) {
 	pass := &lint.Pass{Config: cfg, Requirements: p.Requirements, Stat: d.cf.stat(cfg)}
 	bySeverity := map[string]int{"error": 0, "warning": 0, "info": 0}
 	var out []string
@@ -564,7 +565,7 @@ func (d *drift) lint(cfg *sshdconf.Config, p *enforcer.Policy) ([]string, map[st
 
 // enforce runs what `sshwarden fix -w --reload` runs, under the same lock,
 // and records config-fixed or config-fix-failed.
-func (d *drift) enforce(p *enforcer.Policy, why string) {
+func (d *drift) enforce(p *policy.Policy, why string) {
 	main := absPath(d.cf.file)
 	fail := func(err error) {
 		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixFailed, Priority: journal.PriErr, DryRun: d.dryRun,

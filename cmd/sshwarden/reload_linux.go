@@ -49,6 +49,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 )
 
 const (
@@ -226,7 +227,7 @@ func policyID(name string) string {
 // returns the SHA-256 of what it read: of the file, or for builtin:NAME of
 // its name (a built-in profile changes only with the binary). The digest
 // is "" when the file could not be read.
-func readPolicy(policies enforcer.Loader, name string) (*enforcer.Policy, string, error) {
+func readPolicy(policies policy.Loader, name string) (*policy.Policy, string, error) {
 	if strings.HasPrefix(name, "builtin:") {
 		p, err := policies.Load(name)
 		return p, digest([]byte(name)), err
