@@ -11,6 +11,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
@@ -35,9 +36,9 @@ type Actions interface {
 	Close(ctx context.Context, s watcher.Session) (CloseResult, error)
 }
 
-// Recorder takes audit records without blocking: an [*Audit].
+// Recorder takes audit records without blocking: an [*audit.Journal].
 type Recorder interface {
-	Record(r Record)
+	Record(r audit.Record)
 }
 
 // Agent is the loop of `sshwarden agent`: scan, decide, act, record, sleep
@@ -47,7 +48,7 @@ type Agent struct {
 	Sessions SessionSource
 	Actions  Actions
 	Audit    Recorder
-	Metrics  *Metrics       // nil: no metrics
+	Metrics  *audit.Metrics // nil: no metrics
 	Users    sshdconf.Users // for Match Group; nil: Match Group never applies
 	// DryRun decides and records everything and touches nothing: records
 	// carry SSHWARDEN_DRY_RUN=yes.
@@ -142,7 +143,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			if msg := err.Error(); msg != lastErr {
-				a.record(Record{Action: ActionError, Priority: journal.PriErr,
+				a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 					Message: "Scanning for SSH sessions failed: " + msg + "; retrying.",
 					Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
 				lastErr = msg
@@ -151,7 +152,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			lastErr = ""
 			for _, pr := range probs {
 				if problems.first(pr) {
-					a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+					a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 						Message: "A process looked like part of an SSH session but was left out: " + pr,
 						Fields:  map[string]string{"SSHWARDEN_ERROR": pr}})
 				}
@@ -189,7 +190,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 					still[s.PID] = since
 					if msg := fmt.Sprintf("session %d: its addresses are unknown", s.PID); now.Sub(since) >= unknownFor && problems.first(msg) {
-						a.record(Record{Action: ActionError, Priority: journal.PriWarning, Session: &s,
+						a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning, Session: &s,
 							Message: fmt.Sprintf("Left %s alone: the policy's Match blocks test addresses, and the session's are unknown (its socket was not found for %s); it is looked at again at each scan.", sessionPhrase(s), now.Sub(since).Round(time.Second)),
 							Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
 					}
@@ -214,7 +215,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			if f := p.Global.MetricsFile; f != nil {
 				if err := a.Metrics.WriteFile(f.Value); err != nil {
 					if problems.first("metrics: " + err.Error()) {
-						a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+						a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 							Message: "Writing the metrics file failed: " + err.Error(),
 							Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error(), "SSHWARDEN_FILE": f.Value}})
 					}
@@ -284,7 +285,7 @@ func (a *Agent) watchdog(ctx context.Context) {
 	}
 }
 
-func (a *Agent) record(r Record) {
+func (a *Agent) record(r audit.Record) {
 	r.DryRun = r.DryRun || a.DryRun
 	if a.Audit != nil {
 		a.Audit.Record(r)
@@ -296,7 +297,7 @@ func (a *Agent) record(r Record) {
 func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) {
 	s := x.Session
 	switch x.Kind {
-	case ActionWarn:
+	case audit.ActionWarn:
 		if a.Metrics != nil {
 			a.Metrics.Warned(x.Reason)
 		}
@@ -308,7 +309,7 @@ func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) 
 		}
 		via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
 		if err != nil {
-			r.Action, r.Priority = ActionWarnFailed, journal.PriWarning
+			r.Action, r.Priority = audit.ActionWarnFailed, journal.PriWarning
 			r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
 			r.Fields["SSHWARDEN_ERROR"] = err.Error()
 			a.record(r)
@@ -317,11 +318,11 @@ func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) 
 		r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
 		r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
 		a.record(r)
-	case ActionHeeded:
+	case audit.ActionHeeded:
 		r := a.actionRecord(x)
 		r.Message = "Input on " + sessionPhrase(s) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
 		a.record(r)
-	case ActionClose:
+	case audit.ActionClose:
 		r := a.actionRecord(x)
 		if a.DryRun {
 			if a.Metrics != nil {
@@ -339,7 +340,7 @@ func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) 
 				if a.Metrics != nil {
 					a.Metrics.CloseFailed()
 				}
-				r.Action, r.Priority = ActionCloseFailed, journal.PriErr
+				r.Action, r.Priority = audit.ActionCloseFailed, journal.PriErr
 				msg := "the session is still there"
 				if err != nil {
 					msg = err.Error()
@@ -366,15 +367,15 @@ func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) 
 	}
 }
 
-func (a *Agent) actionRecord(x Action) Record {
+func (a *Agent) actionRecord(x Action) audit.Record {
 	r := ActionRecord(x)
 	r.Fields = map[string]string{}
 	return r
 }
 
-// posRule is [Rule] for messages: "default" for a built-in value.
+// posRule is [audit.Rule] for messages: "default" for a built-in value.
 func posRule(p sshdconf.Pos) string {
-	if r := Rule(p); r != "" {
+	if r := audit.Rule(p); r != "" {
 		return r
 	}
 	return "default"
@@ -402,14 +403,14 @@ func sessionPhrase(s watcher.Session) string {
 
 // why says which limit was reached and which rule set it.
 func why(x Action) string {
-	if x.Reason == ReasonMaxSessionTime {
+	if x.Reason == audit.ReasonMaxSessionTime {
 		return fmt.Sprintf("open for %s, limit MaxSessionTime %s (%s)", human(x.Age), human(x.Limit), posRule(x.Rule))
 	}
 	return fmt.Sprintf("idle for %s, limit IdleTimeout %s (%s)", human(x.Idle), human(x.Limit), posRule(x.Rule))
 }
 
 func closesIn(x Action) string {
-	return "it closes in " + human(x.Left) + " unless " + map[bool]string{true: "it ends first", false: "the user types"}[x.Reason == ReasonMaxSessionTime]
+	return "it closes in " + human(x.Left) + " unless " + map[bool]string{true: "it ends first", false: "the user types"}[x.Reason == audit.ReasonMaxSessionTime]
 }
 
 // DefaultWarnMessage is the warning written to a session when the policy
@@ -432,7 +433,7 @@ func ExpandWarnMessage(x Action) string {
 	tmpl := x.Message
 	if tmpl == "" {
 		tmpl = DefaultWarnMessage
-		if x.Reason == ReasonMaxSessionTime {
+		if x.Reason == audit.ReasonMaxSessionTime {
 			tmpl = DefaultMaxWarnMessage
 		}
 	}

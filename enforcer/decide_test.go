@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
@@ -29,12 +30,12 @@ type step struct {
 
 func describe(a Action) string {
 	s := a.Kind + " " + a.Reason
-	if a.Reason == ReasonIdle {
+	if a.Reason == audit.ReasonIdle {
 		s += fmt.Sprintf(" idle=%v", a.Idle)
 	} else {
 		s += fmt.Sprintf(" age=%v", a.Age)
 	}
-	if a.Kind == ActionWarn {
+	if a.Kind == audit.ActionWarn {
 		s += fmt.Sprintf(" left=%v", a.Left)
 	}
 	return s
@@ -190,7 +191,7 @@ func TestDecideAction(t *testing.T) {
 	var st State
 	got, _ := Decide(now, []Activity{{Session: s, LastInput: t0}}, func(watcher.Session) policy.Effective { return rules }, &st)
 	want := []Action{{
-		Kind: ActionWarn, Reason: ReasonIdle, Session: s,
+		Kind: audit.ActionWarn, Reason: audit.ReasonIdle, Session: s,
 		Limit: 15 * time.Minute, Rule: sshdconf.Pos{File: "p.conf", Line: 1, Col: 1},
 		Idle: 14 * time.Minute, Age: 74 * time.Minute, Left: time.Minute,
 		Message: "bye %u", At: now,
@@ -217,7 +218,7 @@ func TestDecideForgets(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 
 	acts, next := Decide(at(14*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
-	if len(acts) != 1 || acts[0].Session.PID != 1 || acts[0].Kind != ActionWarn {
+	if len(acts) != 1 || acts[0].Session.PID != 1 || acts[0].Kind != audit.ActionWarn {
 		t.Fatalf("at 14m: actions = %v, want a warning of pid 1", acts)
 	}
 	if !next.Equal(at(15 * time.Minute)) {
@@ -239,7 +240,7 @@ func TestDecideForgets(t *testing.T) {
 		t.Errorf("a back: actions = %v, want none (warned already)", acts)
 	}
 	acts, _ = Decide(at(15*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
-	if len(acts) != 1 || acts[0].Kind != ActionClose || acts[0].Session.PID != 1 {
+	if len(acts) != 1 || acts[0].Kind != audit.ActionClose || acts[0].Session.PID != 1 {
 		t.Errorf("a at its deadline: actions = %v, want its close", acts)
 	}
 
@@ -255,7 +256,7 @@ func TestDecideForgets(t *testing.T) {
 	// idle period warns it.
 	a2 := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: at(time.Minute)}
 	acts, _ = Decide(at(16*time.Minute), []Activity{{a2, at(time.Minute)}, {b, at(5 * time.Minute)}}, rules, &st)
-	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != ActionWarn || acts[0].Session.Started != a2.Started {
+	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != audit.ActionWarn || acts[0].Session.Started != a2.Started {
 		t.Errorf("recycled pid: actions = %v, want one warning of the new session", acts)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
@@ -122,13 +123,13 @@ func runAgent(e *env, args []string) int {
 		return exitUsage
 	}
 
-	audit := enforcer.NewAudit(enforcer.AuditOptions{Stderr: e.stderr})
+	trail := audit.NewJournal(audit.Options{Stderr: e.stderr})
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = audit.Close(ctx)
+		_ = trail.Close(ctx)
 	}()
-	metrics := &enforcer.Metrics{}
+	metrics := &audit.Metrics{}
 	metrics.SetVersion(version)
 	metrics.SetPolicyOK(true, time.Now())
 	users := &hostUsers{}
@@ -136,7 +137,7 @@ func runAgent(e *env, args []string) int {
 	a := &enforcer.Agent{
 		Sessions: sc,
 		Actions:  &enforcer.Actor{Proc: *proc},
-		Audit:    audit,
+		Audit:    trail,
 		Metrics:  metrics,
 		Users:    users,
 		DryRun:   *dryRun,
@@ -153,10 +154,10 @@ func runAgent(e *env, args []string) int {
 		mode = " in dry-run mode (nothing is warned or closed)"
 	}
 	sink := "journald"
-	if audit.Sink() != enforcer.SinkJournal {
+	if trail.Sink() != audit.SinkJournal {
 		sink = "stderr as JSON lines (no journald answers)"
 	}
-	audit.Record(enforcer.Record{Action: enforcer.ActionAgentStarted, Priority: journal.PriInfo, DryRun: *dryRun,
+	trail.Record(audit.Record{Action: audit.ActionAgentStarted, Priority: journal.PriInfo, DryRun: *dryRun,
 		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", version, mode, name, summary(p), sink),
 		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": sum, "SSHWARDEN_VERSION": version}})
 
@@ -166,14 +167,14 @@ func runAgent(e *env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	d := &drift{cf: cf, audit: audit, metrics: metrics, dryRun: *dryRun}
+	d := &drift{cf: cf, audit: trail, metrics: metrics, dryRun: *dryRun}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if *once {
 		d.check(p, "at start")
 		err := a.Run(ctx)
-		audit.Record(enforcer.Record{Action: enforcer.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
+		trail.Record(audit.Record{Action: audit.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
 			Message: "sshwarden agent stopped after one scan (--once): " + a.Status() + "."})
 		if err != nil {
 			e.errorf("%v", err)
@@ -188,7 +189,7 @@ func runAgent(e *env, args []string) int {
 	}
 	// The reload state that `agent --reload` waits for, in the unit's
 	// RuntimeDirectory; an agent run by hand, without one, writes none.
-	state := &stateWriter{dir: runtimeDir(), audit: audit}
+	state := &stateWriter{dir: runtimeDir(), audit: trail}
 	st := reloadState{PID: os.Getpid(), Trigger: triggerStart, Outcome: outcomeLoaded, Policy: policyID(name), InForce: sum, Read: sum}
 	state.write(st)
 	defer state.remove()
@@ -209,7 +210,7 @@ func runAgent(e *env, args []string) int {
 	checks.request(p, "at start")
 	fw, err := watcher.WatchFiles(watched(), globs)
 	if err != nil {
-		audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriErr,
+		trail.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 			Message: "Cannot watch the configuration for changes: " + err.Error() + "; drift and policy changes are seen only on SIGHUP.",
 			Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 	} else {
@@ -245,14 +246,14 @@ func runAgent(e *env, args []string) int {
 			st.Outcome, st.Error = outcomeRefused, seenErr
 		case err != nil:
 			metrics.SetPolicyOK(false, time.Now())
-			recordPolicyError(audit, name, read, err)
+			recordPolicyError(trail, name, read, err)
 			st.Outcome, st.Error = outcomeRefused, stateError(err)
 			seen, seenErr = key, st.Error
 		default:
 			metrics.SetPolicyOK(true, time.Now())
 			users.refresh()
 			a.SetPolicy(np)
-			audit.Record(enforcer.Record{Action: enforcer.ActionPolicyLoaded, Priority: journal.PriNotice,
+			trail.Record(audit.Record{Action: audit.ActionPolicyLoaded, Priority: journal.PriNotice,
 				Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, summary(np)),
 				Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": read}})
 			st.Outcome, st.InForce = outcomeLoaded, read
@@ -280,7 +281,7 @@ func runAgent(e *env, args []string) int {
 	for {
 		select {
 		case err := <-done:
-			audit.Record(enforcer.Record{Action: enforcer.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
+			trail.Record(audit.Record{Action: audit.ActionAgentStopped, Priority: journal.PriInfo, DryRun: *dryRun,
 				Message: "sshwarden agent stopped."})
 			if err != nil {
 				e.errorf("%v", err)
@@ -299,7 +300,7 @@ func runAgent(e *env, args []string) int {
 			files, globs = res.files, res.globs
 			d.watch(fw, watched(), globs)
 		case err := <-watchErrs:
-			audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+			trail.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 				Message: "Watching the configuration: " + err.Error(),
 				Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 		}
@@ -368,7 +369,7 @@ func (e *env) policyErrors(err error) {
 // recordPolicyError records a policy that failed to load: every problem
 // with its file:line, and the digest of the refused file (digestNone when
 // it could not be read); the policy in force stays.
-func recordPolicyError(audit enforcer.Recorder, name, sum string, err error) {
+func recordPolicyError(trail enforcer.Recorder, name, sum string, err error) {
 	fields := map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_ERROR": err.Error()}
 	if sum != digestNone {
 		fields["SSHWARDEN_POLICY_SHA256"] = sum
@@ -378,7 +379,7 @@ func recordPolicyError(audit enforcer.Recorder, name, sum string, err error) {
 		fields["SSHWARDEN_FILE"] = list[0].Pos.File
 		fields["SSHWARDEN_LINE"] = strconv.Itoa(list[0].Pos.Line)
 	}
-	audit.Record(enforcer.Record{Action: enforcer.ActionPolicyError, Priority: journal.PriErr,
+	trail.Record(audit.Record{Action: audit.ActionPolicyError, Priority: journal.PriErr,
 		Message: fmt.Sprintf("The policy %s was not reloaded: %v. The last good policy stays in force.", name, err),
 		Fields:  fields})
 }
@@ -417,7 +418,7 @@ func startChecks(d *drift, slow time.Duration) *checks {
 		defer close(c.done)
 		for r := range c.reqs {
 			t := time.AfterFunc(slow, func() {
-				d.audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+				d.audit.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 					Message: fmt.Sprintf("The check of the sshd configuration (%s) has been running for %v; sessions are enforced meanwhile.", r.why, slow),
 					Fields:  map[string]string{"SSHWARDEN_FILE": absPath(d.cf.file), "SSHWARDEN_ERROR": "configuration check slow"}})
 			})
@@ -466,7 +467,7 @@ func (c *checks) stop() {
 type drift struct {
 	cf      configFlags
 	audit   enforcer.Recorder
-	metrics *enforcer.Metrics
+	metrics *audit.Metrics
 	dryRun  bool
 	last    string // the findings last recorded, to record each change once
 }
@@ -478,7 +479,7 @@ func (d *drift) watch(fw *watcher.FileWatch, files, globs []string) {
 		return
 	}
 	if err := fw.Set(files, globs); err != nil {
-		d.audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriWarning,
+		d.audit.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 			Message: "Cannot watch the configuration files for changes: " + err.Error(),
 			Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 	}
@@ -494,7 +495,7 @@ func (d *drift) check(p *policy.Policy, why string) (files, globs []string) {
 		key := "load: " + err.Error()
 		if key != d.last {
 			d.last = key
-			d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriErr, DryRun: d.dryRun,
+			d.audit.Record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriErr, DryRun: d.dryRun,
 				Message: fmt.Sprintf("The sshd configuration cannot be read (%s): %v.", why, err),
 				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
 		}
@@ -517,13 +518,13 @@ func (d *drift) check(p *policy.Policy, why string) (files, globs []string) {
 	d.last = key
 	if len(findings) == 0 {
 		if why != "at start" {
-			d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriNotice, DryRun: d.dryRun,
+			d.audit.Record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriNotice, DryRun: d.dryRun,
 				Message: fmt.Sprintf("The sshd configuration %s meets the policy again (%s).", main, why),
 				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS_COUNT": "0"}})
 		}
 		return files, globs
 	}
-	d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigDrift, Priority: journal.PriWarning, DryRun: d.dryRun,
+	d.audit.Record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriWarning, DryRun: d.dryRun,
 		Message: fmt.Sprintf("The sshd configuration %s does not meet the policy (%s): %d findings; the first: %s", main, why, len(findings), findings[0]),
 		Fields: map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS": key,
 			"SSHWARDEN_FINDINGS_COUNT": strconv.Itoa(len(findings))}})
@@ -568,7 +569,7 @@ func (d *drift) lint(cfg *sshdconf.Config, p *policy.Policy) ([]string, map[stri
 func (d *drift) enforce(p *policy.Policy, why string) {
 	main := absPath(d.cf.file)
 	fail := func(err error) {
-		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixFailed, Priority: journal.PriErr, DryRun: d.dryRun,
+		d.audit.Record(audit.Record{Action: audit.ActionConfigFixFailed, Priority: journal.PriErr, DryRun: d.dryRun,
 			Message: fmt.Sprintf("EnforceConfig: the sshd configuration %s was not fixed: %v.", main, err),
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
 	}
@@ -604,7 +605,7 @@ func (d *drift) enforce(p *policy.Policy, why string) {
 		notes = append(notes, cfg.Path(fc.Name)+": "+strings.Join(fc.Notes, "; "))
 	}
 	if d.dryRun {
-		d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
+		d.audit.Record(audit.Record{Action: audit.ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
 			Message: fmt.Sprintf("EnforceConfig: would fix the sshd configuration (%s): %s (dry run: nothing written).", why, strings.Join(notes, "; ")),
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 		return
@@ -641,7 +642,7 @@ func (d *drift) enforce(p *policy.Policy, why string) {
 		fail(fmt.Errorf("the files are written, but reloading sshd failed: %w", err))
 		return
 	}
-	d.audit.Record(enforcer.Record{Action: enforcer.ActionConfigFixed, Priority: journal.PriNotice,
+	d.audit.Record(audit.Record{Action: audit.ActionConfigFixed, Priority: journal.PriNotice,
 		Message: fmt.Sprintf("EnforceConfig: fixed the sshd configuration (%s): %s; %s.", why, strings.Join(notes, "; "), how),
 		Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 }

@@ -48,6 +48,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 	"golang.org/x/sys/unix"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/policy"
 )
@@ -366,7 +367,7 @@ func (w *stateWriter) write(s reloadState) {
 		return
 	}
 	w.failed = err.Error()
-	w.audit.Record(enforcer.Record{Action: enforcer.ActionError, Priority: journal.PriErr,
+	w.audit.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 		Message: "Cannot write the reload state: " + err.Error() + "; `sshwarden agent --reload` (systemctl reload) cannot confirm reloads.",
 		Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error(), "SSHWARDEN_FILE": filepath.Join(w.dir, stateName)}})
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
@@ -157,15 +158,15 @@ func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *policy.Policy, us
 			e := pol.For(s, users)
 			j.Policy = &policyJSON{
 				Name:               pol.Name,
-				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: enforcer.Rule(e.IdleTimeout.Pos),
-				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: enforcer.Rule(e.WarnBefore.Pos),
-				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: enforcer.Rule(e.MaxSessionTime.Pos),
-				Exempt: e.Exempt.Value, ExemptRule: enforcer.Rule(e.Exempt.Pos),
+				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: audit.Rule(e.IdleTimeout.Pos),
+				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: audit.Rule(e.WarnBefore.Pos),
+				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: audit.Rule(e.MaxSessionTime.Pos),
+				Exempt: e.Exempt.Value, ExemptRule: audit.Rule(e.Exempt.Pos),
 				CloseNoTTY: e.CloseNoTTY.Value,
 			}
 			if x, at, ok := enforcer.Next(now, s, e); ok {
 				j.Action = &actionJSON{Kind: x.Kind, Reason: x.Reason, At: at.Format(time.RFC3339),
-					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: enforcer.Rule(x.Rule)}
+					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: audit.Rule(x.Rule)}
 			}
 		}
 		out.Sessions = append(out.Sessions, j)
