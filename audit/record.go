@@ -206,6 +206,13 @@ type Record struct {
 	Fields map[string]string
 }
 
+// Sink takes audit records: a [Journal] writes them, [Metrics] count
+// them. Record does not block, and does not keep r.Session or r.Fields
+// past the call: the caller may hand the same record to several sinks.
+type Sink interface {
+	Record(r Record)
+}
+
 // Rule is a policy position as FILE:LINE, as records and `sessions --json`
 // carry it: "" for a built-in default.
 func Rule(p sshdconf.Pos) string {

@@ -36,18 +36,17 @@ type Actions interface {
 	Close(ctx context.Context, s watcher.Session) (CloseResult, error)
 }
 
-// Recorder takes audit records without blocking: an [*audit.Journal].
-type Recorder interface {
-	Record(r audit.Record)
-}
-
 // Agent is the loop of `sshwarden agent`: scan, decide, act, record, sleep
 // until the next deadline or scan. Fill the fields, then call
 // [Agent.SetPolicy] and [Agent.Run].
+//
+// Every action ends in one [audit.Record], as does every problem the loop
+// meets; the agent hands each record to its sinks once: Metrics, which
+// count the actions, then Audit.
 type Agent struct {
 	Sessions SessionSource
 	Actions  Actions
-	Audit    Recorder
+	Audit    audit.Sink     // an [*audit.Journal] on a host; nil: no records
 	Metrics  *audit.Metrics // nil: no metrics
 	Users    sshdconf.Users // for Match Group; nil: Match Group never applies
 	// DryRun decides and records everything and touches nothing: records
@@ -285,89 +284,98 @@ func (a *Agent) watchdog(ctx context.Context) {
 	}
 }
 
+// record hands r to the agent's sinks.
 func (a *Agent) record(r audit.Record) {
 	r.DryRun = r.DryRun || a.DryRun
+	if a.Metrics != nil {
+		a.Metrics.Record(r)
+	}
 	if a.Audit != nil {
 		a.Audit.Record(r)
 	}
 }
 
-// carryOut warns now, or starts a close in its own goroutine: a close waits
-// for the session to end and must not hold up the loop.
+// carryOut carries out the decision x and records what came of it: a
+// warning or a heeded record now, a close in its own goroutine (a close
+// waits for the session to end and must not hold up the loop). In a dry
+// run nothing is done, and the record says what would have been.
 func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) {
-	s := x.Session
-	switch x.Kind {
-	case audit.ActionWarn:
-		if a.Metrics != nil {
-			a.Metrics.Warned(x.Reason)
-		}
-		r := a.actionRecord(x)
-		if a.DryRun {
-			r.Message = "Would warn " + sessionPhrase(s) + ": " + why(x) + "; " + closesIn(x) + " (dry run: nothing written)."
-			a.record(r)
-			return
-		}
-		via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
-		if err != nil {
-			r.Action, r.Priority = audit.ActionWarnFailed, journal.PriWarning
-			r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
-			r.Fields["SSHWARDEN_ERROR"] = err.Error()
-			a.record(r)
-			return
-		}
-		r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
-		r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+	switch {
+	case x.Kind == audit.ActionWarn:
+		a.record(a.warn(x))
+	case x.Kind == audit.ActionHeeded:
+		a.record(heeded(x))
+	case x.Kind == audit.ActionClose && a.DryRun:
+		r := newRecord(x)
+		r.Message = "Would close " + sessionPhrase(x.Session) + ": " + why(x) + " (dry run: nothing signalled)."
 		a.record(r)
-	case audit.ActionHeeded:
-		r := a.actionRecord(x)
-		r.Message = "Input on " + sessionPhrase(s) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
-		a.record(r)
-	case audit.ActionClose:
-		r := a.actionRecord(x)
-		if a.DryRun {
-			if a.Metrics != nil {
-				a.Metrics.Closed(x.Reason)
-			}
-			r.Message = "Would close " + sessionPhrase(s) + ": " + why(x) + " (dry run: nothing signalled)."
-			a.record(r)
-			return
-		}
+	case x.Kind == audit.ActionClose:
 		closes.Add(1)
 		go func() {
 			defer closes.Done()
-			res, err := a.Actions.Close(ctx, s)
-			if err != nil || !res.Gone {
-				if a.Metrics != nil {
-					a.Metrics.CloseFailed()
-				}
-				r.Action, r.Priority = audit.ActionCloseFailed, journal.PriErr
-				msg := "the session is still there"
-				if err != nil {
-					msg = err.Error()
-				}
-				r.Fields["SSHWARDEN_ERROR"] = msg
-				r.Message = "Could not close " + sessionPhrase(s) + ": " + msg + "; " + why(x) + "."
-				a.record(r)
-				return
-			}
-			if a.Metrics != nil {
-				a.Metrics.Closed(x.Reason)
-			}
-			r.Fields["SSHWARDEN_SIGNALLED"] = pids(res.Terminated)
-			if len(res.Killed) > 0 {
-				r.Fields["SSHWARDEN_KILLED"] = pids(res.Killed)
-			}
-			r.Message = "Closed " + sessionPhrase(s) + ": " + why(x) + "; sent SIGTERM to " + plural(len(res.Terminated), "process", "processes") + " " + pids(res.Terminated)
-			if len(res.Killed) > 0 {
-				r.Message += " and SIGKILL to " + pids(res.Killed) + " after they outlived the grace period"
-			}
-			r.Message += "."
-			a.record(r)
+			res, err := a.Actions.Close(ctx, x.Session)
+			a.record(closed(x, res, err))
 		}()
 	}
 }
 
-func (a *Agent) actionRecord(x Action) audit.Record {
+// warn writes the warning x on its session's tty (not in a dry run), and
+// returns its record: warn, or warn-failed.
+func (a *Agent) warn(x Action) audit.Record {
+	s := x.Session
+	r := newRecord(x)
+	if a.DryRun {
+		r.Message = "Would warn " + sessionPhrase(s) + ": " + why(x) + "; " + closesIn(x) + " (dry run: nothing written)."
+		return r
+	}
+	via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
+	if err != nil {
+		r.Action, r.Priority = audit.ActionWarnFailed, journal.PriWarning
+		r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
+		r.Fields["SSHWARDEN_ERROR"] = err.Error()
+		return r
+	}
+	r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
+	r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+	return r
+}
+
+// heeded is the record of the heeded decision x.
+func heeded(x Action) audit.Record {
+	r := newRecord(x)
+	r.Message = "Input on " + sessionPhrase(x.Session) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
+	return r
+}
+
+// closed is the record of the close x, given what [Actions.Close] returned:
+// close, or close-failed when it failed or the session is still there.
+func closed(x Action, res CloseResult, err error) audit.Record {
+	s := x.Session
+	r := newRecord(x)
+	if err != nil || !res.Gone {
+		r.Action, r.Priority = audit.ActionCloseFailed, journal.PriErr
+		msg := "the session is still there"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.Fields["SSHWARDEN_ERROR"] = msg
+		r.Message = "Could not close " + sessionPhrase(s) + ": " + msg + "; " + why(x) + "."
+		return r
+	}
+	r.Fields["SSHWARDEN_SIGNALLED"] = pids(res.Terminated)
+	if len(res.Killed) > 0 {
+		r.Fields["SSHWARDEN_KILLED"] = pids(res.Killed)
+	}
+	r.Message = "Closed " + sessionPhrase(s) + ": " + why(x) + "; sent SIGTERM to " + plural(len(res.Terminated), "process", "processes") + " " + pids(res.Terminated)
+	if len(res.Killed) > 0 {
+		r.Message += " and SIGKILL to " + pids(res.Killed) + " after they outlived the grace period"
+	}
+	r.Message += "."
+	return r
+}
+
+// newRecord is [ActionRecord] with room for more fields.
+func newRecord(x Action) audit.Record {
 	r := ActionRecord(x)
 	r.Fields = map[string]string{}
 	return r

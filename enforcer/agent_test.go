@@ -543,3 +543,63 @@ func TestAgentNoTTYNotWatched(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentSinks: each action ends in one record, handed once to each
+// sink: the metrics count exactly the records the audit sink got, for real
+// actions, failed closes and a dry run alike.
+func TestAgentSinks(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		dryRun   bool
+		closeErr error
+		records  []string
+		metrics  []string
+	}{
+		{"closed", false, nil, []string{"warn", "warn", "close", "close"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 2`, `sshwarden_close_failures_total 0`,
+		}},
+		{"close fails", false, errors.New("operation not permitted"), []string{"warn", "warn", "close-failed", "close-failed"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 0`, `sshwarden_close_failures_total 2`,
+		}},
+		{"dry run", true, nil, []string{"warn", "warn", "close", "close"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 2`, `sshwarden_close_failures_total 0`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h, rec, m := newHost(), &fakeAudit{}, &audit.Metrics{}
+				h.closeErr = tt.closeErr
+				h.login(100, watcher.KindPTY, "alice")
+				h.login(101, watcher.KindPTY, "bob")
+				a := &Agent{Sessions: h, Actions: h, Audit: rec, Metrics: m, DryRun: tt.dryRun}
+				stop := run(t, a, mustPolicy(t, basePolicy))
+				time.Sleep(2 * time.Minute)
+				stop()
+
+				got := rec.actions()
+				slices.Sort(got)
+				want := slices.Sorted(slices.Values(tt.records))
+				if !slices.Equal(got, want) {
+					t.Errorf("records = %v, want %v", got, want)
+				}
+				for _, r := range rec.records {
+					if r.DryRun != tt.dryRun {
+						t.Errorf("record %s: DryRun = %v, want %v", r.Action, r.DryRun, tt.dryRun)
+					}
+				}
+				var b strings.Builder
+				if _, err := m.WriteTo(&b); err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range tt.metrics {
+					if !strings.Contains(b.String(), line+"\n") {
+						t.Errorf("metrics lack %q:\n%s", line, b.String())
+					}
+				}
+				if warns, closes := h.counts(); tt.dryRun && (warns != 0 || closes != 0) {
+					t.Errorf("dry run: %d warnings and %d closes made, want none", warns, closes)
+				}
+			})
+		})
+	}
+}

@@ -369,7 +369,7 @@ func (e *env) policyErrors(err error) {
 // recordPolicyError records a policy that failed to load: every problem
 // with its file:line, and the digest of the refused file (digestNone when
 // it could not be read); the policy in force stays.
-func recordPolicyError(trail enforcer.Recorder, name, sum string, err error) {
+func recordPolicyError(trail audit.Sink, name, sum string, err error) {
 	fields := map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_ERROR": err.Error()}
 	if sum != digestNone {
 		fields["SSHWARDEN_POLICY_SHA256"] = sum
@@ -466,7 +466,7 @@ func (c *checks) stop() {
 // findings, and with EnforceConfig yes fixes the configuration.
 type drift struct {
 	cf      configFlags
-	audit   enforcer.Recorder
+	audit   audit.Sink
 	metrics *audit.Metrics
 	dryRun  bool
 	last    string // the findings last recorded, to record each change once

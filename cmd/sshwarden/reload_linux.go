@@ -49,7 +49,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sshwarden/sshwarden/audit"
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/policy"
 )
 
@@ -350,7 +349,7 @@ func trusted(path string, st *unix.Stat_t) error {
 // do so once (until it works again).
 type stateWriter struct {
 	dir    string // "": no runtime directory, nothing is written
-	audit  enforcer.Recorder
+	audit  audit.Sink
 	failed string
 }
 
