@@ -127,6 +127,7 @@ fuzz:
 	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./watcher -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/decimal -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzActorWarnText$$' -fuzztime $(FUZZTIME)
 

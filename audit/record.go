@@ -193,8 +193,8 @@ type Record struct {
 	// Idle (SSHWARDEN_IDLE_SECONDS), Age (SSHWARDEN_SESSION_SECONDS) and
 	// Limit (SSHWARDEN_LIMIT_SECONDS) are written in whole seconds, rounded
 	// down (so an idle time never reads longer than it was), and only when
-	// above 0: an Idle of 0 is unknown, as in [Action]. Idle and Age need a
-	// Session.
+	// above 0: an Idle of 0 is unknown, as in the agent's decisions. Idle
+	// and Age need a Session.
 	Idle, Age, Limit time.Duration
 	Rule             string // SSHWARDEN_RULE: FILE:LINE of the policy line that applied
 	DryRun           bool   // SSHWARDEN_DRY_RUN=yes: the agent only said what it would do
