@@ -125,9 +125,10 @@ fuzz:
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzLoadBudget$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf -run '^$$' -fuzz '^FuzzGlobMatchesReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sshdconf/lint -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./watcher -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/decimal -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./enforcer -run '^$$' -fuzz '^FuzzActorWarnText$$' -fuzztime $(FUZZTIME)
 
 # The agent for SOAK (default 10m) against a real sshd on 127.0.0.1: 25 idle

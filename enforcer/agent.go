@@ -11,6 +11,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/audit"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -34,19 +36,18 @@ type Actions interface {
 	Close(ctx context.Context, s watcher.Session) (CloseResult, error)
 }
 
-// Recorder takes audit records without blocking: an [*Audit].
-type Recorder interface {
-	Record(r Record)
-}
-
 // Agent is the loop of `sshwarden agent`: scan, decide, act, record, sleep
 // until the next deadline or scan. Fill the fields, then call
 // [Agent.SetPolicy] and [Agent.Run].
+//
+// Every action ends in one [audit.Record], as does every problem the loop
+// meets; the agent hands each record to its sinks once: Metrics, which
+// count the actions, then Audit.
 type Agent struct {
 	Sessions SessionSource
 	Actions  Actions
-	Audit    Recorder
-	Metrics  *Metrics       // nil: no metrics
+	Audit    audit.Sink     // an [*audit.Journal] on a host; nil: no records
+	Metrics  *audit.Metrics // nil: no metrics
 	Users    sshdconf.Users // for Match Group; nil: Match Group never applies
 	// DryRun decides and records everything and touches nothing: records
 	// carry SSHWARDEN_DRY_RUN=yes.
@@ -61,7 +62,7 @@ type Agent struct {
 	// agent pings at half of it while its loop is healthy. 0: no watchdog.
 	Watchdog time.Duration
 
-	policy atomic.Pointer[Policy]
+	policy atomic.Pointer[policy.Policy]
 	wake   chan struct{}
 	once   sync.Once
 
@@ -81,7 +82,7 @@ func (a *Agent) init() {
 
 // SetPolicy puts p in force, now and for the following scans. It is safe to
 // call while Run runs (a reload after SIGHUP or a change of the file).
-func (a *Agent) SetPolicy(p *Policy) {
+func (a *Agent) SetPolicy(p *policy.Policy) {
 	a.init()
 	a.policy.Store(p)
 	select {
@@ -91,7 +92,7 @@ func (a *Agent) SetPolicy(p *Policy) {
 }
 
 // Policy is the policy in force.
-func (a *Agent) Policy() *Policy { return a.policy.Load() }
+func (a *Agent) Policy() *policy.Policy { return a.policy.Load() }
 
 // Status is the last STATUS line the agent reported.
 func (a *Agent) Status() string {
@@ -141,7 +142,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			if msg := err.Error(); msg != lastErr {
-				a.record(Record{Action: ActionError, Priority: journal.PriErr,
+				a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 					Message: "Scanning for SSH sessions failed: " + msg + "; retrying.",
 					Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
 				lastErr = msg
@@ -150,7 +151,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			lastErr = ""
 			for _, pr := range probs {
 				if problems.first(pr) {
-					a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+					a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 						Message: "A process looked like part of an SSH session but was left out: " + pr,
 						Fields:  map[string]string{"SSHWARDEN_ERROR": pr}})
 				}
@@ -158,8 +159,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 
 		// The policy for each session, evaluated once per scan.
-		effective := make(map[int]Effective, len(sessions))
-		rules := func(s watcher.Session) Effective {
+		effective := make(map[int]policy.Effective, len(sessions))
+		rules := func(s watcher.Session) policy.Effective {
 			e, ok := effective[s.PID]
 			if !ok {
 				e = p.For(s, a.Users)
@@ -188,7 +189,7 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 					still[s.PID] = since
 					if msg := fmt.Sprintf("session %d: its addresses are unknown", s.PID); now.Sub(since) >= unknownFor && problems.first(msg) {
-						a.record(Record{Action: ActionError, Priority: journal.PriWarning, Session: &s,
+						a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning, Session: &s,
 							Message: fmt.Sprintf("Left %s alone: the policy's Match blocks test addresses, and the session's are unknown (its socket was not found for %s); it is looked at again at each scan.", sessionPhrase(s), now.Sub(since).Round(time.Second)),
 							Fields:  map[string]string{"SSHWARDEN_ERROR": msg}})
 					}
@@ -213,7 +214,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			if f := p.Global.MetricsFile; f != nil {
 				if err := a.Metrics.WriteFile(f.Value); err != nil {
 					if problems.first("metrics: " + err.Error()) {
-						a.record(Record{Action: ActionError, Priority: journal.PriWarning,
+						a.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 							Message: "Writing the metrics file failed: " + err.Error(),
 							Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error(), "SSHWARDEN_FILE": f.Value}})
 					}
@@ -257,7 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-func scanInterval(p *Policy) time.Duration {
+func scanInterval(p *policy.Policy) time.Duration {
 	if p.Global.ScanInterval != nil && p.Global.ScanInterval.Value > 0 {
 		return p.Global.ScanInterval.Value
 	}
@@ -283,97 +284,106 @@ func (a *Agent) watchdog(ctx context.Context) {
 	}
 }
 
-func (a *Agent) record(r Record) {
+// record hands r to the agent's sinks.
+func (a *Agent) record(r audit.Record) {
 	r.DryRun = r.DryRun || a.DryRun
+	if a.Metrics != nil {
+		a.Metrics.Record(r)
+	}
 	if a.Audit != nil {
 		a.Audit.Record(r)
 	}
 }
 
-// carryOut warns now, or starts a close in its own goroutine: a close waits
-// for the session to end and must not hold up the loop.
+// carryOut carries out the decision x and records what came of it: a
+// warning or a heeded record now, a close in its own goroutine (a close
+// waits for the session to end and must not hold up the loop). In a dry
+// run nothing is done, and the record says what would have been.
 func (a *Agent) carryOut(ctx context.Context, x Action, closes *sync.WaitGroup) {
-	s := x.Session
-	switch x.Kind {
-	case ActionWarn:
-		if a.Metrics != nil {
-			a.Metrics.Warned(x.Reason)
-		}
-		r := a.actionRecord(x)
-		if a.DryRun {
-			r.Message = "Would warn " + sessionPhrase(s) + ": " + why(x) + "; " + closesIn(x) + " (dry run: nothing written)."
-			a.record(r)
-			return
-		}
-		via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
-		if err != nil {
-			r.Action, r.Priority = ActionWarnFailed, journal.PriWarning
-			r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
-			r.Fields["SSHWARDEN_ERROR"] = err.Error()
-			a.record(r)
-			return
-		}
-		r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
-		r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+	switch {
+	case x.Kind == audit.ActionWarn:
+		a.record(a.warn(x))
+	case x.Kind == audit.ActionHeeded:
+		a.record(heeded(x))
+	case x.Kind == audit.ActionClose && a.DryRun:
+		r := newRecord(x)
+		r.Message = "Would close " + sessionPhrase(x.Session) + ": " + why(x) + " (dry run: nothing signalled)."
 		a.record(r)
-	case ActionHeeded:
-		r := a.actionRecord(x)
-		r.Message = "Input on " + sessionPhrase(s) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
-		a.record(r)
-	case ActionClose:
-		r := a.actionRecord(x)
-		if a.DryRun {
-			if a.Metrics != nil {
-				a.Metrics.Closed(x.Reason)
-			}
-			r.Message = "Would close " + sessionPhrase(s) + ": " + why(x) + " (dry run: nothing signalled)."
-			a.record(r)
-			return
-		}
+	case x.Kind == audit.ActionClose:
 		closes.Add(1)
 		go func() {
 			defer closes.Done()
-			res, err := a.Actions.Close(ctx, s)
-			if err != nil || !res.Gone {
-				if a.Metrics != nil {
-					a.Metrics.CloseFailed()
-				}
-				r.Action, r.Priority = ActionCloseFailed, journal.PriErr
-				msg := "the session is still there"
-				if err != nil {
-					msg = err.Error()
-				}
-				r.Fields["SSHWARDEN_ERROR"] = msg
-				r.Message = "Could not close " + sessionPhrase(s) + ": " + msg + "; " + why(x) + "."
-				a.record(r)
-				return
-			}
-			if a.Metrics != nil {
-				a.Metrics.Closed(x.Reason)
-			}
-			r.Fields["SSHWARDEN_SIGNALLED"] = pids(res.Terminated)
-			if len(res.Killed) > 0 {
-				r.Fields["SSHWARDEN_KILLED"] = pids(res.Killed)
-			}
-			r.Message = "Closed " + sessionPhrase(s) + ": " + why(x) + "; sent SIGTERM to " + plural(len(res.Terminated), "process", "processes") + " " + pids(res.Terminated)
-			if len(res.Killed) > 0 {
-				r.Message += " and SIGKILL to " + pids(res.Killed) + " after they outlived the grace period"
-			}
-			r.Message += "."
-			a.record(r)
+			res, err := a.Actions.Close(ctx, x.Session)
+			a.record(closed(x, res, err))
 		}()
 	}
 }
 
-func (a *Agent) actionRecord(x Action) Record {
+// warn writes the warning x on its session's tty (not in a dry run), and
+// returns its record: warn, or warn-failed.
+func (a *Agent) warn(x Action) audit.Record {
+	s := x.Session
+	r := newRecord(x)
+	if a.DryRun {
+		r.Message = "Would warn " + sessionPhrase(s) + ": " + why(x) + "; " + closesIn(x) + " (dry run: nothing written)."
+		return r
+	}
+	via, err := a.Actions.Warn(s, ExpandWarnMessage(x))
+	if err != nil {
+		r.Action, r.Priority = audit.ActionWarnFailed, journal.PriWarning
+		r.Message = "Could not warn " + sessionPhrase(s) + ": " + err.Error() + "; " + why(x) + "; " + closesIn(x) + "."
+		r.Fields["SSHWARDEN_ERROR"] = err.Error()
+		return r
+	}
+	r.Fields["SSHWARDEN_VIA"] = strings.Join(via, " ")
+	r.Message = "Warned " + sessionPhrase(s) + " on " + strings.Join(via, ", ") + ": " + why(x) + "; " + closesIn(x) + "."
+	return r
+}
+
+// heeded is the record of the heeded decision x.
+func heeded(x Action) audit.Record {
+	r := newRecord(x)
+	r.Message = "Input on " + sessionPhrase(x.Session) + " after its idle warning: the close is called off, and a new idle period begins (limit IdleTimeout " + human(x.Limit) + ", " + posRule(x.Rule) + ")."
+	return r
+}
+
+// closed is the record of the close x, given what [Actions.Close] returned:
+// close, or close-failed when it failed or the session is still there.
+func closed(x Action, res CloseResult, err error) audit.Record {
+	s := x.Session
+	r := newRecord(x)
+	if err != nil || !res.Gone {
+		r.Action, r.Priority = audit.ActionCloseFailed, journal.PriErr
+		msg := "the session is still there"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.Fields["SSHWARDEN_ERROR"] = msg
+		r.Message = "Could not close " + sessionPhrase(s) + ": " + msg + "; " + why(x) + "."
+		return r
+	}
+	r.Fields["SSHWARDEN_SIGNALLED"] = pids(res.Terminated)
+	if len(res.Killed) > 0 {
+		r.Fields["SSHWARDEN_KILLED"] = pids(res.Killed)
+	}
+	r.Message = "Closed " + sessionPhrase(s) + ": " + why(x) + "; sent SIGTERM to " + plural(len(res.Terminated), "process", "processes") + " " + pids(res.Terminated)
+	if len(res.Killed) > 0 {
+		r.Message += " and SIGKILL to " + pids(res.Killed) + " after they outlived the grace period"
+	}
+	r.Message += "."
+	return r
+}
+
+// newRecord is [ActionRecord] with room for more fields.
+func newRecord(x Action) audit.Record {
 	r := ActionRecord(x)
 	r.Fields = map[string]string{}
 	return r
 }
 
-// posRule is [Rule] for messages: "default" for a built-in value.
+// posRule is [audit.Rule] for messages: "default" for a built-in value.
 func posRule(p sshdconf.Pos) string {
-	if r := Rule(p); r != "" {
+	if r := audit.Rule(p); r != "" {
 		return r
 	}
 	return "default"
@@ -401,14 +411,14 @@ func sessionPhrase(s watcher.Session) string {
 
 // why says which limit was reached and which rule set it.
 func why(x Action) string {
-	if x.Reason == ReasonMaxSessionTime {
+	if x.Reason == audit.ReasonMaxSessionTime {
 		return fmt.Sprintf("open for %s, limit MaxSessionTime %s (%s)", human(x.Age), human(x.Limit), posRule(x.Rule))
 	}
 	return fmt.Sprintf("idle for %s, limit IdleTimeout %s (%s)", human(x.Idle), human(x.Limit), posRule(x.Rule))
 }
 
 func closesIn(x Action) string {
-	return "it closes in " + human(x.Left) + " unless " + map[bool]string{true: "it ends first", false: "the user types"}[x.Reason == ReasonMaxSessionTime]
+	return "it closes in " + human(x.Left) + " unless " + map[bool]string{true: "it ends first", false: "the user types"}[x.Reason == audit.ReasonMaxSessionTime]
 }
 
 // DefaultWarnMessage is the warning written to a session when the policy
@@ -431,7 +441,7 @@ func ExpandWarnMessage(x Action) string {
 	tmpl := x.Message
 	if tmpl == "" {
 		tmpl = DefaultWarnMessage
-		if x.Reason == ReasonMaxSessionTime {
+		if x.Reason == audit.ReasonMaxSessionTime {
 			tmpl = DefaultMaxWarnMessage
 		}
 	}
@@ -529,7 +539,7 @@ type seenActivity struct {
 // A notty session's processes are looked at only when its policy may close
 // it for idleness (IdleTimeout with CloseNoTTY yes, not Exempt): on most
 // hosts scp, rsync and Ansible sessions are left alone, and cost nothing.
-func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource, rules func(watcher.Session) Effective) []Activity {
+func (t *tracker) activities(now time.Time, sessions []watcher.Session, src SessionSource, rules func(watcher.Session) policy.Effective) []Activity {
 	acts := make([]Activity, 0, len(sessions))
 	live := make(map[sessionKey]bool, len(sessions))
 	for _, s := range sessions {

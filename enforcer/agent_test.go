@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -139,10 +141,10 @@ func (h *fakeHost) Close(ctx context.Context, s watcher.Session) (CloseResult, e
 
 type fakeAudit struct {
 	mu      sync.Mutex
-	records []Record
+	records []audit.Record
 }
 
-func (a *fakeAudit) Record(r Record) {
+func (a *fakeAudit) Record(r audit.Record) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.records = append(a.records, r)
@@ -158,9 +160,9 @@ func (a *fakeAudit) actions() []string {
 	return out
 }
 
-func mustPolicy(t *testing.T, src string) *Policy {
+func mustPolicy(t *testing.T, src string) *policy.Policy {
 	t.Helper()
-	p, err := Parse("policy.conf", []byte(src))
+	p, err := policy.Parse("policy.conf", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func mustPolicy(t *testing.T, src string) *Policy {
 }
 
 // run starts the agent in the bubble; the returned stop ends it and waits.
-func run(t *testing.T, a *Agent, p *Policy) (stop func()) {
+func run(t *testing.T, a *Agent, p *policy.Policy) (stop func()) {
 	t.Helper()
 	a.SetPolicy(p)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -189,11 +191,11 @@ ScanInterval 15s
 
 func TestAgentIdleWarnThenClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		t0 := time.Now()
 		h.login(100, watcher.KindPTY, "alice") // idle from t0
 		h.login(200, watcher.KindPTY, "bob")   // types every 10s
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy))
 		for range 30 { // five minutes
 			time.Sleep(10 * time.Second)
@@ -221,12 +223,12 @@ func TestAgentIdleWarnThenClose(t *testing.T) {
 		if !strings.Contains(h.warns[0].text, "idle for 40s") || !strings.Contains(h.warns[0].text, "closed in 20s") {
 			t.Errorf("warning text = %q", h.warns[0].text)
 		}
-		got := audit.actions()
+		got := rec.actions()
 		if want := []string{"warn", "close"}; !slices.Equal(got, want) {
 			t.Fatalf("records = %v, want %v", got, want)
 		}
-		w, c := audit.records[0], audit.records[1]
-		if w.Session == nil || w.Session.PID != 100 || w.Rule != "policy.conf:1" || w.Limit != time.Minute || w.Reason != ReasonIdle {
+		w, c := rec.records[0], rec.records[1]
+		if w.Session == nil || w.Session.PID != 100 || w.Rule != "policy.conf:1" || w.Limit != time.Minute || w.Reason != audit.ReasonIdle {
 			t.Errorf("warn record = %+v", w)
 		}
 		if c.Idle != 60*time.Second || c.Fields["SSHWARDEN_SIGNALLED"] != "100" {
@@ -246,11 +248,11 @@ func TestAgentIdleWarnThenClose(t *testing.T) {
 // address is exempt, and she is idle far past the global limit.
 func TestAgentUnknownAddresses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		h.login(100, watcher.KindPTY, "alice")
 		h.login(200, watcher.KindPTY, "bob")
 		h.noAddr = map[int]bool{100: true, 200: true}
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy+"Match Address 192.0.2.0/24\n\tExempt yes\n"))
 		time.Sleep(5 * time.Minute)
 		// bob's addresses come back, and with them his rules (the
@@ -269,8 +271,8 @@ func TestAgentUnknownAddresses(t *testing.T) {
 			t.Errorf("warns %+v, closes %+v; want one of each, for bob (200) only", h.warns, h.closes)
 		}
 		var left []string
-		for _, r := range audit.records {
-			if r.Action == ActionError {
+		for _, r := range rec.records {
+			if r.Action == audit.ActionError {
 				left = append(left, r.Fields["SSHWARDEN_ERROR"])
 			}
 		}
@@ -286,18 +288,18 @@ func TestAgentUnknownAddresses(t *testing.T) {
 // after the first that missed them (here the next, ScanInterval 15s).
 func TestAgentUnknownAddressesOneScan(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		h.login(100, watcher.KindNoTTY, "alice")
 		h.noAddr = map[int]bool{100: true}
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy+"Match Address 192.0.2.0/24\n\tExempt yes\n"))
 		time.Sleep(5 * time.Second) // the first scan
 		h.mu.Lock()
 		delete(h.sessions, 100)
 		h.mu.Unlock()
 		time.Sleep(time.Minute)
-		if n := len(audit.records); n != 0 {
-			t.Errorf("a session without addresses in one scan only: records %+v, want none", audit.records)
+		if n := len(rec.records); n != 0 {
+			t.Errorf("a session without addresses in one scan only: records %+v, want none", rec.records)
 		}
 		h.login(200, watcher.KindNoTTY, "bob")
 		h.mu.Lock()
@@ -305,18 +307,18 @@ func TestAgentUnknownAddressesOneScan(t *testing.T) {
 		h.mu.Unlock()
 		time.Sleep(time.Minute)
 		stop()
-		if len(audit.records) != 1 || audit.records[0].Fields["SSHWARDEN_ERROR"] != "session 200: its addresses are unknown" ||
-			!strings.Contains(audit.records[0].Message, "its socket was not found for 15s") {
-			t.Errorf("a session whose addresses stay unknown: records %+v, want one error, after 15s", audit.records)
+		if len(rec.records) != 1 || rec.records[0].Fields["SSHWARDEN_ERROR"] != "session 200: its addresses are unknown" ||
+			!strings.Contains(rec.records[0].Message, "its socket was not found for 15s") {
+			t.Errorf("a session whose addresses stay unknown: records %+v, want one error, after 15s", rec.records)
 		}
 	})
 }
 
 func TestAgentInputAfterWarning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		h.login(100, watcher.KindPTY, "alice")
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy))
 		time.Sleep(55 * time.Second) // warned at 40..48 s
 		if w, _ := h.counts(); w != 1 {
@@ -332,10 +334,10 @@ func TestAgentInputAfterWarning(t *testing.T) {
 		if len(h.closes) != 1 {
 			t.Fatalf("closes = %+v, want 1 at the end of the second idle period", h.closes)
 		}
-		if got, want := audit.actions(), []string{"warn", "heeded", "warn", "close"}; !slices.Equal(got, want) {
+		if got, want := rec.actions(), []string{"warn", "heeded", "warn", "close"}; !slices.Equal(got, want) {
 			t.Fatalf("records = %v, want %v", got, want)
 		}
-		if r := audit.records[1]; r.Reason != ReasonIdle || r.Rule != "policy.conf:1" || r.Limit != time.Minute || !strings.Contains(r.Message, "the close is called off") {
+		if r := rec.records[1]; r.Reason != audit.ReasonIdle || r.Rule != "policy.conf:1" || r.Limit != time.Minute || !strings.Contains(r.Message, "the close is called off") {
 			t.Errorf("heeded record = %+v", r)
 		}
 	})
@@ -365,20 +367,20 @@ func TestAgentWakeups(t *testing.T) {
 
 func TestAgentDryRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		h.login(100, watcher.KindPTY, "alice")
-		a := &Agent{Sessions: h, Actions: h, Audit: audit, DryRun: true}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec, DryRun: true}
 		stop := run(t, a, mustPolicy(t, basePolicy))
 		time.Sleep(2 * time.Minute)
 		stop()
 		if len(h.warns)+len(h.closes) != 0 {
 			t.Fatalf("dry run touched sessions: %+v %+v", h.warns, h.closes)
 		}
-		got := audit.actions()
+		got := rec.actions()
 		if want := []string{"warn", "close"}; !slices.Equal(got, want) {
 			t.Fatalf("records = %v, want %v (a close is decided once)", got, want)
 		}
-		for _, r := range audit.records {
+		for _, r := range rec.records {
 			if !r.DryRun || !strings.HasPrefix(r.Message, "Would ") {
 				t.Errorf("dry-run record %+v", r)
 			}
@@ -388,12 +390,12 @@ func TestAgentDryRun(t *testing.T) {
 
 func TestAgentNoTTY(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		t0 := time.Now()
 		h.login(100, watcher.KindNoTTY, "idle")
 		h.login(200, watcher.KindNoTTY, "busy")
 		h.login(300, watcher.KindNone, "tunnel")
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy+"CloseNoTTY yes\n"))
 		for range 60 {
 			time.Sleep(5 * time.Second)
@@ -444,13 +446,13 @@ func (h *fakeHost) sessionsStart() time.Time {
 
 func TestAgentScanErrorsAndCloseFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, audit := newHost(), &fakeAudit{}
+		h, rec := newHost(), &fakeAudit{}
 		h.scanErr = errors.New("/proc is gone")
-		a := &Agent{Sessions: h, Actions: h, Audit: audit}
+		a := &Agent{Sessions: h, Actions: h, Audit: rec}
 		stop := run(t, a, mustPolicy(t, basePolicy))
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if got := audit.actions(); !slices.Equal(got, []string{"error"}) {
+		if got := rec.actions(); !slices.Equal(got, []string{"error"}) {
 			t.Fatalf("records after a minute of failed scans = %v, want one error", got)
 		}
 		h.mu.Lock()
@@ -463,11 +465,11 @@ func TestAgentScanErrorsAndCloseFailures(t *testing.T) {
 		if n := len(h.scans); n < 12 {
 			t.Errorf("only %d scans: a failed scan must be retried", n)
 		}
-		got := audit.actions()
+		got := rec.actions()
 		if want := []string{"error", "warn", "close-failed"}; !slices.Equal(got, want) {
 			t.Fatalf("records = %v, want %v", got, want)
 		}
-		if r := audit.records[2]; !strings.Contains(r.Message, "operation not permitted") || r.Fields["SSHWARDEN_ERROR"] == "" {
+		if r := rec.records[2]; !strings.Contains(r.Message, "operation not permitted") || r.Fields["SSHWARDEN_ERROR"] == "" {
 			t.Errorf("close-failed record %+v", r)
 		}
 	})
@@ -507,7 +509,7 @@ func TestAgentNotifyAndOnce(t *testing.T) {
 
 func TestExpandWarnMessage(t *testing.T) {
 	s := watcher.Session{User: "alice", TTY: "pts/3"}
-	x := Action{Session: s, Reason: ReasonIdle, Idle: 14 * time.Minute, Left: time.Minute, Age: 2*time.Hour + 5*time.Second}
+	x := Action{Session: s, Reason: audit.ReasonIdle, Idle: 14 * time.Minute, Left: time.Minute, Age: 2*time.Hour + 5*time.Second}
 	for _, c := range []struct{ tmpl, want string }{
 		{"", "sshwarden: this session has been idle for 14m; it will be closed in 1m. Press Enter to keep it open."},
 		{"%u on %t idle %i, %l left, age %a (%r) 100%% %z %", "alice on pts/3 idle 14m, 1m left, age 2h0m5s (idle) 100% %z %"},
@@ -517,7 +519,7 @@ func TestExpandWarnMessage(t *testing.T) {
 			t.Errorf("ExpandWarnMessage(%q) = %q, want %q", c.tmpl, got, c.want)
 		}
 	}
-	x.Message, x.Reason = "", ReasonMaxSessionTime
+	x.Message, x.Reason = "", audit.ReasonMaxSessionTime
 	if got := ExpandWarnMessage(x); !strings.Contains(got, "open for 2h0m5s") {
 		t.Errorf("max-session-time default text %q", got)
 	}
@@ -540,4 +542,64 @@ func TestAgentNoTTYNotWatched(t *testing.T) {
 			t.Errorf("only %d scans", len(h.scans))
 		}
 	})
+}
+
+// TestAgentSinks: each action ends in one record, handed once to each
+// sink: the metrics count exactly the records the audit sink got, for real
+// actions, failed closes and a dry run alike.
+func TestAgentSinks(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		dryRun   bool
+		closeErr error
+		records  []string
+		metrics  []string
+	}{
+		{"closed", false, nil, []string{"warn", "warn", "close", "close"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 2`, `sshwarden_close_failures_total 0`,
+		}},
+		{"close fails", false, errors.New("operation not permitted"), []string{"warn", "warn", "close-failed", "close-failed"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 0`, `sshwarden_close_failures_total 2`,
+		}},
+		{"dry run", true, nil, []string{"warn", "warn", "close", "close"}, []string{
+			`sshwarden_warnings_total{reason="idle"} 2`, `sshwarden_closes_total{reason="idle"} 2`, `sshwarden_close_failures_total 0`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h, rec, m := newHost(), &fakeAudit{}, &audit.Metrics{}
+				h.closeErr = tt.closeErr
+				h.login(100, watcher.KindPTY, "alice")
+				h.login(101, watcher.KindPTY, "bob")
+				a := &Agent{Sessions: h, Actions: h, Audit: rec, Metrics: m, DryRun: tt.dryRun}
+				stop := run(t, a, mustPolicy(t, basePolicy))
+				time.Sleep(2 * time.Minute)
+				stop()
+
+				got := rec.actions()
+				slices.Sort(got)
+				want := slices.Sorted(slices.Values(tt.records))
+				if !slices.Equal(got, want) {
+					t.Errorf("records = %v, want %v", got, want)
+				}
+				for _, r := range rec.records {
+					if r.DryRun != tt.dryRun {
+						t.Errorf("record %s: DryRun = %v, want %v", r.Action, r.DryRun, tt.dryRun)
+					}
+				}
+				var b strings.Builder
+				if _, err := m.WriteTo(&b); err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range tt.metrics {
+					if !strings.Contains(b.String(), line+"\n") {
+						t.Errorf("metrics lack %q:\n%s", line, b.String())
+					}
+				}
+				if warns, closes := h.counts(); tt.dryRun && (warns != 0 || closes != 0) {
+					t.Errorf("dry run: %d warnings and %d closes made, want none", warns, closes)
+				}
+			})
+		})
+	}
 }

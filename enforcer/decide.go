@@ -1,26 +1,17 @@
+// Package enforcer is sshwarden's agent: what to do with the live SSH
+// sessions under a policy ([Decide], a pure function of now and the
+// sessions, and [Next] for a single look), the loop that scans, decides and
+// acts ([Agent]), and the actions on a host ([Actor]: warn on a session's
+// tty, close it).
 package enforcer
 
 import (
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
-)
-
-// Kinds of [Action], as recorded in SSHWARDEN_ACTION.
-const (
-	ActionWarn  = "warn"
-	ActionClose = "close"
-	// ActionHeeded: input came after an idle warning, so the close it
-	// announced is called off (a new idle period begins). Nothing is done
-	// to the session; the record tells how warnings are received.
-	ActionHeeded = "heeded"
-)
-
-// Reasons of an [Action], as recorded in SSHWARDEN_REASON.
-const (
-	ReasonIdle           = "idle"
-	ReasonMaxSessionTime = "max-session-time"
 )
 
 // Activity is a session with the time of its last input, as the caller
@@ -35,8 +26,8 @@ type Activity struct {
 
 // Action is one decision: warn or close one session, and why.
 type Action struct {
-	Kind    string // ActionWarn, ActionClose or ActionHeeded
-	Reason  string // ReasonIdle or ReasonMaxSessionTime
+	Kind    string // audit.ActionWarn, audit.ActionClose or audit.ActionHeeded
+	Reason  string // audit.ReasonIdle or audit.ReasonMaxSessionTime
 	Session watcher.Session
 	// Limit is the IdleTimeout or MaxSessionTime that applies, and Rule
 	// the line that set it.
@@ -93,14 +84,14 @@ func (st *State) Len() int { return len(st.sessions) }
 
 // Decide decides what to do at time now with the sessions of one scan, and
 // records it in state. rules gives the policy for a session (typically
-// [Policy.For] with the system's users).
+// [policy.Policy.For] with the system's users).
 //
 // For each limit L (IdleTimeout against the time since the last input,
 // MaxSessionTime against the session's age) with warning W (WarnBefore):
 // warn once when L-W is reached (never when W is 0), close when L is reached
 // (never when L is 0). Input after an idle warning starts a new idle period,
 // which may warn again (a WarnBefore of L or more warns at the period's
-// start), and is decided as an [ActionHeeded]; the max-session-time
+// start), and is decided as an [audit.ActionHeeded]; the max-session-time
 // warning is given once.
 //
 // A session is never closed without its warning W before: one found past
@@ -118,7 +109,7 @@ func (st *State) Len() int { return len(st.sessions) }
 // when none): the caller may sleep until then, or until its next scan.
 // A session missing from acts is forgotten once it was missing from
 // forgetAfter calls in a row.
-func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effective, state *State) (actions []Action, next time.Time) {
+func Decide(now time.Time, acts []Activity, rules func(watcher.Session) policy.Effective, state *State) (actions []Action, next time.Time) {
 	if state.sessions == nil {
 		state.sessions = map[sessionKey]*progress{}
 	}
@@ -157,7 +148,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 		// The two limits, each with its deadlines.
 		type limit struct {
 			reason string
-			d      Duration
+			d      policy.Duration
 			start  time.Time  // when the clock started
 			warned *time.Time // when the warning was decided; zero: not yet
 		}
@@ -166,13 +157,13 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 			if !pr.idleWarned.IsZero() && a.LastInput.After(pr.idleWarned) {
 				pr.idleWarned = time.Time{} // input after the warning: a new period
 				x := base
-				x.Kind, x.Reason, x.Limit, x.Rule = ActionHeeded, ReasonIdle, e.IdleTimeout.Value, e.IdleTimeout.Pos
+				x.Kind, x.Reason, x.Limit, x.Rule = audit.ActionHeeded, audit.ReasonIdle, e.IdleTimeout.Value, e.IdleTimeout.Pos
 				actions = append(actions, x)
 			}
-			limits = append(limits, limit{ReasonIdle, e.IdleTimeout, a.LastInput, &pr.idleWarned})
+			limits = append(limits, limit{audit.ReasonIdle, e.IdleTimeout, a.LastInput, &pr.idleWarned})
 		}
 		if e.MaxSessionTime.Value > 0 {
-			limits = append(limits, limit{ReasonMaxSessionTime, e.MaxSessionTime, s.Started, &pr.maxWarned})
+			limits = append(limits, limit{audit.ReasonMaxSessionTime, e.MaxSessionTime, s.Started, &pr.maxWarned})
 		}
 		w := e.WarnBefore.Value
 		// closeAt is when l closes the session, given when it was warned
@@ -187,7 +178,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 		act := func(kind string, l limit, closing time.Time) Action {
 			x := base
 			x.Kind, x.Reason, x.Limit, x.Rule = kind, l.reason, l.d.Value, l.d.Pos
-			if kind == ActionWarn {
+			if kind == audit.ActionWarn {
 				x.Left = max(closing.Sub(now), 0)
 			}
 			return x
@@ -205,7 +196,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 			}
 		}
 		if closing >= 0 {
-			actions = append(actions, act(ActionClose, limits[closing], now))
+			actions = append(actions, act(audit.ActionClose, limits[closing], now))
 			pr.closed = true
 			continue
 		}
@@ -217,7 +208,7 @@ func Decide(now time.Time, acts []Activity, rules func(watcher.Session) Effectiv
 					continue
 				}
 				*l.warned = now
-				actions = append(actions, act(ActionWarn, l, closeAt(l, now)))
+				actions = append(actions, act(audit.ActionWarn, l, closeAt(l, now)))
 			}
 			soonest(closeAt(l, *l.warned))
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sshwarden/sshwarden/audit"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -28,39 +30,42 @@ type step struct {
 
 func describe(a Action) string {
 	s := a.Kind + " " + a.Reason
-	if a.Reason == ReasonIdle {
+	if a.Reason == audit.ReasonIdle {
 		s += fmt.Sprintf(" idle=%v", a.Idle)
 	} else {
 		s += fmt.Sprintf(" age=%v", a.Age)
 	}
-	if a.Kind == ActionWarn {
+	if a.Kind == audit.ActionWarn {
 		s += fmt.Sprintf(" left=%v", a.Left)
 	}
 	return s
 }
 
-func policy(idle, warn, maxAge time.Duration) Effective {
-	return Effective{
-		IdleTimeout:    Duration{Value: idle, Pos: pos(1)},
-		WarnBefore:     Duration{Value: warn, Pos: pos(2)},
-		MaxSessionTime: Duration{Value: maxAge, Pos: pos(3)},
+func pos(line int) sshdconf.Pos { return sshdconf.Pos{File: "p.conf", Line: line, Col: 1} }
+
+// limits is a session's policy with these limits, set at lines 1-3.
+func limits(idle, warn, maxAge time.Duration) policy.Effective {
+	return policy.Effective{
+		IdleTimeout:    policy.Duration{Value: idle, Pos: pos(1)},
+		WarnBefore:     policy.Duration{Value: warn, Pos: pos(2)},
+		MaxSessionTime: policy.Duration{Value: maxAge, Pos: pos(3)},
 	}
 }
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	exempt := policy(15*time.Minute, time.Minute, time.Hour)
-	exempt.Exempt = Bool{Value: true, Pos: pos(4)}
-	noTTYClose := policy(15*time.Minute, time.Minute, 0)
-	noTTYClose.CloseNoTTY = Bool{Value: true, Pos: pos(5)}
+	exempt := limits(15*time.Minute, time.Minute, time.Hour)
+	exempt.Exempt = policy.Bool{Value: true, Pos: pos(4)}
+	noTTYClose := limits(15*time.Minute, time.Minute, 0)
+	noTTYClose.CloseNoTTY = policy.Bool{Value: true, Pos: pos(5)}
 	const m, h = time.Minute, time.Hour
 	tests := []struct {
 		name  string
 		kind  watcher.Kind
-		rules Effective
+		rules policy.Effective
 		steps []step
 	}{
-		{"idle pty: warn at T-W, close at T, then nothing more", watcher.KindPTY, policy(15*m, m, 0), []step{
+		{"idle pty: warn at T-W, close at T, then nothing more", watcher.KindPTY, limits(15*m, m, 0), []step{
 			{at: 0, input: 0, next: 14 * m},
 			{at: 13 * m, input: 0, next: 14 * m},
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
@@ -68,14 +73,14 @@ func TestDecide(t *testing.T) {
 			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
 			{at: 16 * m, input: 0, next: none}, // closed once
 		}},
-		{"input after the warning resets the clock and warns again", watcher.KindPTY, policy(15*m, m, 0), []step{
+		{"input after the warning resets the clock and warns again", watcher.KindPTY, limits(15*m, m, 0), []step{
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 15 * m},
 			{at: 14*m + 40*time.Second, input: 14*m + 20*time.Second, want: []string{"heeded idle idle=20s"}, next: 28*m + 20*time.Second},
 			{at: 15 * m, input: 14*m + 20*time.Second, next: 28*m + 20*time.Second}, // no close at the old deadline, heeded once
 			{at: 28*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 29*m + 20*time.Second},
 			{at: 29*m + 20*time.Second, input: 14*m + 20*time.Second, want: []string{"close idle idle=15m0s"}, next: none},
 		}},
-		{"input before the warning moves the deadlines", watcher.KindPTY, policy(15*m, m, 0), []step{
+		{"input before the warning moves the deadlines", watcher.KindPTY, limits(15*m, m, 0), []step{
 			{at: 10 * m, input: 9 * m, next: 23 * m},
 			{at: 14 * m, input: 9 * m, next: 23 * m},
 			{at: 23 * m, input: 9 * m, want: []string{"warn idle idle=14m0s left=1m0s"}, next: 24 * m},
@@ -85,53 +90,53 @@ func TestDecide(t *testing.T) {
 			{at: 14 * m, input: 0, next: none},
 			{at: 100 * h, input: 0, next: none},
 		}},
-		{"ssh -N: left to sshd", watcher.KindNone, policy(15*m, m, h), []step{
+		{"ssh -N: left to sshd", watcher.KindNone, limits(15*m, m, h), []step{
 			{at: 0, input: unknown, next: none},
 			{at: 100 * h, input: unknown, next: none},
 		}},
-		{"max-session-time warns and closes an active session", watcher.KindPTY, policy(15*m, 5*m, h), []step{
+		{"max-session-time warns and closes an active session", watcher.KindPTY, limits(15*m, 5*m, h), []step{
 			{at: 54 * m, input: 54 * m, next: 55 * m},
 			{at: 55 * m, input: 55 * m, want: []string{"warn max-session-time age=55m0s left=5m0s"}, next: h},
 			{at: 59 * m, input: 59 * m, next: h},
 			{at: h, input: h, want: []string{"close max-session-time age=1h0m0s"}, next: none},
 		}},
-		{"WarnBefore 0: close without a warning", watcher.KindPTY, policy(15*m, 0, 0), []step{
+		{"WarnBefore 0: close without a warning", watcher.KindPTY, limits(15*m, 0, 0), []step{
 			{at: 14 * m, input: 0, next: 15 * m},
 			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
 		}},
-		{"IdleTimeout 0: no idle limit", watcher.KindPTY, policy(0, m, 0), []step{
+		{"IdleTimeout 0: no idle limit", watcher.KindPTY, limits(0, m, 0), []step{
 			{at: 0, input: 0, next: none},
 			{at: 100 * h, input: 0, next: none},
 		}},
-		{"found past its limit unwarned (agent start, late wake): warned first, closed WarnBefore later", watcher.KindPTY, policy(15*m, m, 0), []step{
+		{"found past its limit unwarned (agent start, late wake): warned first, closed WarnBefore later", watcher.KindPTY, limits(15*m, m, 0), []step{
 			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=1m0s"}, next: 21 * m},
 			{at: 20*m + 30*time.Second, input: 0, next: 21 * m},
 			{at: 21 * m, input: 0, want: []string{"close idle idle=21m0s"}, next: none},
 		}},
-		{"found past both limits: both warned, then the idle close (a tie goes to idle)", watcher.KindPTY, policy(15*m, m, 20*m), []step{
+		{"found past both limits: both warned, then the idle close (a tie goes to idle)", watcher.KindPTY, limits(15*m, m, 20*m), []step{
 			{at: 30 * m, input: 0, want: []string{"warn idle idle=30m0s left=1m0s", "warn max-session-time age=30m0s left=1m0s"}, next: 31 * m},
 			{at: 31 * m, input: 0, want: []string{"close idle idle=31m0s"}, next: none},
 		}},
-		{"a late warning is still heeded: input after it, no close", watcher.KindPTY, policy(15*m, m, 0), []step{
+		{"a late warning is still heeded: input after it, no close", watcher.KindPTY, limits(15*m, m, 0), []step{
 			{at: 20 * m, input: 0, want: []string{"warn idle idle=20m0s left=1m0s"}, next: 21 * m},
 			{at: 21 * m, input: 20*m + 30*time.Second, want: []string{"heeded idle idle=30s"}, next: 34*m + 30*time.Second},
 		}},
-		{"WarnBefore 0 and found past the limit: closed at once", watcher.KindPTY, policy(15*m, 0, 0), []step{
+		{"WarnBefore 0 and found past the limit: closed at once", watcher.KindPTY, limits(15*m, 0, 0), []step{
 			{at: 20 * m, input: 0, want: []string{"close idle idle=20m0s"}, next: none},
 		}},
-		{"idle warn and max-session-time warn due together", watcher.KindPTY, policy(15*m, m, 15*m), []step{
+		{"idle warn and max-session-time warn due together", watcher.KindPTY, limits(15*m, m, 15*m), []step{
 			{at: 14 * m, input: 0, want: []string{"warn idle idle=14m0s left=1m0s", "warn max-session-time age=14m0s left=1m0s"}, next: 15 * m},
 			{at: 15 * m, input: 0, want: []string{"close idle idle=15m0s"}, next: none},
 		}},
-		{"pty with unknown idle: only max-session-time", watcher.KindPTY, policy(15*m, m, h), []step{
+		{"pty with unknown idle: only max-session-time", watcher.KindPTY, limits(15*m, m, h), []step{
 			{at: 30 * m, input: unknown, next: 59 * m},
 			{at: 59 * m, input: unknown, want: []string{"warn max-session-time age=59m0s left=1m0s"}, next: h},
 		}},
-		{"notty without CloseNoTTY: not closed for idleness", watcher.KindNoTTY, policy(15*m, m, 0), []step{
+		{"notty without CloseNoTTY: not closed for idleness", watcher.KindNoTTY, limits(15*m, m, 0), []step{
 			{at: 0, input: 0, next: none},
 			{at: 100 * h, input: 0, next: none},
 		}},
-		{"notty without CloseNoTTY: max-session-time still applies", watcher.KindNoTTY, policy(15*m, m, h), []step{
+		{"notty without CloseNoTTY: max-session-time still applies", watcher.KindNoTTY, limits(15*m, m, h), []step{
 			{at: 30 * m, input: 0, next: 59 * m},
 			{at: h, input: 0, want: []string{"warn max-session-time age=1h0m0s left=1m0s"}, next: h + m},
 			{at: h + m, input: 0, want: []string{"close max-session-time age=1h1m0s"}, next: none},
@@ -148,7 +153,7 @@ func TestDecide(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := watcher.Session{PID: 42, User: "alice", Kind: tt.kind, Started: t0}
-			rules := func(watcher.Session) Effective { return tt.rules }
+			rules := func(watcher.Session) policy.Effective { return tt.rules }
 			var st State
 			for _, sp := range tt.steps {
 				a := Activity{Session: s}
@@ -179,14 +184,14 @@ func TestDecide(t *testing.T) {
 // session, the times and the message template.
 func TestDecideAction(t *testing.T) {
 	t.Parallel()
-	rules := policy(15*time.Minute, time.Minute, 0)
-	rules.WarnMessage = String{Value: "bye %u", Pos: pos(9)}
+	rules := limits(15*time.Minute, time.Minute, 0)
+	rules.WarnMessage = policy.String{Value: "bye %u", Pos: pos(9)}
 	s := watcher.Session{PID: 42, User: "alice", Kind: watcher.KindPTY, TTY: "pts/3", Started: t0.Add(-time.Hour)}
 	now := t0.Add(14 * time.Minute)
 	var st State
-	got, _ := Decide(now, []Activity{{Session: s, LastInput: t0}}, func(watcher.Session) Effective { return rules }, &st)
+	got, _ := Decide(now, []Activity{{Session: s, LastInput: t0}}, func(watcher.Session) policy.Effective { return rules }, &st)
 	want := []Action{{
-		Kind: ActionWarn, Reason: ReasonIdle, Session: s,
+		Kind: audit.ActionWarn, Reason: audit.ReasonIdle, Session: s,
 		Limit: 15 * time.Minute, Rule: sshdconf.Pos{File: "p.conf", Line: 1, Col: 1},
 		Idle: 14 * time.Minute, Age: 74 * time.Minute, Left: time.Minute,
 		Message: "bye %u", At: now,
@@ -206,14 +211,14 @@ func TestDecideAction(t *testing.T) {
 // another start time is a new one.
 func TestDecideForgets(t *testing.T) {
 	t.Parallel()
-	rules := func(watcher.Session) Effective { return policy(15*time.Minute, time.Minute, 0) }
+	rules := func(watcher.Session) policy.Effective { return limits(15*time.Minute, time.Minute, 0) }
 	a := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: t0}
 	b := watcher.Session{PID: 2, Kind: watcher.KindPTY, Started: t0}
 	var st State
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 
 	acts, next := Decide(at(14*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
-	if len(acts) != 1 || acts[0].Session.PID != 1 || acts[0].Kind != ActionWarn {
+	if len(acts) != 1 || acts[0].Session.PID != 1 || acts[0].Kind != audit.ActionWarn {
 		t.Fatalf("at 14m: actions = %v, want a warning of pid 1", acts)
 	}
 	if !next.Equal(at(15 * time.Minute)) {
@@ -235,7 +240,7 @@ func TestDecideForgets(t *testing.T) {
 		t.Errorf("a back: actions = %v, want none (warned already)", acts)
 	}
 	acts, _ = Decide(at(15*time.Minute), []Activity{{a, t0}, {b, at(5 * time.Minute)}}, rules, &st)
-	if len(acts) != 1 || acts[0].Kind != ActionClose || acts[0].Session.PID != 1 {
+	if len(acts) != 1 || acts[0].Kind != audit.ActionClose || acts[0].Session.PID != 1 {
 		t.Errorf("a at its deadline: actions = %v, want its close", acts)
 	}
 
@@ -251,7 +256,7 @@ func TestDecideForgets(t *testing.T) {
 	// idle period warns it.
 	a2 := watcher.Session{PID: 1, Kind: watcher.KindPTY, Started: at(time.Minute)}
 	acts, _ = Decide(at(16*time.Minute), []Activity{{a2, at(time.Minute)}, {b, at(5 * time.Minute)}}, rules, &st)
-	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != ActionWarn || acts[0].Session.Started != a2.Started {
+	if got := fmt.Sprint(len(acts)); got != "1" || acts[0].Kind != audit.ActionWarn || acts[0].Session.Started != a2.Started {
 		t.Errorf("recycled pid: actions = %v, want one warning of the new session", acts)
 	}
 

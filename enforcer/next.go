@@ -3,6 +3,7 @@ package enforcer
 import (
 	"time"
 
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -21,12 +22,12 @@ func PTYLastInput(now time.Time, idle time.Duration) time.Time {
 // when nothing is due (exempt, ssh -N, no limit, or idleness that a single
 // look cannot measure: sessions without a tty). A warning already due is
 // due now. It assumes no warning was given yet.
-func Next(now time.Time, s watcher.Session, e Effective) (action Action, at time.Time, ok bool) {
+func Next(now time.Time, s watcher.Session, e policy.Effective) (action Action, at time.Time, ok bool) {
 	a := Activity{Session: s}
 	if s.Kind == watcher.KindPTY && s.Idle != nil {
 		a.LastInput = PTYLastInput(now, *s.Idle)
 	}
-	rules := func(watcher.Session) Effective { return e }
+	rules := func(watcher.Session) policy.Effective { return e }
 	var st State
 	acts, next := Decide(now, []Activity{a}, rules, &st)
 	if len(acts) > 0 {

@@ -46,6 +46,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/audit"
 )
 
 const (
@@ -305,7 +307,7 @@ func trusted(path string, st *unix.Stat_t) error {
 // do so once (until it works again).
 type StateFile struct {
 	Dir    string // the runtime directory; "": nothing is written
-	Audit  Recorder
+	Audit  audit.Sink
 	failed string
 }
 
@@ -323,7 +325,7 @@ func (w *StateFile) Write(s ReloadState) {
 		return
 	}
 	w.failed = err.Error()
-	w.Audit.Record(Record{Action: ActionError, Priority: journal.PriErr,
+	w.Audit.Record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 		Message: "Cannot write the reload state: " + err.Error() + "; `sshwarden agent --reload` (systemctl reload) cannot confirm reloads.",
 		Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error(), "SSHWARDEN_FILE": filepath.Join(w.Dir, stateName)}})
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/internal/host"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 	"github.com/sshwarden/sshwarden/watcher"
@@ -35,10 +37,10 @@ type Supervisor struct {
 	// PolicyName is the policy as named (a file, or builtin:NAME); Policy
 	// and PolicySum are what [ReadPolicy] read at start.
 	PolicyName string
-	Policy     *Policy
+	Policy     *policy.Policy
 	PolicySum  string
 	// ReadPolicy reads the policy again at a reload, as [ReadPolicy] does.
-	ReadPolicy func(name string) (*Policy, string, error)
+	ReadPolicy func(name string) (*policy.Policy, string, error)
 
 	// ConfigFile is sshd's main configuration file, an absolute name;
 	// LoadConfig reads the configuration it starts.
@@ -56,10 +58,10 @@ type Supervisor struct {
 	// Hangup delivers SIGHUP: reload the policy, look at the configuration
 	// and the user database again.
 	Hangup <-chan os.Signal
-	Audit  Recorder
+	Audit  audit.Sink
 	// AuditSink says where the records go, for the agent-started record.
 	AuditSink string
-	Metrics   *Metrics // nil: no metrics
+	Metrics   *audit.Metrics // nil: no metrics
 	// Users is the user database for Match Group, read again at each
 	// reload; nil: none.
 	Users interface{ Refresh() }
@@ -103,7 +105,7 @@ func (s *Supervisor) notify(state string) {
 	}
 }
 
-func (s *Supervisor) record(r Record) { s.Audit.Record(r) }
+func (s *Supervisor) record(r audit.Record) { s.Audit.Record(r) }
 
 // Run puts the policy in force, runs the agent, and supervises it until
 // ctx is done (or, with Once, after one scan). It returns the agent's
@@ -119,7 +121,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		mode = " in dry-run mode (nothing is warned or closed)"
 	}
 	name := s.PolicyName
-	s.record(Record{Action: ActionAgentStarted, Priority: journal.PriInfo, DryRun: s.DryRun,
+	s.record(audit.Record{Action: audit.ActionAgentStarted, Priority: journal.PriInfo, DryRun: s.DryRun,
 		Message: fmt.Sprintf("sshwarden agent %s started%s with policy %s (%s); audit records go to %s.", s.Version, mode, name, PolicySummary(s.Policy), s.AuditSink),
 		Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": s.PolicySum, "SSHWARDEN_VERSION": s.Version}})
 
@@ -127,7 +129,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if s.Once {
 		d.check(s.Policy, "at start")
 		err := a.Run(ctx)
-		s.record(Record{Action: ActionAgentStopped, Priority: journal.PriInfo, DryRun: s.DryRun,
+		s.record(audit.Record{Action: audit.ActionAgentStopped, Priority: journal.PriInfo, DryRun: s.DryRun,
 			Message: "sshwarden agent stopped after one scan (--once): " + a.Status() + "."})
 		return err
 	}
@@ -165,7 +167,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		var err error
 		if fw, err = s.WatchFiles(watched(), globs); err != nil {
 			fw = nil
-			s.record(Record{Action: ActionError, Priority: journal.PriErr,
+			s.record(audit.Record{Action: audit.ActionError, Priority: journal.PriErr,
 				Message: "Cannot watch the configuration for changes: " + err.Error() + "; drift and policy changes are seen only on SIGHUP.",
 				Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 		} else {
@@ -213,7 +215,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			}
 			s.refreshUsers()
 			a.SetPolicy(np)
-			s.record(Record{Action: ActionPolicyLoaded, Priority: journal.PriNotice,
+			s.record(audit.Record{Action: audit.ActionPolicyLoaded, Priority: journal.PriNotice,
 				Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, PolicySummary(np)),
 				Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": read}})
 			st.Outcome, st.InForce = OutcomeLoaded, read
@@ -243,7 +245,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	for {
 		select {
 		case err := <-done:
-			s.record(Record{Action: ActionAgentStopped, Priority: journal.PriInfo, DryRun: s.DryRun,
+			s.record(audit.Record{Action: audit.ActionAgentStopped, Priority: journal.PriInfo, DryRun: s.DryRun,
 				Message: "sshwarden agent stopped."})
 			return err
 		case <-s.Hangup:
@@ -258,7 +260,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			files, globs = res.files, res.globs
 			d.watch(fw, watched(), globs)
 		case err := <-watchErrs:
-			s.record(Record{Action: ActionError, Priority: journal.PriWarning,
+			s.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 				Message: "Watching the configuration: " + err.Error(),
 				Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 		}
@@ -284,7 +286,7 @@ func (s *Supervisor) recordPolicyError(name, sum string, err error) {
 		fields["SSHWARDEN_FILE"] = list[0].Pos.File
 		fields["SSHWARDEN_LINE"] = strconv.Itoa(list[0].Pos.Line)
 	}
-	s.record(Record{Action: ActionPolicyError, Priority: journal.PriErr,
+	s.record(audit.Record{Action: audit.ActionPolicyError, Priority: journal.PriErr,
 		Message: fmt.Sprintf("The policy %s was not reloaded: %v. The last good policy stays in force.", name, err),
 		Fields:  fields})
 }
@@ -293,7 +295,7 @@ func (s *Supervisor) recordPolicyError(name, sum string, err error) {
 // returns the SHA-256 of what it read: of the file, or for builtin:NAME of
 // its name (a built-in profile changes only with the binary). The digest
 // is "" when the file could not be read.
-func ReadPolicy(ld Loader, name string) (*Policy, string, error) {
+func ReadPolicy(ld policy.Loader, name string) (*policy.Policy, string, error) {
 	if strings.HasPrefix(name, "builtin:") {
 		p, err := ld.Load(name)
 		return p, digest([]byte(name)), err
@@ -323,7 +325,7 @@ func absPath(p string) string {
 }
 
 // PolicySummary is the policy's global limits in a few words.
-func PolicySummary(p *Policy) string {
+func PolicySummary(p *policy.Policy) string {
 	e := p.For(watcher.Session{}, nil)
 	limit := func(d time.Duration) string {
 		if d <= 0 {
@@ -356,7 +358,7 @@ type checks struct {
 }
 
 type checkRequest struct {
-	p   *Policy
+	p   *policy.Policy
 	why string
 }
 
@@ -368,7 +370,7 @@ func startChecks(d *drift, slow time.Duration) *checks {
 		defer close(c.done)
 		for r := range c.reqs {
 			t := time.AfterFunc(slow, func() {
-				d.s.record(Record{Action: ActionError, Priority: journal.PriWarning,
+				d.s.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 					Message: fmt.Sprintf("The check of the sshd configuration (%s) has been running for %v; sessions are enforced meanwhile.", r.why, slow),
 					Fields:  map[string]string{"SSHWARDEN_FILE": d.s.ConfigFile, "SSHWARDEN_ERROR": "configuration check slow"}})
 			})
@@ -386,7 +388,7 @@ func startChecks(d *drift, slow time.Duration) *checks {
 }
 
 // request asks for a check; it replaces one that has not started yet.
-func (c *checks) request(p *Policy, why string) {
+func (c *checks) request(p *policy.Policy, why string) {
 	r := checkRequest{p, why}
 	for {
 		select {
@@ -426,7 +428,7 @@ func (d *drift) watch(fw FileWatcher, files, globs []string) {
 		return
 	}
 	if err := fw.Set(files, globs); err != nil {
-		d.s.record(Record{Action: ActionError, Priority: journal.PriWarning,
+		d.s.record(audit.Record{Action: audit.ActionError, Priority: journal.PriWarning,
 			Message: "Cannot watch the configuration files for changes: " + err.Error(),
 			Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 	}
@@ -434,7 +436,7 @@ func (d *drift) watch(fw FileWatcher, files, globs []string) {
 
 // check lints the configuration, records drift, fixes it when the policy
 // says so, and returns the files and Include patterns to watch.
-func (d *drift) check(p *Policy, why string) (files, globs []string) {
+func (d *drift) check(p *policy.Policy, why string) (files, globs []string) {
 	s := d.s
 	main := s.ConfigFile
 	files = []string{main}
@@ -443,7 +445,7 @@ func (d *drift) check(p *Policy, why string) (files, globs []string) {
 		key := "load: " + err.Error()
 		if key != d.last {
 			d.last = key
-			s.record(Record{Action: ActionConfigDrift, Priority: journal.PriErr, DryRun: s.DryRun,
+			s.record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriErr, DryRun: s.DryRun,
 				Message: fmt.Sprintf("The sshd configuration cannot be read (%s): %v.", why, err),
 				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
 		}
@@ -466,13 +468,13 @@ func (d *drift) check(p *Policy, why string) (files, globs []string) {
 	d.last = key
 	if len(findings) == 0 {
 		if why != "at start" {
-			s.record(Record{Action: ActionConfigDrift, Priority: journal.PriNotice, DryRun: s.DryRun,
+			s.record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriNotice, DryRun: s.DryRun,
 				Message: fmt.Sprintf("The sshd configuration %s meets the policy again (%s).", main, why),
 				Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS_COUNT": "0"}})
 		}
 		return files, globs
 	}
-	s.record(Record{Action: ActionConfigDrift, Priority: journal.PriWarning, DryRun: s.DryRun,
+	s.record(audit.Record{Action: audit.ActionConfigDrift, Priority: journal.PriWarning, DryRun: s.DryRun,
 		Message: fmt.Sprintf("The sshd configuration %s does not meet the policy (%s): %d findings; the first: %s", main, why, len(findings), findings[0]),
 		Fields: map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_FINDINGS": key,
 			"SSHWARDEN_FINDINGS_COUNT": strconv.Itoa(len(findings))}})
@@ -485,7 +487,7 @@ func (d *drift) check(p *Policy, why string) (files, globs []string) {
 	return files, globs
 }
 
-func (d *drift) recheck(p *Policy, files, globs []string) ([]string, []string) {
+func (d *drift) recheck(p *policy.Policy, files, globs []string) ([]string, []string) {
 	cfg, err := d.s.LoadConfig()
 	if err != nil {
 		return files, globs
@@ -499,7 +501,7 @@ func (d *drift) recheck(p *Policy, files, globs []string) ([]string, []string) {
 }
 
 // lint returns the findings of severity warning and above, as text lines.
-func (d *drift) lint(cfg *sshdconf.Config, p *Policy) ([]string, map[string]int) {
+func (d *drift) lint(cfg *sshdconf.Config, p *policy.Policy) ([]string, map[string]int) {
 	stat := d.s.Stat
 	if stat == nil {
 		stat = func(cfg *sshdconf.Config) func(string) (int, uint32, bool) { return lint.ReadStat(cfg, true) }
@@ -518,11 +520,11 @@ func (d *drift) lint(cfg *sshdconf.Config, p *Policy) ([]string, map[string]int)
 
 // enforce runs what `sshwarden fix -w --reload` runs, under the same lock,
 // and records config-fixed or config-fix-failed.
-func (d *drift) enforce(p *Policy, why string) {
+func (d *drift) enforce(p *policy.Policy, why string) {
 	s := d.s
 	main := s.ConfigFile
 	fail := func(err error) {
-		s.record(Record{Action: ActionConfigFixFailed, Priority: journal.PriErr, DryRun: s.DryRun,
+		s.record(audit.Record{Action: audit.ActionConfigFixFailed, Priority: journal.PriErr, DryRun: s.DryRun,
 			Message: fmt.Sprintf("EnforceConfig: the sshd configuration %s was not fixed: %v.", main, err),
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_ERROR": err.Error()}})
 	}
@@ -560,12 +562,12 @@ func (d *drift) enforce(p *Policy, why string) {
 		notes = append(notes, res.Config.Path(fc.Name)+": "+strings.Join(fc.Notes, "; "))
 	}
 	if s.DryRun {
-		s.record(Record{Action: ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
+		s.record(audit.Record{Action: audit.ActionConfigFixed, Priority: journal.PriNotice, DryRun: true,
 			Message: fmt.Sprintf("EnforceConfig: would fix the sshd configuration (%s): %s (dry run: nothing written).", why, strings.Join(notes, "; ")),
 			Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 		return
 	}
-	s.record(Record{Action: ActionConfigFixed, Priority: journal.PriNotice,
+	s.record(audit.Record{Action: audit.ActionConfigFixed, Priority: journal.PriNotice,
 		Message: fmt.Sprintf("EnforceConfig: fixed the sshd configuration (%s): %s; %s.", why, strings.Join(notes, "; "), res.Reloaded),
 		Fields:  map[string]string{"SSHWARDEN_FILE": main, "SSHWARDEN_CHANGES": strings.Join(notes, "\n")}})
 }

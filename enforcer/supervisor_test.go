@@ -13,7 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/internal/host"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -39,13 +41,13 @@ func (f *fakePolicyFile) set(content string) {
 	f.content, f.err = content, nil
 }
 
-func (f *fakePolicyFile) read(name string) (*Policy, string, error) {
+func (f *fakePolicyFile) read(name string) (*policy.Policy, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return nil, "", f.err
 	}
-	p, err := Parse(name, []byte(f.content))
+	p, err := policy.Parse(name, []byte(f.content))
 	return p, digest([]byte(f.content)), err
 }
 
@@ -252,10 +254,10 @@ func (r *rig) run(t *testing.T) (stop func() error) {
 }
 
 // records returns the records of action so far.
-func (r *rig) records(action string) []Record {
+func (r *rig) records(action string) []audit.Record {
 	r.audit.mu.Lock()
 	defer r.audit.mu.Unlock()
-	var out []Record
+	var out []audit.Record
 	for _, rec := range r.audit.records {
 		if rec.Action == action {
 			out = append(out, rec)
@@ -280,14 +282,14 @@ func TestSupervisorPolicyReload(t *testing.T) {
 		if got := r.state.last(); got.Trigger != TriggerStart || got.Outcome != OutcomeLoaded || got.Policy != testPolicyName || got.InForce != digest([]byte(policyA)) {
 			t.Errorf("state at start = %+v", got)
 		}
-		if n := len(r.records(ActionAgentStarted)); n != 1 {
+		if n := len(r.records(audit.ActionAgentStarted)); n != 1 {
 			t.Errorf("%d agent-started records, want 1", n)
 		}
 
 		// Accepted, on SIGHUP.
 		r.policy.set(policyB)
 		r.hangup()
-		loaded := r.records(ActionPolicyLoaded)
+		loaded := r.records(audit.ActionPolicyLoaded)
 		if len(loaded) != 1 || !strings.Contains(loaded[0].Message, "reloaded (SIGHUP): globally IdleTimeout 30m0s") || !strings.Contains(loaded[0].Message, "1 Match block") {
 			t.Fatalf("policy-loaded records: %+v", loaded)
 		}
@@ -309,7 +311,7 @@ func TestSupervisorPolicyReload(t *testing.T) {
 		r.policy.set(policyBroken)
 		r.watch.events <- []string{testPolicyName}
 		synctest.Wait()
-		refused := r.records(ActionPolicyError)
+		refused := r.records(audit.ActionPolicyError)
 		if len(refused) != 1 || refused[0].Fields["SSHWARDEN_FILE"] != testPolicyName || refused[0].Fields["SSHWARDEN_LINE"] != "2" ||
 			!strings.Contains(refused[0].Message, "The last good policy stays in force.") {
 			t.Fatalf("policy-error records: %+v", refused)
@@ -325,7 +327,7 @@ func TestSupervisorPolicyReload(t *testing.T) {
 
 		// The same broken version again: refused again, recorded once.
 		r.hangup()
-		if n := len(r.records(ActionPolicyError)); n != 1 {
+		if n := len(r.records(audit.ActionPolicyError)); n != 1 {
 			t.Errorf("%d policy-error records after a second SIGHUP, want 1", n)
 		}
 		if st2 := r.state.last(); st2.Generation != 3 || st2.Outcome != OutcomeRefused || st2.Error != st.Error {
@@ -337,7 +339,7 @@ func TestSupervisorPolicyReload(t *testing.T) {
 		r.policy.err = errors.New("open " + testPolicyName + ": permission denied")
 		r.policy.mu.Unlock()
 		r.hangup()
-		refused = r.records(ActionPolicyError)
+		refused = r.records(audit.ActionPolicyError)
 		if len(refused) != 2 || refused[1].Fields["SSHWARDEN_POLICY_SHA256"] != "" {
 			t.Errorf("policy-error records after an unreadable file: %+v", refused)
 		}
@@ -354,7 +356,7 @@ func TestSupervisorPolicyReload(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
-		if n := len(r.records(ActionAgentStopped)); n != 1 {
+		if n := len(r.records(audit.ActionAgentStopped)); n != 1 {
 			t.Errorf("%d agent-stopped records, want 1", n)
 		}
 		if !r.state.removed || !r.watch.closed {
@@ -371,11 +373,11 @@ func TestSupervisorDriftEnforced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, policyA+enforcing, configDrifted)
 		stop := r.run(t)
-		drift := r.records(ActionConfigDrift)
+		drift := r.records(audit.ActionConfigDrift)
 		if len(drift) != 1 || drift[0].Priority != 4 || !strings.Contains(drift[0].Message, "does not meet the policy (at start)") {
 			t.Fatalf("config-drift records: %+v", drift)
 		}
-		fixed := r.records(ActionConfigFixed)
+		fixed := r.records(audit.ActionConfigFixed)
 		if len(fixed) != 1 || !strings.Contains(fixed[0].Message, "EnforceConfig: fixed the sshd configuration (at start)") ||
 			!strings.HasSuffix(fixed[0].Message, "; reloaded sshd (fake).") {
 			t.Fatalf("config-fixed records: %+v", fixed)
@@ -395,17 +397,17 @@ func TestSupervisorDriftEnforced(t *testing.T) {
 		r.config.set(configDrifted)
 		r.watch.events <- []string{testConfig}
 		synctest.Wait()
-		drift = r.records(ActionConfigDrift)
+		drift = r.records(audit.ActionConfigDrift)
 		if len(drift) != 2 || !strings.Contains(drift[1].Message, "(after "+testConfig+" changed)") {
 			t.Errorf("config-drift records after the change: %+v", drift)
 		}
-		if n := len(r.records(ActionConfigFixed)); n != 2 {
+		if n := len(r.records(audit.ActionConfigFixed)); n != 2 {
 			t.Errorf("%d config-fixed records, want 2", n)
 		}
 
 		// Nothing changed: nothing recorded.
 		r.hangup()
-		if n, m := len(r.records(ActionConfigDrift)), len(r.records(ActionConfigFixed)); n != 2 || m != 2 {
+		if n, m := len(r.records(audit.ActionConfigDrift)), len(r.records(audit.ActionConfigFixed)); n != 2 || m != 2 {
 			t.Errorf("after SIGHUP: %d config-drift and %d config-fixed records, want 2 and 2", n, m)
 		}
 		if err := stop(); err != nil {
@@ -421,7 +423,7 @@ func TestSupervisorDriftDryRun(t *testing.T) {
 		r := newRig(t, policyA+enforcing, configDrifted)
 		r.s.DryRun, r.s.Agent.DryRun = true, true
 		stop := r.run(t)
-		fixed := r.records(ActionConfigFixed)
+		fixed := r.records(audit.ActionConfigFixed)
 		if len(fixed) != 1 || !fixed[0].DryRun || !strings.Contains(fixed[0].Message, "(dry run: nothing written)") {
 			t.Fatalf("config-fixed records: %+v", fixed)
 		}
@@ -448,7 +450,7 @@ func TestSupervisorConfigCheckFails(t *testing.T) {
 			r.config.loadErr = errors.New(testConfig + ": permission denied")
 			stop := r.run(t)
 			r.hangup()
-			drift := r.records(ActionConfigDrift)
+			drift := r.records(audit.ActionConfigDrift)
 			if len(drift) != 1 || drift[0].Fields["SSHWARDEN_ERROR"] != testConfig+": permission denied" ||
 				drift[0].Message != "The sshd configuration cannot be read (at start): "+testConfig+": permission denied." {
 				t.Errorf("config-drift records: %+v", drift)
@@ -463,12 +465,12 @@ func TestSupervisorConfigCheckFails(t *testing.T) {
 			r := newRig(t, policyA+enforcing, configDrifted)
 			r.config.fixErr = &host.ApplyError{Step: host.StepCheck, Fixed: true, Err: &fix.SSHDRefused{Output: "line 1: bad"}}
 			stop := r.run(t)
-			failed := r.records(ActionConfigFixFailed)
+			failed := r.records(audit.ActionConfigFixFailed)
 			want := "EnforceConfig: the sshd configuration " + testConfig + " was not fixed: sshd -t: sshd -t refuses it: line 1: bad."
 			if len(failed) != 1 || failed[0].Message != want {
 				t.Errorf("config-fix-failed records: %+v, want the message %q", failed, want)
 			}
-			if n := len(r.records(ActionConfigFixed)); n != 0 {
+			if n := len(r.records(audit.ActionConfigFixed)); n != 0 {
 				t.Errorf("%d config-fixed records, want none", n)
 			}
 			if err := stop(); err != nil {
@@ -486,7 +488,7 @@ func TestSupervisorConfigCheckFails(t *testing.T) {
 			stop := r.run(t)
 			time.Sleep(11 * time.Second)
 			synctest.Wait()
-			slow := r.records(ActionError)
+			slow := r.records(audit.ActionError)
 			if len(slow) != 1 || slow[0].Fields["SSHWARDEN_ERROR"] != "configuration check slow" ||
 				!strings.Contains(slow[0].Message, "(at start) has been running for 10s") {
 				t.Errorf("error records: %+v", slow)
@@ -499,7 +501,7 @@ func TestSupervisorConfigCheckFails(t *testing.T) {
 			}
 			close(r.config.block)
 			synctest.Wait()
-			if n := len(r.records(ActionConfigDrift)); n != 1 {
+			if n := len(r.records(audit.ActionConfigDrift)); n != 1 {
 				t.Errorf("%d config-drift records once the check ended, want 1", n)
 			}
 			if err := stop(); err != nil {
@@ -518,7 +520,7 @@ func TestSupervisorOnce(t *testing.T) {
 		if err := r.s.Run(t.Context()); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		want := []string{ActionAgentStarted, ActionConfigDrift, ActionAgentStopped}
+		want := []string{audit.ActionAgentStarted, audit.ActionConfigDrift, audit.ActionAgentStopped}
 		if got := r.audit.actions(); !slices.Equal(got, want) {
 			t.Errorf("records %q, want %q", got, want)
 		}

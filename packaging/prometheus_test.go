@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
@@ -101,7 +102,7 @@ func TestPrometheusRulesShape(t *testing.T) {
 
 // TestPrometheusRuleMetrics checks that every sshwarden_ series the rules
 // and their tests name, with its label names and values, is one the agent
-// writes (enforcer.Metrics, as the agent renders its first file), so that a
+// writes (audit.Metrics, as the agent renders its first file), so that a
 // renamed metric or label, or a typo, fails here and not silently in
 // production, where a selector that matches nothing never fires. It also
 // checks the MESSAGE_IDs the annotations send the admin to, and the
@@ -130,11 +131,11 @@ func TestPrometheusRuleMetrics(t *testing.T) {
 	messageID := regexp.MustCompile(`MESSAGE_ID=(\w+)`)
 	ids := map[string]bool{}
 	for _, id := range []string{
-		enforcer.MessageIDWarn, enforcer.MessageIDWarnFailed, enforcer.MessageIDHeeded,
-		enforcer.MessageIDClose, enforcer.MessageIDCloseFailed, enforcer.MessageIDConfigDrift,
-		enforcer.MessageIDConfigFixed, enforcer.MessageIDConfigFixFailed, enforcer.MessageIDPolicyLoaded,
-		enforcer.MessageIDPolicyError, enforcer.MessageIDAgentStarted, enforcer.MessageIDAgentStopped,
-		enforcer.MessageIDError,
+		audit.MessageIDWarn, audit.MessageIDWarnFailed, audit.MessageIDHeeded,
+		audit.MessageIDClose, audit.MessageIDCloseFailed, audit.MessageIDConfigDrift,
+		audit.MessageIDConfigFixed, audit.MessageIDConfigFixFailed, audit.MessageIDPolicyLoaded,
+		audit.MessageIDPolicyError, audit.MessageIDAgentStarted, audit.MessageIDAgentStopped,
+		audit.MessageIDError,
 	} {
 		ids[id] = true
 	}
@@ -205,7 +206,7 @@ func TestPrometheusRuleMetrics(t *testing.T) {
 
 		for _, id := range messageID.FindAllStringSubmatch(text, -1) {
 			if !ids[id[1]] {
-				t.Errorf("%s: MESSAGE_ID=%s is none of the agent's (enforcer.MessageID*)", file, id[1])
+				t.Errorf("%s: MESSAGE_ID=%s is none of the agent's (audit.MessageID*)", file, id[1])
 			}
 		}
 	}
@@ -229,7 +230,7 @@ func TestPrometheusRuleMetrics(t *testing.T) {
 // family name, with each label name and its values.
 func agentSeries(t *testing.T) map[string]map[string]map[string]bool {
 	t.Helper()
-	var m enforcer.Metrics
+	var m audit.Metrics
 	m.SetVersion("v0.0.0-test")
 	m.SetPolicyOK(true, time.Unix(1700000000, 0))
 	var b bytes.Buffer
@@ -274,7 +275,7 @@ func agentSeries(t *testing.T) map[string]map[string]map[string]bool {
 		}
 	}
 	if len(series) == 0 {
-		t.Fatalf("enforcer.Metrics wrote no series:\n%s", b.String())
+		t.Fatalf("audit.Metrics wrote no series:\n%s", b.String())
 	}
 	return series
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // Activity returns a fingerprint of what the processes of session s have
@@ -53,7 +55,7 @@ func (sc *Scanner) Activity(s Session) (fingerprint uint64, ok bool) {
 			for l := range bytes.Lines(io) {
 				for _, key := range []string{"rchar: ", "wchar: "} {
 					if v, ok := bytes.CutPrefix(bytes.TrimSpace(l), []byte(key)); ok {
-						if x, ok := atoi(v); ok {
+						if x, ok := decimal.Parse(v); ok {
 							put(uint64(x))
 						}
 					}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // Process is what /proc says of one process's identity at one moment:
@@ -133,7 +135,7 @@ func (fs *FS) Process(pid int) (Process, error) {
 	}
 	// As worker.sessionID: a missing or garbage file is no session id.
 	if b, err := os.ReadFile(filepath.Join(dir, "sessionid")); err == nil {
-		if n, ok := atoi(bytes.TrimSpace(b)); ok && n < 1<<32-1 {
+		if n, ok := decimal.Parse(bytes.TrimSpace(b)); ok && n < 1<<32-1 {
 			p.SessionID = uint32(n)
 		}
 	}

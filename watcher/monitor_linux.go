@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // worker examines processes with a reader of its own. It reads the scan
@@ -107,7 +109,7 @@ func (w *worker) fds(i int32, owner int, ofListener bool, ptys *[]int32) bool {
 	pid := int(w.sc.procs[i].pid)
 	*ptys = (*ptys)[:0]
 	err := r.readDir(r.at(pid, "fd"), true, func(name []byte) {
-		fd, ok := atoi(name)
+		fd, ok := decimal.Parse(name)
 		if !ok || fd >= 1<<31 || fd <= 2 {
 			return // 0, 1, 2: /dev/null and the log in sshd's processes
 		}
@@ -357,7 +359,7 @@ func (w *worker) sessionID(i int32) uint32 {
 	if err != nil {
 		return 0
 	}
-	n, ok := atoi(bytes.TrimSpace(b))
+	n, ok := decimal.Parse(bytes.TrimSpace(b))
 	if !ok || n >= 1<<32-1 {
 		return 0
 	}

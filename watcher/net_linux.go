@@ -3,6 +3,8 @@ package watcher
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // tcpSocket is one line of /proc/PID/net/tcp or /proc/PID/net/tcp6.
@@ -24,7 +26,7 @@ func tcpInode(line []byte) (uint64, bool) {
 	for i := 0; i < 10; i++ {
 		inode, f = field(f)
 	}
-	n, ok := atoi(inode)
+	n, ok := decimal.Parse(inode)
 	return uint64(n), ok && n > 0
 }
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // reader reads the files of one /proc tree for one scan. It reuses its
@@ -252,21 +254,6 @@ func isDenied(err error) bool {
 	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }
 
-// atoi parses a non-negative decimal number of at most 18 digits.
-func atoi(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
 // field returns the first field of b, fields being separated by runs of
 // spaces and tabs, and the rest of b after it.
 func field(b []byte) (f, rest []byte) {
@@ -312,25 +299,25 @@ func parseStat(b []byte) (procStat, bool) {
 			}
 			s.state = f[0]
 		case 4:
-			n, ok := atoi(f)
+			n, ok := decimal.Parse(f)
 			if !ok {
 				return s, false
 			}
 			s.ppid = n
 		case 7:
-			n, ok := atoi(f)
+			n, ok := decimal.Parse(f)
 			if !ok || n >= 1<<32 {
 				return s, false
 			}
 			s.ttyNr = uint32(n)
 		case 14, 15:
-			n, ok := atoi(f)
+			n, ok := decimal.Parse(f)
 			if !ok {
 				return s, false
 			}
 			s.cpu += uint64(n)
 		case 22:
-			n, ok := atoi(f)
+			n, ok := decimal.Parse(f)
 			if !ok {
 				return s, false
 			}
@@ -357,8 +344,8 @@ func parseUID(b []byte) (real, effective int64, ok bool) {
 	}
 	f0, line := field(line)
 	f1, _ := field(line)
-	real, ok1 := atoi(f0)
-	effective, ok2 := atoi(f1)
+	real, ok1 := decimal.Parse(f0)
+	effective, ok2 := decimal.Parse(f1)
 	if !ok1 || !ok2 || real > 1<<32-1 || effective > 1<<32-1 {
 		return 0, 0, false
 	}
@@ -376,7 +363,7 @@ func parseTTYIndex(b []byte) (int, bool) {
 			b = nil
 		}
 		if v, ok := bytes.CutPrefix(line, []byte("tty-index:")); ok {
-			n, ok := atoi(bytes.TrimSpace(v))
+			n, ok := decimal.Parse(bytes.TrimSpace(v))
 			if !ok || n > 1<<20 {
 				return 0, false
 			}
@@ -392,7 +379,7 @@ func parseSocket(b []byte) (uint64, bool) {
 	if !ok || len(v) < 2 || v[len(v)-1] != ']' {
 		return 0, false
 	}
-	n, ok := atoi(v[:len(v)-1])
+	n, ok := decimal.Parse(v[:len(v)-1])
 	return uint64(n), ok && n > 0
 }
 
@@ -402,5 +389,5 @@ func parseNetNS(b []byte) (int64, bool) {
 	if !ok || len(v) < 2 || v[len(v)-1] != ']' {
 		return 0, false
 	}
-	return atoi(v[:len(v)-1])
+	return decimal.Parse(v[:len(v)-1])
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // Options configure a [Scanner]. The zero value scans the host.
@@ -252,7 +254,7 @@ func (sc *scan) readProcs() error {
 	// fixture's is the number of its subdirectories.
 	sc.procs = make([]proc, 0, min(int(st.Nlink)+64, 1<<17))
 	err := r.listDir(r.dir, false, func(name []byte) {
-		pid, ok := atoi(name)
+		pid, ok := decimal.Parse(name)
 		if ok && pid > 0 && pid < 1<<31 {
 			sc.procs = append(sc.procs, proc{pid: int32(pid)})
 		}

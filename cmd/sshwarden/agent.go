@@ -13,7 +13,9 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -62,7 +64,7 @@ func runAgent(e *env, args []string) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprint(e.stderr, agentUsage); fs.PrintDefaults() }
-	policyName := fs.String("policy", "", "policy `file` or builtin:NAME (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
+	policyName := fs.String("policy", "", "policy `file` or builtin:NAME (default: "+policy.DefaultPath+" if present, else builtin:default)")
 	dryRun := fs.Bool("dry-run", false, "decide and record everything, warn and close nothing (records carry SSHWARDEN_DRY_RUN=yes)")
 	once := fs.Bool("once", false, "scan once, act, and exit")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
@@ -114,20 +116,20 @@ func runAgent(e *env, args []string) int {
 		return exitUsage
 	}
 
-	audit := enforcer.NewAudit(enforcer.AuditOptions{Stderr: e.stderr})
+	trail := audit.NewJournal(audit.Options{Stderr: e.stderr})
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = audit.Close(ctx)
+		_ = trail.Close(ctx)
 	}()
-	metrics := &enforcer.Metrics{}
+	metrics := &audit.Metrics{}
 	metrics.SetVersion(version)
 	users := &enforcer.HostUsers{}
 	notify := func(state string) { _, _ = daemon.SdNotify(false, state) }
 	a := &enforcer.Agent{
 		Sessions: sc,
 		Actions:  &enforcer.Actor{Proc: *proc, FS: sc.FS()},
-		Audit:    audit,
+		Audit:    trail,
 		Metrics:  metrics,
 		Users:    users,
 		DryRun:   *dryRun,
@@ -138,7 +140,7 @@ func runAgent(e *env, args []string) int {
 		a.Watchdog = wd
 	}
 	sink := "journald"
-	if audit.Sink() != enforcer.SinkJournal {
+	if trail.Sink() != audit.SinkJournal {
 		sink = "stderr as JSON lines (no journald answers)"
 	}
 	// SIGHUP reloads the policy; caught from here on so that an early one
@@ -154,7 +156,7 @@ func runAgent(e *env, args []string) int {
 		PolicyName: name,
 		Policy:     p,
 		PolicySum:  sum,
-		ReadPolicy: func(name string) (*enforcer.Policy, string, error) { return enforcer.ReadPolicy(e.policies, name) },
+		ReadPolicy: func(name string) (*policy.Policy, string, error) { return enforcer.ReadPolicy(e.policies, name) },
 		ConfigFile: absPath(cf.file),
 		LoadConfig: func() (*sshdconf.Config, error) { cfg, _, err := cf.load(); return cfg, err },
 		Stat:       cf.stat,
@@ -166,7 +168,7 @@ func runAgent(e *env, args []string) int {
 			return fw, nil
 		},
 		Hangup:    hup,
-		Audit:     audit,
+		Audit:     trail,
 		AuditSink: sink,
 		Metrics:   metrics,
 		Users:     users,
@@ -178,7 +180,7 @@ func runAgent(e *env, args []string) int {
 	// The reload state that `agent --reload` waits for, in the unit's
 	// RuntimeDirectory; an agent run by hand, without one, writes none.
 	if dir := runtimeDir(); dir != "" {
-		s.State = &enforcer.StateFile{Dir: dir, Audit: audit}
+		s.State = &enforcer.StateFile{Dir: dir, Audit: trail}
 	}
 	if err := s.Run(ctx); err != nil {
 		e.errorf("%v", err)
@@ -193,15 +195,15 @@ func policyPath(name string) string {
 	if name != "" {
 		return name
 	}
-	if _, err := os.Stat(enforcer.DefaultPath); err == nil {
-		return enforcer.DefaultPath
+	if _, err := os.Stat(policy.DefaultPath); err == nil {
+		return policy.DefaultPath
 	}
 	return "builtin:default"
 }
 
 // loadPolicy loads a policy, reporting every error of a broken one with
 // its file:line; ok is false when there was one.
-func (e *env) loadPolicy(name string) (*enforcer.Policy, bool) {
+func (e *env) loadPolicy(name string) (*policy.Policy, bool) {
 	p, err := e.policies.Load(name)
 	if err == nil {
 		return p, true

@@ -41,7 +41,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/internal/journaltest"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
 )
@@ -649,8 +649,8 @@ func relRecords(t *testing.T, records []map[string]string, logins []*relLogin, p
 	byAction := map[string][]map[string]string{}
 	for _, r := range records {
 		byAction[r["SSHWARDEN_ACTION"]] = append(byAction[r["SSHWARDEN_ACTION"]], r)
-		if r["MESSAGE_ID"] != enforcer.MessageID(r["SSHWARDEN_ACTION"]) {
-			t.Errorf("record %v: MESSAGE_ID %q, want the action's %q", r, r["MESSAGE_ID"], enforcer.MessageID(r["SSHWARDEN_ACTION"]))
+		if r["MESSAGE_ID"] != audit.MessageID(r["SSHWARDEN_ACTION"]) {
+			t.Errorf("record %v: MESSAGE_ID %q, want the action's %q", r, r["MESSAGE_ID"], audit.MessageID(r["SSHWARDEN_ACTION"]))
 		}
 	}
 	idle := map[string]*relLogin{} // by monitor pid

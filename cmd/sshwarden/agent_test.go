@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/journaltest"
@@ -277,7 +278,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	byAction := map[string][]map[string]string{}
 	for _, r := range records {
 		byAction[r["SSHWARDEN_ACTION"]] = append(byAction[r["SSHWARDEN_ACTION"]], r)
-		if r["SYSLOG_IDENTIFIER"] != "sshwarden" || r["MESSAGE_ID"] != enforcer.MessageID(r["SSHWARDEN_ACTION"]) {
+		if r["SYSLOG_IDENTIFIER"] != "sshwarden" || r["MESSAGE_ID"] != audit.MessageID(r["SSHWARDEN_ACTION"]) {
 			t.Errorf("record %v: want SYSLOG_IDENTIFIER sshwarden and the action's MESSAGE_ID", r)
 		}
 		if pid := r["SSHWARDEN_PID"]; pid != "" && pid != strconv.Itoa(sIdle.PID) && pid != strconv.Itoa(sExec.PID) && pid != strconv.Itoa(sSFTP.PID) {
@@ -801,7 +802,7 @@ func TestAgentOnceDryRunStderr(t *testing.T) {
 			t.Fatalf("stderr line %q is not JSON: %v", line, err)
 		}
 		actions = append(actions, fmt.Sprint(r["SSHWARDEN_ACTION"]))
-		if r["SSHWARDEN_DRY_RUN"] != "yes" || r["MESSAGE_ID"] != enforcer.MessageID(fmt.Sprint(r["SSHWARDEN_ACTION"])) {
+		if r["SSHWARDEN_DRY_RUN"] != "yes" || r["MESSAGE_ID"] != audit.MessageID(fmt.Sprint(r["SSHWARDEN_ACTION"])) {
 			t.Errorf("record %v: want SSHWARDEN_DRY_RUN=yes and its MESSAGE_ID", r)
 		}
 		if r["SSHWARDEN_ACTION"] == "warn" {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/journaltest"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
@@ -42,7 +43,7 @@ const (
 )
 
 // fleetHelperEnv makes TestFleetAuditHelper write the records in it (a JSON
-// list of fleetRecord) through enforcer.NewAudit, as the agent does.
+// list of fleetRecord) through audit.NewJournal, as the agent does.
 const fleetHelperEnv = "SSHWARDEN_FLEET_RECORDS"
 
 // fleetRecord is an audit record for the helper: a session action of sshd
@@ -68,10 +69,10 @@ func TestFleetAuditHelper(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	a := enforcer.NewAudit(enforcer.AuditOptions{Journal: enforcer.SinkJournal})
+	a := audit.NewJournal(audit.Options{Journal: audit.SinkJournal})
 	for i, r := range recs {
 		if r.PID == 0 {
-			a.Record(enforcer.Record{Action: r.Action, Message: "sshwarden: " + r.Action + " (fleet test)"})
+			a.Record(audit.Record{Action: r.Action, Message: "sshwarden: " + r.Action + " (fleet test)"})
 			continue
 		}
 		s := watcher.Session{
@@ -364,17 +365,17 @@ func TestCentralAuditTrail(t *testing.T) {
 
 	// The agents' records, as they write them: web1 ends with a close.
 	writeAudit(t, web1, []fleetRecord{
-		{Action: enforcer.ActionAgentStarted},
-		{Action: enforcer.ActionWarn, Reason: enforcer.ReasonIdle, User: "bob", PID: 102, Idle: 840, Limit: 900, RuleLine: 3},
-		{Action: enforcer.ActionHeeded, Reason: enforcer.ReasonIdle, User: "bob", PID: 102, Idle: 2, Limit: 900, RuleLine: 3},
-		{Action: enforcer.ActionWarn, Reason: enforcer.ReasonIdle, User: "alice", PID: 101, Idle: 840, Limit: 900, RuleLine: 3},
-		{Action: enforcer.ActionClose, Reason: enforcer.ReasonIdle, User: "alice", PID: 101, Idle: 900, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionAgentStarted},
+		{Action: audit.ActionWarn, Reason: audit.ReasonIdle, User: "bob", PID: 102, Idle: 840, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionHeeded, Reason: audit.ReasonIdle, User: "bob", PID: 102, Idle: 2, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionWarn, Reason: audit.ReasonIdle, User: "alice", PID: 101, Idle: 840, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionClose, Reason: audit.ReasonIdle, User: "alice", PID: 101, Idle: 900, Limit: 900, RuleLine: 3},
 	}, 5)
 	writeAudit(t, db1, []fleetRecord{
-		{Action: enforcer.ActionAgentStarted},
-		{Action: enforcer.ActionWarn, Reason: enforcer.ReasonIdle, User: "carol", PID: 201, Idle: 1740, Limit: 1800, RuleLine: 5},
-		{Action: enforcer.ActionClose, Reason: enforcer.ReasonIdle, User: "carol", PID: 201, Idle: 1800, Limit: 1800, RuleLine: 5},
-		{Action: enforcer.ActionClose, Reason: enforcer.ReasonMaxSessionTime, User: "dave", PID: 202, Idle: 12, Limit: 28800, RuleLine: 7},
+		{Action: audit.ActionAgentStarted},
+		{Action: audit.ActionWarn, Reason: audit.ReasonIdle, User: "carol", PID: 201, Idle: 1740, Limit: 1800, RuleLine: 5},
+		{Action: audit.ActionClose, Reason: audit.ReasonIdle, User: "carol", PID: 201, Idle: 1800, Limit: 1800, RuleLine: 5},
+		{Action: audit.ActionClose, Reason: audit.ReasonMaxSessionTime, User: "dave", PID: 202, Idle: 12, Limit: 28800, RuleLine: 7},
 	}, 4)
 	written := time.Now()
 
@@ -451,7 +452,7 @@ func TestCentralAuditTrail(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), fleetToolTimeout)
 	defer cancel()
 	export := exec.CommandContext(ctx, "journalctl", "--no-pager", "-q", "-D", central, "-o", "json",
-		"--output-fields="+strings.Join(enforcer.ReportFields, ","))
+		"--output-fields="+strings.Join(audit.ReportFields, ","))
 	report := exec.CommandContext(ctx, bin, "report", "--input", "-", "--json")
 	var exportErr, reportOut, reportErr bytes.Buffer
 	export.Stderr, report.Stdout, report.Stderr = &exportErr, &reportOut, &reportErr
@@ -495,8 +496,8 @@ func TestCentralAuditTrail(t *testing.T) {
 	// The remote is down: the upload fails, says why, and keeps its place.
 	remote.stop(t)
 	writeAudit(t, web1, []fleetRecord{
-		{Action: enforcer.ActionWarn, Reason: enforcer.ReasonIdle, User: "erin", PID: 103, Idle: 840, Limit: 900, RuleLine: 3},
-		{Action: enforcer.ActionClose, Reason: enforcer.ReasonIdle, User: "erin", PID: 103, Idle: 900, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionWarn, Reason: audit.ReasonIdle, User: "erin", PID: 103, Idle: 840, Limit: 900, RuleLine: 3},
+		{Action: audit.ActionClose, Reason: audit.ReasonIdle, User: "erin", PID: 103, Idle: 900, Limit: 900, RuleLine: 3},
 	}, 7)
 	before, err := os.ReadFile(state["web1"])
 	if err != nil {
@@ -584,8 +585,8 @@ func TestCentralAuditTrail(t *testing.T) {
 	sortRows(users)
 	rep, _ = reportDirectory(t, central)
 	wantReport(t, "report --directory after the resume", rep, warned, closed, heeded, hosts, users)
-	if rep.Skipped[enforcer.SkipRepeat] != wantRepeats {
-		t.Errorf("report --directory after the resume: skipped %v, want %d %s", rep.Skipped, wantRepeats, enforcer.SkipRepeat)
+	if rep.Skipped[audit.SkipRepeat] != wantRepeats {
+		t.Errorf("report --directory after the resume: skipped %v, want %d %s", rep.Skipped, wantRepeats, audit.SkipRepeat)
 	}
 	if testing.Verbose() {
 		t.Logf("after the outage and the resume:\n$ journalctl -D %s SSHWARDEN_ACTION=close\n%s", central, journalctl(t, "-D", central, "SSHWARDEN_ACTION=close"))

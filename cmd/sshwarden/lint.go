@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 	"github.com/sshwarden/sshwarden/sshdconf/lint/format"
@@ -62,7 +62,7 @@ func runLint(e *env, args []string) int {
 		return nil
 	})
 	rootsFrom := fs.String("roots-from", "", "read the --root directories from `file`, one per line (- for standard input)")
-	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+enforcer.DefaultPath+" if present, else builtin:default)")
+	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+policy.DefaultPath+" if present, else builtin:default)")
 	outFormat := fs.String("format", "text", "output `format`: text, json, sarif or github")
 	disable := fs.String("disable", "", "comma-separated `checks` to skip")
 	files, code, ok := parseFlags(fs, args)

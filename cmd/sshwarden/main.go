@@ -10,7 +10,7 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -59,7 +59,7 @@ type command struct {
 // env is what a command may touch: its streams and file system view.
 type env struct {
 	stdout, stderr io.Writer
-	policies       enforcer.Loader // how policies are read: the zero Loader but in tests
+	policies       policy.Loader // how policies are read: the zero Loader but in tests
 }
 
 func main() {
@@ -67,11 +67,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	return runWith(args, stdout, stderr, enforcer.Loader{})
+	return runWith(args, stdout, stderr, policy.Loader{})
 }
 
 // runWith is run, reading policies with policies.
-func runWith(args []string, stdout, stderr io.Writer, policies enforcer.Loader) int {
+func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader) int {
 	e := &env{stdout: stdout, stderr: stderr, policies: policies}
 	commands := []command{
 		{"lint", runLint},

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 )
 
 func TestMain(m *testing.M) {
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 		"sshwarden": func() {
 			// A hook of the test binary alone: the agent tests write the
 			// metrics to a temporary folder, which no policy may name.
-			var policies enforcer.Loader
+			var policies policy.Loader
 			if dir := os.Getenv("SSHWARDEN_TEST_METRICS_DIR"); dir != "" {
 				policies.MetricsDirs = []string{dir}
 			}

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/audit"
 )
 
 const reportUsage = `usage: sshwarden report [--since TIME] [--until TIME] [--json]
@@ -70,7 +70,7 @@ func runReport(e *env, args []string) int {
 		return exitUsage
 	}
 	now := time.Now()
-	var opt enforcer.ReportOptions
+	var opt audit.ReportOptions
 	for _, w := range []struct {
 		flag, value string
 		dst         *time.Time
@@ -90,17 +90,17 @@ func runReport(e *env, args []string) int {
 		return exitUsage
 	}
 
-	var rep *enforcer.Report
+	var rep *audit.Report
 	var err error
 	switch *input {
 	case "":
 		rep, err = reportJournal(e, opt, *dir, *namespace)
 	case "-":
-		rep, err = enforcer.ReadReport(os.Stdin, opt)
+		rep, err = audit.ReadReport(os.Stdin, opt)
 	default:
 		var f *os.File
 		if f, err = os.Open(*input); err == nil {
-			rep, err = enforcer.ReadReport(f, opt)
+			rep, err = audit.ReadReport(f, opt)
 			f.Close()
 		}
 	}
@@ -123,12 +123,12 @@ func runReport(e *env, args []string) int {
 }
 
 // reportJournal runs journalctl and reads its output as it comes.
-func reportJournal(e *env, opt enforcer.ReportOptions, dir, namespace string) (*enforcer.Report, error) {
+func reportJournal(e *env, opt audit.ReportOptions, dir, namespace string) (*audit.Report, error) {
 	bin, err := exec.LookPath("journalctl")
 	if err != nil {
 		return nil, fmt.Errorf("reading the journal needs journalctl (%v); or give a file of JSON lines with --input", err)
 	}
-	args := []string{"-o", "json", "--no-pager", "-q", "--output-fields=" + strings.Join(enforcer.ReportFields, ",")}
+	args := []string{"-o", "json", "--no-pager", "-q", "--output-fields=" + strings.Join(audit.ReportFields, ",")}
 	if dir != "" {
 		args = append(args, "-D", dir)
 	}
@@ -143,7 +143,7 @@ func reportJournal(e *env, opt enforcer.ReportOptions, dir, namespace string) (*
 	if !opt.Until.IsZero() {
 		args = append(args, "--until", "@"+strconv.FormatInt(opt.Until.Unix()+1, 10))
 	}
-	args = append(args, "SYSLOG_IDENTIFIER="+enforcer.SyslogIdentifier)
+	args = append(args, "SYSLOG_IDENTIFIER="+audit.SyslogIdentifier)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -157,7 +157,7 @@ func reportJournal(e *env, opt enforcer.ReportOptions, dir, namespace string) (*
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("running journalctl: %v", err)
 	}
-	rep, readErr := enforcer.ReadReport(out, opt)
+	rep, readErr := audit.ReadReport(out, opt)
 	if readErr != nil {
 		cancel()
 	}

@@ -11,7 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -41,7 +43,7 @@ func runSessions(e *env, args []string) int {
 	fs.Usage = func() { fmt.Fprint(e.stderr, sessionsUsage); fs.PrintDefaults() }
 	asJSON := fs.Bool("json", false, "print JSON: {\"sessions\":[...]}")
 	proc := fs.String("proc", "/proc", "read processes from `dir` instead of /proc")
-	policyName := fs.String("policy", "", "policy `file` or builtin:NAME for the LIMIT and NEXT columns (default: "+enforcer.DefaultPath+" if present, else builtin:default; none: leave them out)")
+	policyName := fs.String("policy", "", "policy `file` or builtin:NAME for the LIMIT and NEXT columns (default: "+policy.DefaultPath+" if present, else builtin:default; none: leave them out)")
 	rest, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -52,7 +54,7 @@ func runSessions(e *env, args []string) int {
 	}
 	// The policy gives each session its limits and the agent's next
 	// action; "none" leaves them out.
-	var pol *enforcer.Policy
+	var pol *policy.Policy
 	if *policyName != "none" {
 		p, ok := e.loadPolicy(policyPath(*policyName))
 		if !ok {
@@ -136,7 +138,7 @@ type actionJSON struct {
 	Rule      string `json:"rule"` // FILE:LINE of the limit
 }
 
-func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, users sshdconf.Users, now time.Time) error {
+func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *policy.Policy, users sshdconf.Users, now time.Time) error {
 	out := struct {
 		Sessions []sessionJSON `json:"sessions"`
 	}{Sessions: []sessionJSON{}}
@@ -156,15 +158,15 @@ func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, 
 			e := pol.For(s, users)
 			j.Policy = &policyJSON{
 				Name:               pol.Name,
-				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: enforcer.Rule(e.IdleTimeout.Pos),
-				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: enforcer.Rule(e.WarnBefore.Pos),
-				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: enforcer.Rule(e.MaxSessionTime.Pos),
-				Exempt: e.Exempt.Value, ExemptRule: enforcer.Rule(e.Exempt.Pos),
+				IdleTimeoutSeconds: int64(e.IdleTimeout.Value.Seconds()), IdleTimeoutRule: audit.Rule(e.IdleTimeout.Pos),
+				WarnBeforeSeconds: int64(e.WarnBefore.Value.Seconds()), WarnBeforeRule: audit.Rule(e.WarnBefore.Pos),
+				MaxSessionSeconds: int64(e.MaxSessionTime.Value.Seconds()), MaxSessionRule: audit.Rule(e.MaxSessionTime.Pos),
+				Exempt: e.Exempt.Value, ExemptRule: audit.Rule(e.Exempt.Pos),
 				CloseNoTTY: e.CloseNoTTY.Value,
 			}
 			if x, at, ok := enforcer.Next(now, s, e); ok {
 				j.Action = &actionJSON{Kind: x.Kind, Reason: x.Reason, At: at.Format(time.RFC3339),
-					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: enforcer.Rule(x.Rule)}
+					InSeconds: int64(max(at.Sub(now), 0).Seconds()), Rule: audit.Rule(x.Rule)}
 			}
 		}
 		out.Sessions = append(out.Sessions, j)
@@ -174,7 +176,7 @@ func writeSessionsJSON(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, 
 	return enc.Encode(out)
 }
 
-func writeSessionsTable(w io.Writer, ss []watcher.Session, pol *enforcer.Policy, users sshdconf.Users, now time.Time) error {
+func writeSessionsTable(w io.Writer, ss []watcher.Session, pol *policy.Policy, users sshdconf.Users, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	header := "USER\tFROM\tTTY\tKIND\tLOGIN@\tIDLE\tPID"
 	if pol != nil {
@@ -206,7 +208,7 @@ func writeSessionsTable(w io.Writer, ss []watcher.Session, pol *enforcer.Policy,
 
 // limitAndNext are the table's LIMIT (the idle limit, "exempt", or "-")
 // and NEXT ("warn in 3:07", "close now", or "-") columns.
-func limitAndNext(e enforcer.Effective, s watcher.Session, now time.Time) (limit, next string) {
+func limitAndNext(e policy.Effective, s watcher.Session, now time.Time) (limit, next string) {
 	switch {
 	case e.Exempt.Value:
 		return "exempt", "-"

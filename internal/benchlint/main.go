@@ -47,8 +47,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
@@ -339,7 +339,7 @@ func lintFrom(dirs []string, workers int, fsysFor func(int) fs.FS) (time.Duratio
 	runtime.GC() // each run starts from a clean heap, not the last run's garbage
 	start := time.Now()
 	root := os.DirFS("/")
-	pol, err := enforcer.Load(policyRef)
+	pol, err := policy.Load(policyRef)
 	if err != nil {
 		return 0, nil, st, err
 	}

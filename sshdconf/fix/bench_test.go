@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
@@ -29,7 +29,7 @@ func BenchmarkMake(b *testing.B) {
 	for n, f := range a.Files {
 		files["/"+n] = f
 	}
-	pol, err := enforcer.Load("builtin:default")
+	pol, err := policy.Load("builtin:default")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func benchTree(b *testing.B, name string) (string, *sshdconf.Config, *fix.Plan) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	pol, err := enforcer.Load("builtin:default")
+	pol, err := policy.Load("builtin:default")
 	if err != nil {
 		b.Fatal(err)
 	}

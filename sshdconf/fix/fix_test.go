@@ -14,9 +14,9 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/host"
 	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -106,7 +106,7 @@ func TestFixCorpus(t *testing.T) {
 			if pol == "policy.conf" {
 				pol = policyFile
 			}
-			p, err := enforcer.Load(pol)
+			p, err := policy.Load(pol)
 			if err != nil {
 				t.Fatalf("policy %s: %v", pol, err)
 			}

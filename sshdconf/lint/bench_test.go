@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
@@ -23,7 +23,7 @@ func stockTree(b *testing.B) (map[string][]byte, string, []lint.Requirement) {
 	for n, f := range a.Files {
 		files["/"+n] = f
 	}
-	pol, err := enforcer.Load("builtin:default")
+	pol, err := policy.Load("builtin:default")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/sshwarden/sshwarden/enforcer"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
@@ -18,7 +18,7 @@ func FuzzLint(f *testing.F) {
 	f.Add([]byte("Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n\x1ePasswordAuthentication yes\n"))
 	f.Add([]byte("Match User a\n\tClientAliveInterval 0\n\nX 1\n\x1eMatch all\nClientAliveCountMax 0\n\x1e\x1eChannelTimeout session=1m\n"))
 	f.Add([]byte("Include /etc/ssh/x\n\x1e\x1e\x1eInclude /etc/ssh/x\n"))
-	p, err := enforcer.Load("builtin:default")
+	p, err := policy.Load("builtin:default")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sshwarden/sshwarden/enforcer"
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
+	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
@@ -42,7 +42,7 @@ func format(fs []lint.Finding) []string {
 
 func defaultRequirements(t *testing.T) []lint.Requirement {
 	t.Helper()
-	p, err := enforcer.Load("builtin:default")
+	p, err := policy.Load("builtin:default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestChecks(t *testing.T) {
 func TestPolicyCheck(t *testing.T) {
 	t.Parallel()
 	reqs := defaultRequirements(t)
-	policy, err := enforcer.Parse("policy.conf", []byte("PermitRootLogin no\nLoginGraceTime 1m\n"))
+	policy, err := policy.Parse("policy.conf", []byte("PermitRootLogin no\nLoginGraceTime 1m\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

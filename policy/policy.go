@@ -1,6 +1,11 @@
-// Package enforcer holds sshwarden's policy: what it requires of sshd_config,
-// and when the agent warns and closes sessions.
-package enforcer
+// Package policy is sshwarden's policy language: a file in sshd_config
+// syntax ([Parse], [Load], the built-in profiles of [Builtins]) whose
+// sshd_config keywords are requirements on the effective sshd
+// configuration ([Policy].Requirements, checked by sshdconf/lint) and whose
+// agent keywords (IdleTimeout, WarnBefore, MaxSessionTime, Exempt, ...)
+// say when the agent warns and closes sessions, per session through Match
+// blocks with sshd's criteria ([Policy.For]).
+package policy
 
 import (
 	"embed"
@@ -148,7 +153,7 @@ func MetricsDirs() []string {
 // of dirs: a clean absolute path (no "..", ".", "//" or trailing "/"),
 // whose name is NAME.prom (node_exporter reads *.prom) of letters, digits,
 // '.', '_' and '-', not starting with a '.'. Symbolic links on the way are
-// refused when the file is written (see [Metrics.WriteFile]).
+// refused when the agent writes the file.
 func checkMetricsFile(path string, dirs []string) error {
 	where := strings.Join(dirs, ", ")
 	if !strings.HasPrefix(path, "/") || filepath.Clean(path) != path {
@@ -317,7 +322,7 @@ func (ld Loader) Parse(name string, src []byte) (*Policy, error) {
 		p.Requirements = append(p.Requirements, r)
 	}
 	if more > 0 {
-		errs = append(errs, sshdconf.Diag{Pos: morePos, Msg: fmt.Sprintf("... and %s, from this line on", pluralN(more, "more error", "more errors")), Severity: sshdconf.SevError})
+		errs = append(errs, sshdconf.Diag{Pos: morePos, Msg: fmt.Sprintf("... and %d more %s, from this line on", more, map[bool]string{true: "error", false: "errors"}[more == 1]), Severity: sshdconf.SevError})
 	}
 	if len(errs) > 0 {
 		return nil, errs

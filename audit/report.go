@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
 // ReportOptions configure [ReadReport]. The zero value is ready to use.
@@ -809,7 +811,7 @@ func (x *reportReader) line(b []byte) {
 	switch action {
 	case ActionWarn, ActionWarnFailed, ActionHeeded, ActionClose, ActionCloseFailed:
 		session = true
-		if _, ok := parseDecimal(r.PID); !ok || len(r.Reason) == 0 {
+		if _, ok := decimal.Parse(r.PID); !ok || len(r.Reason) == 0 {
 			x.skip(SkipMissingField)
 			return
 		}
@@ -824,7 +826,7 @@ func (x *reportReader) line(b []byte) {
 	if session {
 		x.session(r, t, host)
 	} else if action == ActionError {
-		if n, ok := parseDecimal(r.Dropped); ok {
+		if n, ok := decimal.Parse(r.Dropped); ok {
 			x.rep.LostRecords += n
 		}
 	}
@@ -839,7 +841,7 @@ func (x *reportReader) line(b []byte) {
 
 // recordTime is a record's time in µs since the epoch.
 func recordTime(r *rawRecord) (int64, bool) {
-	if us, ok := parseDecimal(r.Realtime); ok {
+	if us, ok := decimal.Parse(r.Realtime); ok {
 		return us, true
 	}
 	if len(r.Time) > 0 {
@@ -848,21 +850,6 @@ func recordTime(r *rawRecord) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// parseDecimal parses a decimal number of at most 18 digits.
-func parseDecimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // cutBytes cuts b to at most n bytes, at a rune boundary.
@@ -946,7 +933,7 @@ func (x *reportReader) session(r *rawRecord, t int64, host *ReportRow) {
 			x.pairs[pair]++
 		}
 		x.rep.ClosesByHour[time.UnixMicro(t).In(x.loc).Hour()]++
-		if v, ok := parseDecimal(r.Idle); ok && idle {
+		if v, ok := decimal.Parse(r.Idle); ok && idle {
 			x.idle.add(v)
 			i := 0
 			for i < len(idleBuckets) && v > idleBuckets[i] {

@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -655,28 +654,29 @@ func TestReadReport(t *testing.T) {
 	}
 }
 
-// TestReadReportAudit reads what the agent's own [Audit] writes to stderr.
+// TestReadReportAudit reads what the agent's own [Journal] writes to stderr.
 func TestReadReportAudit(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	a := newAudit(AuditOptions{Stderr: &buf, Journal: SinkStderr}, nil)
+	a := newJournal(Options{Stderr: &buf, Journal: SinkStderr}, nil)
 	s := watcher.Session{
 		PID: 4242, User: "alice", UID: 1000, Kind: watcher.KindPTY, TTY: "pts/3", SessionID: 17,
 		Remote: netip.MustParseAddrPort("192.0.2.7:51234"), Local: netip.MustParseAddrPort("192.0.2.1:2222"),
 	}
-	rule := sshdconf.Pos{File: "/etc/sshwarden/policy.conf", Line: 36}
-	x := Action{Kind: ActionWarn, Reason: ReasonIdle, Session: s, Limit: 15 * time.Minute, Rule: rule, Idle: 14 * time.Minute, Age: time.Hour}
-	a.Record(ActionRecord(x))
-	x.Kind, x.Idle = ActionHeeded, time.Second
-	a.Record(ActionRecord(x))
-	r := ActionRecord(x)
-	r.DryRun = true
-	a.Record(r)
-	x.Kind, x.Idle = ActionClose, 15*time.Minute
-	a.Record(ActionRecord(x))
-	r = ActionRecord(x)
-	r.DryRun = true
-	a.Record(r)
+	// The records of a warning, the input after it and a close, as the
+	// agent makes them from its decisions; and the last two in a dry run.
+	warn := Record{Action: ActionWarn, Session: &s, Reason: ReasonIdle, Limit: 15 * time.Minute, Rule: "/etc/sshwarden/policy.conf:36", Idle: 14 * time.Minute, Age: time.Hour}
+	a.Record(warn)
+	heeded := warn
+	heeded.Action, heeded.Idle = ActionHeeded, time.Second
+	a.Record(heeded)
+	heeded.DryRun = true
+	a.Record(heeded)
+	closed := warn
+	closed.Action, closed.Idle = ActionClose, 15*time.Minute
+	a.Record(closed)
+	closed.DryRun = true
+	a.Record(closed)
 	a.Record(Record{Action: ActionAgentStopped})
 	if err := a.Close(context.Background()); err != nil {
 		t.Fatal(err)

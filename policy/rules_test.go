@@ -1,4 +1,4 @@
-package enforcer
+package policy
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bufio"
@@ -26,10 +26,10 @@ import (
 // /run/systemd/journal/socket is the test journald's. The environment
 // variable auditHelperEnv makes TestAuditHelperProcess act:
 //
-//   - "records": write auditCases() through NewAudit with
+//   - "records": write auditCases() through NewJournal with
 //     SSHWARDEN_AUDIT_SINK as Journal, print the Sink, then Close;
 //   - "lines": write each line of stdin as an "error" record through
-//     NewAudit (journal), and Close at the end of stdin.
+//     NewJournal (journal), and Close at the end of stdin.
 const auditHelperEnv = "SSHWARDEN_AUDIT_HELPER"
 
 // Bounds of the journald tests.
@@ -43,7 +43,7 @@ func TestAuditHelperProcess(t *testing.T) {
 	if mode == "" {
 		return // a helper process for the journald tests, nothing on its own
 	}
-	a := NewAudit(AuditOptions{Journal: os.Getenv("SSHWARDEN_AUDIT_SINK")})
+	a := NewJournal(Options{Journal: os.Getenv("SSHWARDEN_AUDIT_SINK")})
 	fmt.Printf("sink %s\n", a.Sink())
 	switch mode {
 	case "records":
@@ -245,7 +245,7 @@ func TestCatalogJournalctl(t *testing.T) {
 	}
 }
 
-// TestAuditJournaldRestart: one Audit in a helper process logs to
+// TestAuditJournaldRestart: one Journal in a helper process logs to
 // journald; while journald is stopped its records go to stderr; once
 // journald runs again, to journald.
 func TestAuditJournaldRestart(t *testing.T) {

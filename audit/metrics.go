@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bytes"
@@ -48,14 +48,16 @@ var (
 // node_exporter's textfile collector (--collector.textfile.directory, by
 // default /var/lib/prometheus/node-exporter on Debian), in the text
 // exposition format 0.0.4. The zero value is ready to use; the methods may
-// be called from several goroutines at once.
+// be called from several goroutines at once. The counters of actions come
+// from the agent's audit records ([Metrics.Record]), the rest from the
+// agent's loop.
 //
 // The series, all with the prefix sshwarden_:
 //
 //	sessions{kind}                      gauge: live sessions by kind (pty, notty, none)
-//	warnings_total{reason}              counter: warnings written to a tty
-//	closes_total{reason}                counter: sessions closed
-//	close_failures_total                counter: closes that failed
+//	warnings_total{reason}              counter: warnings decided (warn and warn-failed records)
+//	closes_total{reason}                counter: sessions closed (close records)
+//	close_failures_total                counter: closes that failed (close-failed records)
 //	scans_total                         counter: scans of /proc
 //	scan_duration_seconds               histogram: time per scan, buckets 1ms to 1s
 //	config_findings{severity}           gauge: findings of the last lint of sshd_config
@@ -111,32 +113,28 @@ func (m *Metrics) SetSessions(byKind map[string]int) {
 	m.sessions = labelled(byKind)
 }
 
-// Warned counts a warning written to a session's tty, for reason (an
-// [Action] Reason).
-func (m *Metrics) Warned(reason string) {
+// Record counts r, an audit record of the agent, as a [Sink]: a warn or
+// warn-failed record in warnings_total (a warning decided, whether or not
+// it could be written), a close record in closes_total, both by r.Reason,
+// and a close-failed record in close_failures_total. Dry-run records count
+// as the others do. Other records are not counted.
+func (m *Metrics) Record(r Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.warnings == nil {
-		m.warnings = map[string]uint64{}
+	switch r.Action {
+	case ActionWarn, ActionWarnFailed:
+		if m.warnings == nil {
+			m.warnings = map[string]uint64{}
+		}
+		m.warnings[labelValue(r.Reason)]++
+	case ActionClose:
+		if m.closes == nil {
+			m.closes = map[string]uint64{}
+		}
+		m.closes[labelValue(r.Reason)]++
+	case ActionCloseFailed:
+		m.closeFailures++
 	}
-	m.warnings[labelValue(reason)]++
-}
-
-// Closed counts a session closed, for reason (an [Action] Reason).
-func (m *Metrics) Closed(reason string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closes == nil {
-		m.closes = map[string]uint64{}
-	}
-	m.closes[labelValue(reason)]++
-}
-
-// CloseFailed counts a close that failed.
-func (m *Metrics) CloseFailed() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.closeFailures++
 }
 
 // ObserveScan counts a scan of /proc that took d.

@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bytes"
@@ -48,11 +48,13 @@ func TestMetricsGolden(t *testing.T) {
 	m.SetVersion("1.2.3")
 	m.SetSessions(map[string]int{"pty": 3, "notty": 1})
 	m.SetSessions(map[string]int{"pty": 2, "notty": 1}) // replaces
-	m.Warned(ReasonIdle)
-	m.Warned(ReasonIdle)
-	m.Warned(ReasonMaxSessionTime)
-	m.Closed(ReasonIdle)
-	m.CloseFailed()
+	m.Record(Record{Action: ActionWarn, Reason: ReasonIdle})
+	m.Record(Record{Action: ActionWarnFailed, Reason: ReasonIdle})
+	m.Record(Record{Action: ActionWarn, Reason: ReasonMaxSessionTime})
+	m.Record(Record{Action: ActionHeeded, Reason: ReasonIdle}) // not counted
+	m.Record(Record{Action: ActionClose, Reason: ReasonIdle})
+	m.Record(Record{Action: ActionCloseFailed, Reason: ReasonIdle})
+	m.Record(Record{Action: ActionError, Reason: ReasonIdle}) // not counted
 	m.ObserveScan(500 * time.Microsecond)
 	m.ObserveScan(time.Millisecond) // a bound is inclusive
 	m.ObserveScan(30 * time.Millisecond)
@@ -185,10 +187,10 @@ func TestMetricsEscaping(t *testing.T) {
 	}
 	var m Metrics
 	for _, r := range hostile {
-		m.Warned(r)
+		m.Record(Record{Action: ActionWarn, Reason: r})
 	}
-	m.Closed("bad \xff utf-8")
-	m.Closed("bad \xfe utf-8") // the same series once made valid
+	m.Record(Record{Action: ActionClose, Reason: "bad \xff utf-8"})
+	m.Record(Record{Action: ActionClose, Reason: "bad \xfe utf-8"}) // the same series once made valid
 	m.SetSessions(map[string]int{"we\"ird": 7})
 	text := render(t, &m)
 	for _, want := range []string{
@@ -679,9 +681,9 @@ func TestMetricsConcurrent(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range rounds {
-				m.Warned(ReasonIdle)
-				m.Closed(ReasonMaxSessionTime)
-				m.CloseFailed()
+				m.Record(Record{Action: ActionWarn, Reason: ReasonIdle})
+				m.Record(Record{Action: ActionClose, Reason: ReasonMaxSessionTime})
+				m.Record(Record{Action: ActionCloseFailed})
 				m.ObserveScan(time.Duration(i) * time.Millisecond)
 				m.SetSessions(map[string]int{"pty": w})
 				m.SetFindings(map[string]int{"error": i})
@@ -768,3 +770,9 @@ func TestMetricsWriteFileLinks(t *testing.T) {
 		t.Errorf("WriteFile of a relative path succeeded")
 	}
 }
+
+// The journal and the metrics are the agent's two sinks.
+var (
+	_ Sink = (*Journal)(nil)
+	_ Sink = (*Metrics)(nil)
+)

@@ -1,16 +1,16 @@
-package enforcer
+// Package audit is the schema of sshwarden's audit records ([Record]:
+// one per action of the agent, with its SSHWARDEN_ fields and a fixed
+// MESSAGE_ID per action, explained in packaging/sshwarden.catalog), and the
+// two directions of it: [Journal] writes records to journald (or as JSON
+// lines to stderr), [ReadReport] reads an audit trail back and sums it up.
+// [Metrics] take the same records, beside the journal, and count them for
+// Prometheus.
+package audit
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,9 +20,16 @@ import (
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
-// Kinds of audit record beyond [ActionWarn] and [ActionClose], as recorded
-// in SSHWARDEN_ACTION. The last three are the agent's operational records.
+// Kinds of audit record, as recorded in SSHWARDEN_ACTION. The first three
+// are the decisions of the agent on a session; the last three are the
+// agent's operational records.
 const (
+	ActionWarn  = "warn"  // a session was warned on its tty
+	ActionClose = "close" // a session was closed
+	// ActionHeeded: input came after an idle warning, so the close it
+	// announced is called off (a new idle period begins). Nothing is done
+	// to the session; the record tells how warnings are received.
+	ActionHeeded          = "heeded"
 	ActionWarnFailed      = "warn-failed"       // a warning could not be written to the session's tty
 	ActionCloseFailed     = "close-failed"      // a session could not be closed
 	ActionConfigDrift     = "config-drift"      // sshd_config no longer meets the policy
@@ -33,6 +40,12 @@ const (
 	ActionAgentStarted    = "agent-started"
 	ActionAgentStopped    = "agent-stopped"
 	ActionError           = "error" // any other failure, and audit records lost
+)
+
+// Reasons of a warning or close, as recorded in SSHWARDEN_REASON.
+const (
+	ReasonIdle           = "idle"
+	ReasonMaxSessionTime = "max-session-time"
 )
 
 // The MESSAGE_ID of each action: fixed 128-bit IDs, generated once with
@@ -87,13 +100,6 @@ const (
 
 // SyslogIdentifier is the SYSLOG_IDENTIFIER of every record.
 const SyslogIdentifier = "sshwarden"
-
-// Where an [Audit] writes, in [AuditOptions].Journal and from [Audit.Sink].
-const (
-	SinkAuto    = "auto"    // journald when it answers at start, else stderr
-	SinkJournal = "journal" // journald; a record it does not take goes to stderr
-	SinkStderr  = "stderr"  // JSON lines on stderr
-)
 
 // maxField is the largest field, "NAME=value", that `journalctl -o json`
 // prints without --all: from 4096 bytes on, it prints null (measured with
@@ -187,8 +193,8 @@ type Record struct {
 	// Idle (SSHWARDEN_IDLE_SECONDS), Age (SSHWARDEN_SESSION_SECONDS) and
 	// Limit (SSHWARDEN_LIMIT_SECONDS) are written in whole seconds, rounded
 	// down (so an idle time never reads longer than it was), and only when
-	// above 0: an Idle of 0 is unknown, as in [Action]. Idle and Age need a
-	// Session.
+	// above 0: an Idle of 0 is unknown, as in the agent's decisions. Idle
+	// and Age need a Session.
 	Idle, Age, Limit time.Duration
 	Rule             string // SSHWARDEN_RULE: FILE:LINE of the policy line that applied
 	DryRun           bool   // SSHWARDEN_DRY_RUN=yes: the agent only said what it would do
@@ -200,20 +206,11 @@ type Record struct {
 	Fields map[string]string
 }
 
-// ActionRecord is the record of a decided [Action] that was carried out:
-// the caller adds Message, DryRun, and Fields if it has more to say, and
-// changes Action to ActionWarnFailed or ActionCloseFailed when it failed.
-func ActionRecord(a Action) Record {
-	s := a.Session
-	return Record{
-		Action:  a.Kind,
-		Session: &s,
-		Reason:  a.Reason,
-		Idle:    a.Idle,
-		Age:     a.Age,
-		Limit:   a.Limit,
-		Rule:    Rule(a.Rule),
-	}
+// Sink takes audit records: a [Journal] writes them, [Metrics] count
+// them. Record does not block, and does not keep r.Session or r.Fields
+// past the call: the caller may hand the same record to several sinks.
+type Sink interface {
+	Record(r Record)
 }
 
 // Rule is a policy position as FILE:LINE, as records and `sessions --json`
@@ -356,239 +353,4 @@ func clean(name, value string) string {
 		s = s[:cut] + truncated
 	}
 	return s
-}
-
-// AuditOptions configure an [Audit]. The zero value is ready to use.
-type AuditOptions struct {
-	// Stderr is where records go as JSON lines when journald is not used
-	// or does not take them; default os.Stderr.
-	Stderr io.Writer
-	// Journal is SinkAuto (the default), SinkJournal or SinkStderr. Any
-	// other value is taken as SinkAuto, and said in an "error" record.
-	Journal string
-	// Queue is how many records wait to be written before Record drops
-	// them; default 1024.
-	Queue int
-}
-
-// journalConn is the journal as an Audit uses it: go-systemd's journal
-// package, a fake in tests.
-type journalConn interface {
-	Enabled() bool
-	Send(message string, priority journal.Priority, fields map[string]string) error
-}
-
-// systemJournal is journald at go-systemd's fixed socket,
-// /run/systemd/journal/socket.
-type systemJournal struct{}
-
-func (systemJournal) Enabled() bool { return journal.Enabled() }
-
-func (systemJournal) Send(message string, priority journal.Priority, fields map[string]string) error {
-	return journal.Send(message, priority, fields)
-}
-
-// Audit writes audit records, in the background, to journald's native
-// protocol or as JSON lines to stderr.
-//
-// [Audit.Record] never blocks: it renders the record and queues it, and a
-// goroutine owned by the Audit writes the queue out until [Audit.Close].
-// When the queue is full, the record is dropped and counted
-// ([Audit.Dropped]); once the writer gets on again, it writes an "error"
-// record with SSHWARDEN_DROPPED, the number lost since the last such
-// report.
-//
-// With journald, each record is sent to /run/systemd/journal/socket anew
-// (go-systemd's unconnected datagram socket), so a journald that restarts
-// is used again from the next record on; a record that journald does not
-// take goes to stderr instead, with SSHWARDEN_JOURNAL_ERROR saying why. A
-// journald that is alive but does not read its socket blocks the writer:
-// records then queue up and are dropped, but Record still returns at once.
-//
-// On stderr, each record is one JSON line of log/slog's JSONHandler:
-// "time" (when Record was called), "level" (ERROR for priorities err and
-// above, WARN for warning, INFO for notice and info, DEBUG for debug),
-// "msg" (MESSAGE), then PRIORITY, MESSAGE_ID, SYSLOG_IDENTIFIER and the
-// SSHWARDEN_ fields as strings, keys sorted.
-type Audit struct {
-	journal journalConn // nil: stderr only
-	stderr  slog.Handler
-	sink    string
-
-	mu     sync.RWMutex // held to write closed and close queue
-	closed bool
-	queue  chan entry
-
-	dropped atomic.Uint64
-	abandon atomic.Bool   // Close gave up: drop the rest of the queue
-	done    chan struct{} // closed when the writer has returned
-}
-
-// entry is a rendered Record in the queue.
-type entry struct {
-	at       time.Time
-	message  string
-	priority journal.Priority
-	fields   map[string]string
-}
-
-// NewAudit starts an Audit. Its writer runs until [Audit.Close].
-func NewAudit(o AuditOptions) *Audit {
-	return newAudit(o, systemJournal{})
-}
-
-func newAudit(o AuditOptions, j journalConn) *Audit {
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
-	if o.Queue <= 0 {
-		o.Queue = 1024
-	}
-	a := &Audit{
-		stderr: slog.NewJSONHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}),
-		queue:  make(chan entry, o.Queue),
-		done:   make(chan struct{}),
-	}
-	var bad string
-	switch o.Journal {
-	case SinkStderr:
-	case SinkJournal:
-		a.journal = j
-	default:
-		if o.Journal != "" && o.Journal != SinkAuto {
-			bad = o.Journal
-		}
-		if j.Enabled() {
-			a.journal = j
-		}
-	}
-	a.sink = SinkStderr
-	if a.journal != nil {
-		a.sink = SinkJournal
-	}
-	go a.run()
-	if bad != "" {
-		a.Record(Record{
-			Action:  ActionError,
-			Message: fmt.Sprintf("sshwarden: unknown audit sink %q, using %s (journald when it answers at start, else stderr)", bad, SinkAuto),
-		})
-	}
-	return a
-}
-
-// Sink is where records go: SinkJournal or SinkStderr.
-func (a *Audit) Sink() string { return a.sink }
-
-// Dropped is the number of records dropped so far: the queue was full,
-// Record came after Close, or Close gave up before they were written.
-func (a *Audit) Dropped() uint64 { return a.dropped.Load() }
-
-// Record queues r to be written, and never blocks. r is rendered before
-// Record returns, so the caller may reuse r.Session and r.Fields.
-func (a *Audit) Record(r Record) {
-	e := entry{at: time.Now(), message: r.JournalMessage(), priority: r.JournalPriority(), fields: r.JournalFields()}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.closed {
-		a.dropped.Add(1)
-		return
-	}
-	select {
-	case a.queue <- e:
-	default:
-		a.dropped.Add(1)
-	}
-}
-
-// Close stops taking records and waits until the queued ones are written
-// or ctx is done. Then it returns an error saying how many records were
-// left; they are dropped, and the writer returns as soon as the write in
-// progress does.
-func (a *Audit) Close(ctx context.Context) error {
-	a.mu.Lock()
-	if !a.closed {
-		a.closed = true
-		close(a.queue)
-	}
-	a.mu.Unlock()
-	select {
-	case <-a.done:
-		return nil
-	case <-ctx.Done():
-		a.abandon.Store(true)
-		return fmt.Errorf("audit: %d records not written: %w", len(a.queue), context.Cause(ctx))
-	}
-}
-
-// run writes the queue out, and reports drops.
-func (a *Audit) run() {
-	defer close(a.done)
-	var reported uint64
-	for e := range a.queue {
-		if a.abandon.Load() {
-			a.dropped.Add(1)
-			continue
-		}
-		a.write(e)
-		if !a.abandon.Load() {
-			reported = a.reportDropped(reported)
-		}
-	}
-	if !a.abandon.Load() {
-		a.reportDropped(reported)
-	}
-}
-
-// reportDropped writes an "error" record when records were dropped since
-// reported were, and returns the new count of reported drops.
-func (a *Audit) reportDropped(reported uint64) uint64 {
-	n := a.dropped.Load()
-	if n == reported {
-		return n
-	}
-	r := Record{
-		Action:  ActionError,
-		Message: fmt.Sprintf("sshwarden lost %d audit records: they came faster than they could be written", n-reported),
-		Fields: map[string]string{
-			FieldDropped: strconv.FormatUint(n-reported, 10),
-			FieldError:   "the audit queue was full",
-		},
-	}
-	a.write(entry{at: time.Now(), message: r.JournalMessage(), priority: r.JournalPriority(), fields: r.JournalFields()})
-	return n
-}
-
-// write writes e to journald, or to stderr when journald is not used or
-// does not take it.
-func (a *Audit) write(e entry) {
-	var journalErr error
-	if a.journal != nil {
-		if journalErr = a.journal.Send(e.message, e.priority, e.fields); journalErr == nil {
-			return
-		}
-	}
-	level := slog.LevelInfo
-	switch {
-	case e.priority <= journal.PriErr:
-		level = slog.LevelError
-	case e.priority == journal.PriWarning:
-		level = slog.LevelWarn
-	case e.priority == journal.PriDebug:
-		level = slog.LevelDebug
-	}
-	rec := slog.NewRecord(e.at, level, e.message, 0)
-	names := make([]string, 0, len(e.fields))
-	for name := range e.fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	rec.AddAttrs(slog.String("PRIORITY", strconv.Itoa(int(e.priority))))
-	for _, name := range names {
-		rec.AddAttrs(slog.String(name, e.fields[name]))
-	}
-	if journalErr != nil {
-		rec.AddAttrs(slog.String(FieldJournalError, clean(FieldJournalError, journalErr.Error())))
-	}
-	// A failed write to stderr leaves nowhere to say so.
-	_ = a.stderr.Handle(context.Background(), rec)
 }

@@ -1,4 +1,4 @@
-package enforcer
+package audit
 
 import (
 	"bufio"
@@ -19,9 +19,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/watcher"
 )
 
@@ -275,25 +273,6 @@ func TestDefaultPriority(t *testing.T) {
 	}
 }
 
-func TestActionRecord(t *testing.T) {
-	t.Parallel()
-	s := watcher.Session{PID: 9, User: "carol", Kind: watcher.KindPTY, TTY: "pts/1"}
-	a := Action{
-		Kind: ActionClose, Reason: ReasonIdle, Session: s,
-		Limit: time.Hour, Rule: sshdconf.Pos{File: "/etc/sshwarden/policy.conf", Line: 7, Col: 5},
-		Idle: time.Hour + time.Second, Age: 2 * time.Hour, Left: 0,
-	}
-	got := ActionRecord(a)
-	want := Record{Action: ActionClose, Session: &s, Reason: ReasonIdle, Idle: a.Idle, Age: a.Age, Limit: time.Hour, Rule: "/etc/sshwarden/policy.conf:7"}
-	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.AddrPort{})); diff != "" {
-		t.Errorf("ActionRecord() mismatch (-want +got):\n%s", diff)
-	}
-	a.Rule = sshdconf.Pos{}
-	if got := ActionRecord(a).Rule; got != "" {
-		t.Errorf("ActionRecord(built-in default).Rule = %q, want \"\"", got)
-	}
-}
-
 func TestClean(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{
@@ -460,7 +439,7 @@ func TestCatalog(t *testing.T) {
 	}
 }
 
-// auditStderrLines parses the JSON lines an Audit wrote.
+// auditStderrLines parses the JSON lines a Journal wrote.
 func auditStderrLines(t *testing.T, out []byte) []map[string]string {
 	t.Helper()
 	var lines []map[string]string
@@ -476,7 +455,7 @@ func auditStderrLines(t *testing.T, out []byte) []map[string]string {
 	return lines
 }
 
-// auditLevel is the level an Audit gives a priority on stderr.
+// auditLevel is the level a Journal gives a priority on stderr.
 func auditLevel(p journal.Priority) string {
 	switch {
 	case p <= journal.PriErr:
@@ -515,7 +494,7 @@ func checkAuditLine(t *testing.T, c auditCase, line map[string]string, extra map
 func TestAuditStderr(t *testing.T) {
 	t.Parallel()
 	var out auditBuffer
-	a := newAudit(AuditOptions{Journal: SinkStderr, Stderr: &out}, &auditFakeJournal{enabled: true})
+	a := newJournal(Options{Journal: SinkStderr, Stderr: &out}, &auditFakeJournal{enabled: true})
 	if a.Sink() != SinkStderr {
 		t.Errorf("Sink() = %q, want %q", a.Sink(), SinkStderr)
 	}
@@ -628,7 +607,7 @@ func auditWaitChan(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-func auditClose(t *testing.T, a *Audit) {
+func auditClose(t *testing.T, a *Journal) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -643,7 +622,7 @@ func TestAuditJournalFallback(t *testing.T) {
 	t.Parallel()
 	var out auditBuffer
 	j := &auditFakeJournal{}
-	a := newAudit(AuditOptions{Journal: SinkJournal, Stderr: &out}, j)
+	a := newJournal(Options{Journal: SinkJournal, Stderr: &out}, j)
 	if a.Sink() != SinkJournal {
 		t.Errorf("Sink() = %q, want %q", a.Sink(), SinkJournal)
 	}
@@ -710,7 +689,7 @@ func TestAuditSink(t *testing.T) {
 	} {
 		var out auditBuffer
 		j := &auditFakeJournal{enabled: c.enabled}
-		a := newAudit(AuditOptions{Journal: c.journal, Stderr: &out}, j)
+		a := newJournal(Options{Journal: c.journal, Stderr: &out}, j)
 		if got := a.Sink(); got != c.want {
 			t.Errorf("Journal %q, journald there %v: Sink() = %q, want %q", c.journal, c.enabled, got, c.want)
 		}
@@ -737,7 +716,7 @@ func TestAuditNeverBlocks(t *testing.T) {
 	t.Parallel()
 	const queue, extra = 4, 100
 	w := newAuditBlockingWriter()
-	a := newAudit(AuditOptions{Journal: SinkStderr, Stderr: w, Queue: queue}, &auditFakeJournal{})
+	a := newJournal(Options{Journal: SinkStderr, Stderr: w, Queue: queue}, &auditFakeJournal{})
 	rec := func(i int) Record {
 		return Record{Action: ActionError, Message: fmt.Sprintf("record %d", i)}
 	}
@@ -801,7 +780,7 @@ func TestAuditNeverBlocks(t *testing.T) {
 func TestAuditCloseTimeout(t *testing.T) {
 	t.Parallel()
 	w := newAuditBlockingWriter()
-	a := newAudit(AuditOptions{Journal: SinkStderr, Stderr: w}, &auditFakeJournal{})
+	a := newJournal(Options{Journal: SinkStderr, Stderr: w}, &auditFakeJournal{})
 	a.Record(Record{Action: ActionError, Message: "stuck"})
 	auditWaitChan(t, w.entered, "the writer writing")
 	a.Record(Record{Action: ActionError, Message: "queued 1"})
@@ -838,7 +817,7 @@ func TestAuditCloseTimeout(t *testing.T) {
 func TestAuditConcurrent(t *testing.T) {
 	t.Parallel()
 	var out auditBuffer
-	a := newAudit(AuditOptions{Journal: SinkStderr, Stderr: &out, Queue: 8}, &auditFakeJournal{})
+	a := newJournal(Options{Journal: SinkStderr, Stderr: &out, Queue: 8}, &auditFakeJournal{})
 	const writers, each = 8, 200
 	var wg sync.WaitGroup
 	for g := range writers {
