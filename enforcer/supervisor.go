@@ -95,10 +95,6 @@ type StateWriter interface {
 // checkSlow is the default of Supervisor.CheckSlow.
 const checkSlow = time.Minute
 
-// lockWait bounds how long EnforceConfig waits for another run's lock (an
-// admin's `sshwarden fix -w`).
-const lockWait = 30 * time.Second
-
 func (s *Supervisor) notify(state string) {
 	if s.Notify != nil {
 		s.Notify(state)
@@ -178,65 +174,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 
-	// seen is the version of the policy file the agent judged last: its
-	// digest, or why it could not be read; seenErr is why it was refused,
-	// "" when it is the one in force. A reload that finds that version
-	// again, whatever started it, changes and records nothing: one edit
-	// seen by the watch and then by systemctl reload is one record.
-	seen, seenErr := s.PolicySum, ""
-	reload := func(trigger string) {
-		s.notify(reloadingNotice())
-		np, read, err := s.ReadPolicy(name)
-		key := read
-		if read == "" {
-			key, read = "unreadable: "+err.Error(), DigestNone
-		}
-		st.Generation++
-		st.Trigger, st.Read, st.Error = trigger, read, ""
-		why := "the file changed"
-		if trigger == TriggerSIGHUP {
-			why = "SIGHUP"
-		}
-		switch {
-		case key == seen && seenErr == "":
-			st.Outcome = OutcomeUnchanged
-		case key == seen:
-			st.Outcome, st.Error = OutcomeRefused, seenErr
-		case err != nil:
-			if s.Metrics != nil {
-				s.Metrics.SetPolicyOK(false, time.Now())
-			}
-			s.recordPolicyError(name, read, err)
-			st.Outcome, st.Error = OutcomeRefused, stateError(err)
-			seen, seenErr = key, st.Error
-		default:
-			if s.Metrics != nil {
-				s.Metrics.SetPolicyOK(true, time.Now())
-			}
-			s.refreshUsers()
-			a.SetPolicy(np)
-			s.record(audit.Record{Action: audit.ActionPolicyLoaded, Priority: journal.PriNotice,
-				Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", name, why, PolicySummary(np)),
-				Fields:  map[string]string{"SSHWARDEN_POLICY": name, "SSHWARDEN_POLICY_SHA256": read}})
-			st.Outcome, st.InForce = OutcomeLoaded, read
-			seen, seenErr = key, ""
-		}
-		// systemd first (READY=1 ends the reload it saw begin), then the
-		// state that `agent --reload` waits for: the policy is in force.
-		s.notify("READY=1")
-		if s.State != nil {
-			s.State.Write(st)
-		}
-		switch {
-		case st.Outcome == OutcomeLoaded:
-			checks.request(np, "after the policy changed")
-		case trigger == TriggerSIGHUP:
-			// SIGHUP also looks at the configuration again (the watch may
-			// have failed) and at the user database.
-			s.refreshUsers()
-			checks.request(a.Policy(), "after SIGHUP")
-		}
-	}
+	r := &reloader{s: s, name: name, st: st, seen: s.PolicySum}
 	var events <-chan []string
 	var watchErrs <-chan error
 	if fw != nil {
@@ -249,10 +187,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				Message: "sshwarden agent stopped."})
 			return err
 		case <-s.Hangup:
-			reload(TriggerSIGHUP)
+			r.reload(TriggerSIGHUP, checks)
 		case changed := <-events:
 			if policyFile != "" && slices.Contains(changed, policyFile) {
-				reload(TriggerFile)
+				r.reload(TriggerFile, checks)
 				continue
 			}
 			checks.request(a.Policy(), "after "+strings.Join(changed, ", ")+" changed")
@@ -264,6 +202,78 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				Message: "Watching the configuration: " + err.Error(),
 				Fields:  map[string]string{"SSHWARDEN_ERROR": err.Error()}})
 		}
+	}
+}
+
+// reloader judges the policy file again on SIGHUP or when it changes, and
+// publishes the outcome in the reload state that `agent --reload` waits
+// for.
+type reloader struct {
+	s    *Supervisor
+	name string
+	st   ReloadState
+	// seen is the version of the policy file the agent judged last: its
+	// digest, or why it could not be read; seenErr is why it was refused,
+	// "" when it is the one in force. A reload that finds that version
+	// again, whatever started it, changes and records nothing: one edit
+	// seen by the watch and then by systemctl reload is one record.
+	seen, seenErr string
+}
+
+// reload reads the policy again and puts it in force if it is new and
+// valid; then it asks checks for the configuration checks that follow.
+func (r *reloader) reload(trigger string, checks *checks) {
+	s, a, st := r.s, r.s.Agent, &r.st
+	s.notify(reloadingNotice())
+	np, read, err := s.ReadPolicy(r.name)
+	key := read
+	if read == "" {
+		key, read = "unreadable: "+err.Error(), DigestNone
+	}
+	st.Generation++
+	st.Trigger, st.Read, st.Error = trigger, read, ""
+	why := "the file changed"
+	if trigger == TriggerSIGHUP {
+		why = "SIGHUP"
+	}
+	switch {
+	case key == r.seen && r.seenErr == "":
+		st.Outcome = OutcomeUnchanged
+	case key == r.seen:
+		st.Outcome, st.Error = OutcomeRefused, r.seenErr
+	case err != nil:
+		if s.Metrics != nil {
+			s.Metrics.SetPolicyOK(false, time.Now())
+		}
+		s.recordPolicyError(r.name, read, err)
+		st.Outcome, st.Error = OutcomeRefused, stateError(err)
+		r.seen, r.seenErr = key, st.Error
+	default:
+		if s.Metrics != nil {
+			s.Metrics.SetPolicyOK(true, time.Now())
+		}
+		s.refreshUsers()
+		a.SetPolicy(np)
+		s.record(audit.Record{Action: audit.ActionPolicyLoaded, Priority: journal.PriNotice,
+			Message: fmt.Sprintf("Policy %s reloaded (%s): %s.", r.name, why, PolicySummary(np)),
+			Fields:  map[string]string{"SSHWARDEN_POLICY": r.name, "SSHWARDEN_POLICY_SHA256": read}})
+		st.Outcome, st.InForce = OutcomeLoaded, read
+		r.seen, r.seenErr = key, ""
+	}
+	// systemd first (READY=1 ends the reload it saw begin), then the
+	// state that `agent --reload` waits for: the policy is in force.
+	s.notify("READY=1")
+	if s.State != nil {
+		s.State.Write(*st)
+	}
+	switch {
+	case st.Outcome == OutcomeLoaded:
+		checks.request(np, "after the policy changed")
+	case trigger == TriggerSIGHUP:
+		// SIGHUP also looks at the configuration again (the watch may
+		// have failed) and at the user database.
+		s.refreshUsers()
+		checks.request(a.Policy(), "after SIGHUP")
 	}
 }
 
@@ -544,7 +554,7 @@ func (d *drift) enforce(p *policy.Policy, why string) {
 		Requirements: p.Requirements,
 		Until:        until,
 		Lock:         true,
-		LockWait:     lockWait,
+		LockWait:     host.LockWait,
 	})
 	var failed *host.ApplyError
 	if errors.As(err, &failed) && failed.Step == host.StepCheck {

@@ -51,9 +51,6 @@ Flags:
 // exitChanged is fix's status when it changed (or would change) files.
 const exitChanged = 3
 
-// lockWait bounds how long fix -w waits for another run's lock.
-const lockWait = 30 * time.Second
-
 // checkWait bounds the checks by sshd -t of one run (a FIFO that an
 // Include reads would block sshd for ever).
 const checkWait = 2 * time.Minute
@@ -111,7 +108,7 @@ func runFix(e *env, args []string) int {
 		},
 		Requirements: reqs,
 		Until:        fixUntil(*write, *reload),
-		LockWait:     lockWait,
+		LockWait:     host.LockWait,
 		CheckWait:    checkWait,
 	})
 	// What was done is reported in the order it was done: the note of an

@@ -35,6 +35,11 @@ func (s Step) String() string {
 	return stepNames[s]
 }
 
+// LockWait is how long fix -w and the agent's EnforceConfig wait for
+// another run's lock on the configuration: a run holds it for as long as
+// sshd -t takes, seconds at most.
+const LockWait = 30 * time.Second
+
 // ApplyOptions say what [Apply] works on and how far it goes.
 type ApplyOptions struct {
 	// Main is the main configuration file, as the user named it: Apply
@@ -58,7 +63,8 @@ type ApplyOptions struct {
 	// when it writes), so that it never reads a configuration that another
 	// run is replacing.
 	Lock bool
-	// LockWait bounds the wait for another run's lock; 0: ctx alone.
+	// LockWait bounds the wait for another run's lock (fix -w and the
+	// agent use [LockWait]); 0: ctx alone.
 	LockWait time.Duration
 	// CheckWait bounds the checks by sshd -t (a FIFO that an Include
 	// reads would block sshd for ever); 0: ctx alone.
