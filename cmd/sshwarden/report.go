@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -94,7 +91,13 @@ func runReport(e *env, args []string) int {
 	var err error
 	switch *input {
 	case "":
-		rep, err = reportJournal(e, opt, *dir, *namespace)
+		var note string
+		rep, note, err = audit.ReadJournal(context.Background(), opt, audit.JournalQuery{Directory: *dir, Namespace: *namespace})
+		if note != "" {
+			// Warnings such as "No journal files were found": the report
+			// may be empty for that reason, so say it.
+			fmt.Fprintf(e.stderr, "sshwarden: note: journalctl: %s\n", note)
+		}
 	case "-":
 		rep, err = audit.ReadReport(os.Stdin, opt)
 	default:
@@ -120,65 +123,6 @@ func runReport(e *env, args []string) int {
 		return exitUsage
 	}
 	return exitOK
-}
-
-// reportJournal runs journalctl and reads its output as it comes.
-func reportJournal(e *env, opt audit.ReportOptions, dir, namespace string) (*audit.Report, error) {
-	bin, err := exec.LookPath("journalctl")
-	if err != nil {
-		return nil, fmt.Errorf("reading the journal needs journalctl (%v); or give a file of JSON lines with --input", err)
-	}
-	args := []string{"-o", "json", "--no-pager", "-q", "--output-fields=" + strings.Join(audit.ReportFields, ",")}
-	if dir != "" {
-		args = append(args, "-D", dir)
-	}
-	if namespace != "" {
-		args = append(args, "--namespace", namespace)
-	}
-	// journalctl's own bounds save reading what the report would skip;
-	// seconds, rounded outwards, and the report bounds exactly.
-	if !opt.Since.IsZero() {
-		args = append(args, "--since", "@"+strconv.FormatInt(opt.Since.Unix(), 10))
-	}
-	if !opt.Until.IsZero() {
-		args = append(args, "--until", "@"+strconv.FormatInt(opt.Until.Unix()+1, 10))
-	}
-	args = append(args, "SYSLOG_IDENTIFIER="+audit.SyslogIdentifier)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("running journalctl: %v", err)
-	}
-	rep, readErr := audit.ReadReport(out, opt)
-	if readErr != nil {
-		cancel()
-	}
-	_, _ = io.Copy(io.Discard, out)
-	waitErr := cmd.Wait()
-	msg := strings.TrimSpace(stderr.String())
-	switch {
-	case readErr != nil:
-		return nil, readErr
-	case waitErr != nil:
-		if msg == "" {
-			msg = waitErr.Error()
-		}
-		return nil, fmt.Errorf("journalctl %s: %s", strings.Join(args, " "), msg)
-	}
-	if msg != "" {
-		// Warnings such as "No journal files were found": the report
-		// may be empty for that reason, so say it.
-		fmt.Fprintf(e.stderr, "sshwarden: note: journalctl: %s\n", msg)
-	}
-	return rep, nil
 }
 
 // parseWhen reads a --since or --until TIME (see reportUsage) relative to
