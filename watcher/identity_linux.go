@@ -186,3 +186,91 @@ func (fs *FS) PTYMasters(pid int) ([]int, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// Exe returns the target of process pid's exe link: the path of the
+// binary it runs, followed by " (deleted)" when that file was deleted
+// since (see [FS.CheckExe]). The error wraps [ErrNoProcess] when there is
+// no process pid (or it has no binary: a zombie, a kernel thread), else
+// it is os.Readlink's.
+func (fs *FS) Exe(pid int) (string, error) {
+	if pid <= 0 || pid >= 1<<31 {
+		return "", fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
+	exe, err := os.Readlink(fs.Path(pid, "exe"))
+	if err != nil && gone(err) {
+		return "", fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
+	return exe, err
+}
+
+// UIDs returns the real and effective uid of process pid, from its
+// status file, as a scan reads them.
+func (fs *FS) UIDs(pid int) (real, effective uint32, err error) {
+	if pid <= 0 || pid >= 1<<31 {
+		return 0, 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
+	name := fs.Path(pid, "status")
+	b, err := os.ReadFile(name)
+	if err != nil {
+		if gone(err) {
+			return 0, 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return 0, 0, err
+	}
+	r, e, ok := parseUID(b)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: cannot parse its Uid line", name)
+	}
+	return uint32(r), uint32(e), nil
+}
+
+// Sockets returns the inodes of the sockets that process pid holds open
+// (its fd links "socket:[INODE]"), sorted. The error wraps
+// [ErrNoProcess] when there is no process pid, else it is os.ReadDir's.
+func (fs *FS) Sockets(pid int) ([]uint64, error) {
+	if pid <= 0 || pid >= 1<<31 {
+		return nil, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
+	dir := fs.Path(pid, "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if gone(err) {
+			return nil, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return nil, err
+	}
+	var out []uint64
+	for _, e := range ents {
+		target, err := os.Readlink(dir + "/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if ino, ok := parseSocket([]byte(target)); ok {
+			out = append(out, ino)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// ListeningTCP returns the inodes of the sockets in state LISTEN in a
+// TCP table of process pid's network namespace, table being "tcp" or
+// "tcp6" (/proc/PID/net/TABLE), sorted. The error is os.ReadFile's: a
+// missing tcp6 table means no IPv6.
+//
+// Like any read of a TCP table it may miss sockets while others open and
+// close (see tcpReads).
+func (fs *FS) ListeningTCP(pid int, table string) ([]uint64, error) {
+	b, err := os.ReadFile(fs.Path(pid, "net/"+table))
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for line := range bytes.Lines(b) {
+		if s, ok := parseTCPLine(bytes.TrimSuffix(line, []byte("\n"))); ok && s.listen {
+			out = append(out, s.inode)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sshwarden/sshwarden/internal/decimal"
 )
 
@@ -92,34 +90,6 @@ func lookupUser(uid int) (string, bool) {
 		return "", false
 	}
 	return u.Username, true
-}
-
-// TrustedSSHD is the default [Options.TrustedExe]: path is a regular file
-// owned by root, not writable by group or others, named sshd or
-// sshd-session.
-func TrustedSSHD(path string) bool {
-	switch filepath.Base(path) {
-	case "sshd", "sshd-session":
-	default:
-		return false
-	}
-	var st unix.Stat_t
-	return unix.Stat(path, &st) == nil && rootOwned(&st)
-}
-
-// rootOwned reports whether st is a regular file owned by root and not
-// writable by group or others.
-func rootOwned(st *unix.Stat_t) bool {
-	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o022 == 0 && st.Uid == 0
-}
-
-// trustedFile reports whether the file that the NUL-terminated path p,
-// relative to dir, leads to is root-owned and not writable by group or
-// others. Through /proc/PID/exe that is the executed file, also once
-// it was deleted.
-func trustedFile(dir int, p []byte) bool {
-	var st unix.Stat_t
-	return unix.Fstatat(dir, string(p[:len(p)-1]), &st, 0) == nil && rootOwned(&st)
 }
 
 // Scan returns the live sessions, sorted by PID, and the problems that

@@ -18,6 +18,8 @@ import (
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/sshwarden/sshwarden/watcher"
 )
 
 // SessionsNote ends every message of [Reload]: a reload changes what sshd
@@ -33,7 +35,6 @@ const (
 	pidFileMax      = 32                    // bytes read from a PidFile at most
 	pidLimit        = 1 << 22               // PID_MAX_LIMIT on 64-bit Linux
 	systemdRunDir   = "/run/systemd/system" // a directory when systemd runs, see sd_booted(3)
-	procRoot        = "/proc"
 )
 
 // ReloadOptions say how to find, check and reload sshd. The zero value
@@ -61,6 +62,9 @@ type ReloadOptions struct {
 	// that reloading another sshd's configuration never reloads the
 	// system's service.
 	Systemd *bool
+	// FS is the proc file system the signal path reads the listener's
+	// process through; nil means /proc.
+	FS *watcher.FS
 }
 
 func (o ReloadOptions) withDefaults() ReloadOptions {
@@ -230,6 +234,13 @@ func reloadSignal(ctx context.Context, o ReloadOptions) (string, error) {
 	if o.PidFile == "none" {
 		return "", errors.New("sshd writes no PidFile (PidFile none): cannot find the listener to reload")
 	}
+	fsys := o.FS
+	if fsys == nil {
+		var err error
+		if fsys, err = watcher.NewFS(""); err != nil {
+			return "", err
+		}
+	}
 	sshd := o.SSHD
 	if p, err := filepath.EvalSymlinks(sshd); err == nil {
 		sshd = p
@@ -260,7 +271,7 @@ func reloadSignal(ctx context.Context, o ReloadOptions) (string, error) {
 		return "", refuse("pidfd_open: %v", err)
 	}
 
-	old, err := inspectListener(procRoot, pid, sshd)
+	old, err := inspectListener(fsys, pid, sshd)
 	if err != nil {
 		return "", refuse("%v", err)
 	}
@@ -290,7 +301,7 @@ func reloadSignal(ctx context.Context, o ReloadOptions) (string, error) {
 		}
 		if alive {
 			var now []uint64
-			now, last = inspectListener(procRoot, pid, sshd)
+			now, last = inspectListener(fsys, pid, sshd)
 			if last == nil && !slices.ContainsFunc(now, func(s uint64) bool { return slices.Contains(old, s) }) {
 				return fmt.Sprintf("sent SIGHUP to the sshd listener, pid %d (%s), which listens again", pid, o.PidFile), nil
 			}
@@ -376,32 +387,41 @@ func parsePid(s string) (int, bool) {
 // "refusing to signal pid N from FILE: ".
 var errProcessGone = errors.New("the process exited")
 
-// inspectListener checks, under the proc file system at proc, that pid
-// is an sshd listener run by root from the binary sshd (resolved) or one
-// named sshd, and returns the inodes of its listening sockets.
-func inspectListener(proc string, pid int, sshd string) ([]uint64, error) {
-	dir := filepath.Join(proc, strconv.Itoa(pid))
-	st, err := readProcStatus(dir)
+// inspectListener checks, through fsys, that pid is an sshd listener run
+// by root from the binary sshd (resolved) or one named sshd, and returns
+// the inodes of its listening sockets.
+func inspectListener(fsys *watcher.FS, pid int, sshd string) ([]uint64, error) {
+	p, err := fsys.Process(pid)
+	if errors.Is(err, watcher.ErrNoProcess) {
+		return nil, errProcessGone
+	}
 	if err != nil {
 		return nil, err
 	}
-	if st.state == "Z" || st.state == "X" {
+	if !p.Alive() {
 		return nil, errProcessGone
 	}
-	if st.uid[0] != "0" || st.uid[1] != "0" {
-		return nil, fmt.Errorf("it does not run as root (real uid %s, effective uid %s)", st.uid[0], st.uid[1])
+	real, effective, err := fsys.UIDs(pid)
+	if errors.Is(err, watcher.ErrNoProcess) {
+		return nil, errProcessGone
 	}
-	if err := checkListenerExe(dir, sshd); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	if st.ppid > 1 {
+	if real != 0 || effective != 0 {
+		return nil, fmt.Errorf("it does not run as root (real uid %d, effective uid %d)", real, effective)
+	}
+	if err := checkListenerExe(fsys, pid, sshd); err != nil {
+		return nil, err
+	}
+	if p.PPID > 1 {
 		// A parent that is gone, or not readable, is not an sshd we
 		// know of: the checks of the process itself stand.
-		if pexe, err := os.Readlink(filepath.Join(proc, strconv.Itoa(st.ppid), "exe")); err == nil && isSSHDBinary(pexe, sshd) {
-			return nil, fmt.Errorf("its parent, pid %d, is an sshd too (%s): it serves a connection, it is not the listener", st.ppid, pexe)
+		if pexe, err := fsys.Exe(p.PPID); err == nil && isSSHDBinary(pexe, sshd) {
+			return nil, fmt.Errorf("its parent, pid %d, is an sshd too (%s): it serves a connection, it is not the listener", p.PPID, pexe)
 		}
 	}
-	sockets, err := listeningSockets(dir)
+	sockets, err := listeningSockets(fsys, pid)
 	if err != nil {
 		return nil, err
 	}
@@ -411,84 +431,25 @@ func inspectListener(proc string, pid int, sshd string) ([]uint64, error) {
 	return sockets, nil
 }
 
-// procStatus is what inspectListener reads of /proc/PID/status.
-type procStatus struct {
-	state string
-	ppid  int
-	uid   [2]string // real, effective
-}
-
-func readProcStatus(dir string) (procStatus, error) {
-	var st procStatus
-	b, err := os.ReadFile(filepath.Join(dir, "status"))
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-		return st, errProcessGone
-	}
-	if err != nil {
-		return st, err
-	}
-	seen := map[string]bool{}
-	for line := range strings.Lines(string(b)) {
-		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ":")
-		if !ok || seen[k] {
-			continue // the kernel escapes the Name field: first wins
-		}
-		seen[k] = true
-		f := strings.Fields(v)
-		switch k {
-		case "State":
-			if len(f) > 0 {
-				st.state = f[0]
-			}
-		case "PPid":
-			if len(f) == 1 {
-				st.ppid, _ = strconv.Atoi(f[0])
-			}
-		case "Uid":
-			if len(f) == 4 {
-				st.uid = [2]string{f[0], f[1]}
-			}
-		}
-	}
-	if st.state == "" || st.uid[0] == "" {
-		return st, fmt.Errorf("cannot read State and Uid in %s/status", dir)
-	}
-	return st, nil
-}
-
-// checkListenerExe checks the binary that dir's process runs: the file it
-// executed, reached through the /proc link (whatever now lies at its
-// path), must be sshd (resolved) or named sshd, a regular file owned by
-// root and writable by no one else.
-func checkListenerExe(dir, sshd string) error {
-	link := filepath.Join(dir, "exe")
-	exe, err := os.Readlink(link)
-	if errors.Is(err, os.ErrNotExist) {
+// checkListenerExe checks the binary that process pid runs with
+// [watcher.FS.CheckExe]: the file it executed, reached through the /proc
+// link (whatever now lies at its path), must not be deleted, must be sshd
+// (resolved) or named sshd, a regular file owned by root and writable by
+// no one else.
+func checkListenerExe(fsys *watcher.FS, pid int, sshd string) error {
+	err := fsys.CheckExe(pid, func(exe string) bool { return filepath.Base(exe) == "sshd" || exe == sshd })
+	var bad *watcher.ExeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, watcher.ErrNoProcess):
 		return errProcessGone
+	case errors.As(err, &bad) && bad.Reason == watcher.ExeDeleted:
+		return fmt.Errorf("its binary %s: sshd was upgraded or removed since the listener started; restart it rather than reload it", bad.Exe)
+	case bad != nil:
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("cannot read its binary: %w", err)
-	}
-	if strings.HasSuffix(exe, " (deleted)") {
-		return fmt.Errorf("its binary %s: sshd was upgraded or removed since the listener started; restart it rather than reload it", exe)
-	}
-	if filepath.Base(exe) != "sshd" && exe != sshd {
-		return fmt.Errorf("its binary %s is not sshd", exe)
-	}
-	fi, err := os.Stat(link) // the file the process runs, not its path
-	if err != nil {
-		return fmt.Errorf("cannot stat its binary %s: %w", exe, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("its binary %s is not a regular file", exe)
-	}
-	if s, ok := fi.Sys().(*syscall.Stat_t); !ok || s.Uid != 0 {
-		return fmt.Errorf("its binary %s is not owned by root", exe)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("its binary %s is writable by group or others (%v)", exe, fi.Mode().Perm())
-	}
-	return nil
+	return fmt.Errorf("cannot read its binary: %w", err)
 }
 
 // isSSHDBinary reports whether exe, a parent's binary, is an sshd: the binary
@@ -503,45 +464,27 @@ func isSSHDBinary(exe, sshd string) bool {
 }
 
 // listeningSockets returns the inodes of the TCP sockets in state LISTEN
-// among the open files of dir's process, as its network namespace's
+// among the open files of process pid, as its network namespace's
 // /proc/PID/net/tcp and tcp6 list them.
-func listeningSockets(dir string) ([]uint64, error) {
-	fds, err := os.ReadDir(filepath.Join(dir, "fd"))
-	if errors.Is(err, os.ErrNotExist) {
+func listeningSockets(fsys *watcher.FS, pid int) ([]uint64, error) {
+	open, err := fsys.Sockets(pid)
+	if errors.Is(err, watcher.ErrNoProcess) {
 		return nil, errProcessGone
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot list its open files: %w", err)
 	}
-	open := map[uint64]bool{}
-	for _, fd := range fds {
-		link, err := os.Readlink(filepath.Join(dir, "fd", fd.Name()))
-		if err != nil {
-			continue // closed meanwhile
-		}
-		s, ok := strings.CutPrefix(link, "socket:[")
-		if s, ok2 := strings.CutSuffix(s, "]"); ok && ok2 {
-			if ino, err := strconv.ParseUint(s, 10, 64); err == nil {
-				open[ino] = true
-			}
-		}
-	}
 	var out []uint64
 	for _, table := range []string{"tcp", "tcp6"} {
-		b, err := os.ReadFile(filepath.Join(dir, "net", table))
+		listening, err := fsys.ListeningTCP(pid, table)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // no IPv6
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cannot read its %s table: %w", table, err)
 		}
-		for line := range strings.Lines(string(b)) {
-			// sl local rem st tx:rx tr:when retr uid timeout inode
-			f := strings.Fields(line)
-			if len(f) < 10 || f[3] != "0A" {
-				continue
-			}
-			if ino, err := strconv.ParseUint(f[9], 10, 64); err == nil && open[ino] {
+		for _, ino := range listening {
+			if _, ok := slices.BinarySearch(open, ino); ok {
 				out = append(out, ino)
 			}
 		}

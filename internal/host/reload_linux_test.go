@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
+	"github.com/sshwarden/sshwarden/watcher"
 )
 
 // Bounds on the waits of these tests.
@@ -334,11 +335,21 @@ func waitProcess(t *testing.T, s *sshdtest.Server, ok func(sshdtest.Process) boo
 
 func listenerSockets(t *testing.T, pid int) []uint64 {
 	t.Helper()
-	socks, err := listeningSockets(filepath.Join("/proc", strconv.Itoa(pid)))
+	socks, err := listeningSockets(liveFS(t), pid)
 	if err != nil || len(socks) == 0 {
 		t.Fatalf("listening sockets of %d: %v, %v", pid, socks, err)
 	}
 	return socks
+}
+
+// liveFS is the host's /proc.
+func liveFS(t *testing.T) *watcher.FS {
+	t.Helper()
+	fsys, err := watcher.NewFS("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
 }
 
 // setConfig inserts lines after the first line of the configuration
@@ -532,7 +543,7 @@ func startDeletedSSHD(t *testing.T, config string) *testProc {
 	deadline = time.Now().Add(appearTimeout)
 	for {
 		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(c.pid) {
-			if socks, _ := listeningSockets(filepath.Join("/proc", strconv.Itoa(c.pid))); len(socks) > 0 {
+			if socks, _ := listeningSockets(liveFS(t), c.pid); len(socks) > 0 {
 				break
 			}
 		}
