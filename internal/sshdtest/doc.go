@@ -61,6 +61,9 @@
 //     the test user's passwd, group and shadow lines and its home;
 //   - from 9.8 on writes PerSourcePenalties no, so that the connections a
 //     test ends before they authenticate never lock 127.0.0.1 out.
+//   - writes MaxStartups 100, so that a test that opens a dozen
+//     connections at once never has one dropped at random before it
+//     authenticates.
 //
 // # Missing components
 //
