@@ -23,6 +23,16 @@ type evaluator struct {
 	// detail is the message of the last KindDetail diagnostic, which a
 	// fatal one that follows it repeats.
 	detail string
+	// active is whether the lines read apply (activep of servconf.c): in
+	// the global section of the first pass, or in a Match block that
+	// matches. incFlags are the Include flags of the file being read
+	// (inc_flags: cfgNeverMatch, cfgMatchOnly).
+	active   bool
+	incFlags int
+	// lines holds the line being read at each Include depth, allocated
+	// once per pass rather than once per line.
+	lines [maxIncludeDepth + 1]*dirLine
+	bufs  [maxIncludeDepth + 1][]byte // the text of that line
 }
 
 func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
@@ -31,14 +41,24 @@ func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
 
 const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
 
+// lineAt returns the storage for the line read at Include depth depth: a
+// line's handler runs while the lines of the files it includes are read,
+// one level deeper.
+func (e *evaluator) lineAt(depth int) *dirLine {
+	if e.lines[depth] == nil {
+		e.lines[depth] = new(dirLine)
+	}
+	return e.lines[depth]
+}
+
 // firstPass runs sshd's first pass. It fails when the budget runs out
 // before sshd would stop; when sshd would have stopped before (a fatal
 // diagnostic), the configuration is kept, refused, with what was read.
 func (c *Config) firstPass() error {
 	e := newEvaluator(c, nil)
 	o := newOptions()
-	active := 1
-	e.parseDepth(o, c.Main, 0, &active, 0, Pos{})
+	e.active = true
+	e.parseDepth(o, c.Main, 0, 0, Pos{})
 	c.work = e.m
 	if e.m.over != nil {
 		if !slices.ContainsFunc(e.diags, func(d Diag) bool { return d.Severity == SevFatal }) {
@@ -92,8 +112,9 @@ func (e *evaluator) met(sev Severity, pos Pos) {
 	e.stopped = true
 }
 
-// parseDepth ports parse_server_config_depth.
-func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int, depth int, from Pos) {
+// parseDepth ports parse_server_config_depth: it reads file name with the
+// Include flags flags.
+func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, from Pos) {
 	if !e.m.include(name, from) {
 		return
 	}
@@ -116,6 +137,9 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 	if !e.m.read(name, src.size, from) {
 		return
 	}
+	outerFlags := e.incFlags
+	e.incFlags = flags
+	defer func() { e.incFlags = outerFlags }()
 	msgFile := name
 	if e.ci != nil && depth == 0 {
 		msgFile = "reprocess config" // parse_server_match_config's name for it
@@ -137,13 +161,15 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		if !src.file.nul && i < len(src.file.Lines) {
 			syn = src.file.Lines[i]
 		}
-		buf := make([]byte, len(raw)+1)
-		copy(buf, raw)
+		// A copy to tokenise in place, NUL-terminated, in a buffer of the
+		// pass: the handler of a line keeps it (see lineAt).
+		buf := append(append(e.bufs[depth][:0], raw...), 0)
+		e.bufs[depth] = buf
 		pos := Pos{File: name, Line: i + 1}
 		if syn != nil && syn.IsDirective() {
 			pos.Col = int(syn.kwOff) + 1
 		}
-		if !e.processLine(o, buf, pos, msgFile, syn, activep, &flags, depth) {
+		if !e.processLine(o, buf, pos, msgFile, syn, depth) {
 			bad++
 		}
 	}
@@ -267,7 +293,7 @@ func (a *argv) peek() (string, bool) {
 // processLine ports process_server_config_line_depth. It returns false for
 // a "bad configuration option" (counted), true otherwise; fatal problems are
 // recorded as diagnostics.
-func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, activep *int, incFlags *int, depth int) bool {
+func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, depth int) bool {
 	// Strip trailing whitespace and form feeds.
 	n := len(line) - 1 // line is NUL-terminated
 	if n <= 0 {
@@ -314,8 +340,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		e.errorLine(l, 0, KindSyntax, "invalid quotes")
 		return false
 	}
-	av := &argv{v: vals}
-	if *activep == 0 && flags&cfgMatch == 0 {
+	if !e.active && flags&cfgMatch == 0 {
 		if e.ci == nil {
 			name := keyword
 			if kw != nil {
@@ -331,7 +356,10 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	outer, outerFatal := e.cur, e.curFatal
 	e.cur, e.curFatal = pos, false
-	ok = e.directive(o, op, l, av, line, str, activep, incFlags, depth)
+	d := e.lineAt(depth)
+	*d = dirLine{e: e, o: o, l: l, av: argv{v: vals}, line: line, str: str, depth: depth}
+	d.l.kw = spelling(kwb, kw) // keyword itself stays on the stack
+	ok = d.directive(op)
 	here := e.curFatal
 	// A file that includes itself has lines at this line's position.
 	e.cur, e.curFatal = outer, outerFatal || here && outer.File == pos.File && outer.Line == pos.Line
@@ -341,11 +369,24 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if here {
 		return true // sshd stopped at this line
 	}
-	if av.left() > 0 {
-		e.errorLine(l, av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
+	if d.av.left() > 0 {
+		e.errorLine(l, d.av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
 		return false
 	}
 	return true
+}
+
+// spelling returns the keyword kwb as a string: kw's own name when it is
+// spelled so (as most lines are), which saves a copy of each line's keyword.
+func spelling(kwb []byte, kw *Keyword) string {
+	switch {
+	case kw == nil:
+	case kw.Name == string(kwb):
+		return kw.Name
+	case kw.lower == string(kwb):
+		return kw.lower
+	}
+	return string(kwb)
 }
 
 // versionLess reports whether OpenSSH version a is older than b ("9.2" < "10.0").
