@@ -158,8 +158,8 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, fr
 			continue
 		}
 		var syn *Line
-		if !src.file.nul && i < len(src.file.Lines) {
-			syn = src.file.Lines[i]
+		if !src.file.nul && i < len(src.file.lines) {
+			syn = src.file.lines[i]
 		}
 		// A copy to tokenise in place, NUL-terminated, in a buffer of the
 		// pass: the handler of a line keeps it (see lineAt).
@@ -198,10 +198,10 @@ func (l lineCtx) at(arg int) Pos {
 	switch {
 	case arg < 0:
 		p.Col = int(l.syn.kwOff) + 1
-	case arg < len(l.syn.Args):
-		p.Col = l.syn.Args[arg].Off + 1
-	case len(l.syn.Args) > 0:
-		last := l.syn.Args[len(l.syn.Args)-1]
+	case arg < len(l.syn.args):
+		p.Col = l.syn.args[arg].Off + 1
+	case len(l.syn.args) > 0:
+		last := l.syn.args[len(l.syn.args)-1]
 		p.Col = last.Off + 1
 	default:
 		p.Col = int(l.syn.kwOff) + 1

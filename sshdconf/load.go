@@ -1,7 +1,6 @@
 package sshdconf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // LoadOptions says how to read a configuration. The zero value reads like
@@ -217,15 +218,17 @@ func load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
 	return c, c.firstPass()
 }
 
-// Parsed builds a Config from files already parsed, keyed by sshd name, with
-// main naming the main file. Includes are looked up among them. It is Load
-// for tests and fuzzing: nothing touches the file system.
-func Parsed(files map[string][]byte, main string, opt *LoadOptions) (*Config, error) {
-	m := mapFS{}
-	for n, b := range files {
-		m[strings.TrimPrefix(path.Clean("/"+n), "/")] = b
+// Parsed builds a Config from files already parsed (by [Parse], and
+// perhaps edited) as [Load] would read them were they the only files on
+// the host: main names the main file, and Include lines find the others by
+// their [File.Name]. Nothing touches a file system; the Config reads the
+// files' text, and its Files are its own.
+func Parsed(files []*File, main string, opt *LoadOptions) (*Config, error) {
+	m := make(map[string][]byte, len(files))
+	for _, f := range files {
+		m[f.Name] = f.Bytes()
 	}
-	return Load(m, main, opt)
+	return Load(memfs.New(m), main, opt)
 }
 
 // Diags returns the problems of the first pass, in the order sshd meets
@@ -464,76 +467,6 @@ func (c *Config) glob(pattern string) (files []string, ok bool) {
 	return out, true
 }
 
-// mapFS is a minimal in-memory fs.FS for Parsed.
-type mapFS map[string][]byte
-
-func (m mapFS) Open(name string) (fs.File, error) {
-	if b, ok := m[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
-	}
-	if st, err := m.Stat(name); err == nil {
-		return &memFile{Reader: bytes.NewReader(nil), info: st.(fileInfo)}, nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-type memFile struct {
-	*bytes.Reader
-	info fileInfo
-}
-
-func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *memFile) Close() error               { return nil }
-
-func (m mapFS) ReadFile(name string) ([]byte, error) {
-	if b, ok := m[name]; ok {
-		return bytes.Clone(b), nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-func (m mapFS) Stat(name string) (fs.FileInfo, error) {
-	if b, ok := m[name]; ok {
-		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
-	}
-	prefix := name + "/"
-	if name == "." {
-		prefix = ""
-	}
-	for k := range m {
-		if strings.HasPrefix(k, prefix) {
-			return fileInfo{name: path.Base(name), dir: true}, nil
-		}
-	}
-	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
-}
-
-func (m mapFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	prefix := name + "/"
-	if name == "." {
-		prefix = ""
-	}
-	seen := map[string]bool{}
-	var out []fs.DirEntry
-	for k := range m {
-		if !strings.HasPrefix(k, prefix) {
-			continue
-		}
-		rest := k[len(prefix):]
-		n, _, isDir := strings.Cut(rest, "/")
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: n, dir: isDir}))
-	}
-	if len(out) == 0 {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
-	}
-	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
-}
-
 // ServicesFile returns a lookup of TCP service names in etc/services of
 // fsys (rooted at "/"), as getservbyname(name, "tcp") does with the "files"
 // NSS source. The file is read once, on first use.
@@ -591,14 +524,14 @@ type overlayFS struct {
 
 func (o overlayFS) Open(name string) (fs.File, error) {
 	if b, ok := o.files[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
+		return memfs.File(name, b), nil
 	}
 	return o.base.Open(name)
 }
 
 func (o overlayFS) Stat(name string) (fs.FileInfo, error) {
 	if b, ok := o.files[name]; ok {
-		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
+		return memfs.Info(name, int64(len(b))), nil
 	}
 	return fs.Stat(o.base, name)
 }

@@ -82,8 +82,8 @@ func (c *Config) walk() ([]*Directive, []Include) {
 				continue // blank or comment, as in parseDepth
 			}
 			var syn *Line
-			if !src.file.nul && i < len(src.file.Lines) {
-				syn = src.file.Lines[i]
+			if !src.file.nul && i < len(src.file.lines) {
+				syn = src.file.lines[i]
 			}
 			d := parseDirective(raw, Pos{File: name, Line: i + 1}, syn)
 			if d == nil {
@@ -137,7 +137,7 @@ func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
 	if syn != nil && plain(raw) {
 		// The tokenisers below split such a line on blanks, nothing more:
 		// take the words from the syntax line's text, without copying.
-		t := syn.Text
+		t := syn.text
 		if len(t) >= len(raw) && t[len(t)-len(raw):] == string(raw) {
 			return plainDirective(t[len(t)-len(raw):], pos, syn)
 		}
