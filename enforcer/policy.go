@@ -374,7 +374,7 @@ func parseMatch(args []string, pos sshdconf.Pos) (Block, error) {
 		switch c {
 		case "user", "group":
 		case "address", "localaddress":
-			if sshdconf.MatchAddressList("", pat) != 0 {
+			if sshdconf.CheckAddressList(pat) != nil {
 				return b, fmt.Errorf("invalid address list for Match %s: %s (addresses, CIDR blocks, wildcards, !negation)", words[i-1], pat)
 			}
 		case "localport":
