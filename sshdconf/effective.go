@@ -9,6 +9,8 @@ import (
 // Effective is the configuration sshd uses for one connection: what
 // `sshd -T -C ...` prints, with the line each value came from.
 type Effective struct {
+	// Settings are the lines of sshd -T, in its order; they belong to
+	// the Effective: the caller must not change them.
 	Settings []Setting
 
 	index [][2]int32 // by printedRank: [first, end) in Settings, built on first Get

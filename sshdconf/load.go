@@ -76,6 +76,7 @@ func (o *LoadOptions) setDefaults() {
 // A Config caches what it computes on first use, so one Config must not be
 // used by several goroutines at once; load one per goroutine.
 type Config struct {
+	// Main is the name of the main file, as given to Load.
 	Main string
 	// Files are the files read, in the order first read, by the name sshd
 	// would open them with.
@@ -122,7 +123,10 @@ type globbed struct {
 
 // A Diag is a problem sshd reports while reading the configuration.
 type Diag struct {
-	Pos  Pos
+	// Pos is where sshd reports the problem: the keyword or argument at
+	// fault, or the file for a whole-file problem.
+	Pos Pos
+	// Kind classifies the problem, for lint check names.
 	Kind DiagKind
 	// Msg describes the problem without its location, for lint output.
 	Msg string
@@ -148,7 +152,6 @@ const (
 	KindIO          DiagKind = "unreadable"
 	KindDeprecated  DiagKind = "deprecated"
 	KindTerminating DiagKind = "terminating"
-	KindLimit       DiagKind = "too-large" // no longer reported: see BudgetError
 	// KindDetail is a message sshd prints just before a fatal one, to
 	// explain it ("Missing Match criteria for bob", then "Bad Match
 	// condition"); the fatal diagnostic carries its text too.
@@ -165,13 +168,16 @@ const (
 	SevFatal                 // sshd stops here
 )
 
+// Error formats d as FILE:LINE:COL: MSG.
 func (d Diag) Error() string {
 	return fmt.Sprintf("%s: %s", d.Pos, d.Msg)
 }
 
-// ErrorList is a list of diagnostics that is an error.
+// ErrorList is a list of diagnostics that is an error: all the problems
+// met, not only the first.
 type ErrorList []Diag
 
+// Error formats the diagnostics of l one a line.
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, d := range l {
@@ -280,10 +286,11 @@ func (c *Config) File(name string) *File {
 	return nil
 }
 
-// abs resolves a file name sshd would open relative to its cwd.
 // Path returns the absolute path sshd opens for a file name of c (names
 // relative to sshd's working directory are resolved against it).
 func (c *Config) Path(name string) string { return c.abs(name) }
+
+// abs resolves a file name sshd would open relative to its cwd.
 
 func (c *Config) abs(name string) string {
 	if strings.HasPrefix(name, "/") {

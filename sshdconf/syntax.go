@@ -11,9 +11,9 @@ import (
 // Pos is a position in a configuration file: the file name as sshd would
 // open it, a 1-based line and a 1-based byte column (0 when unknown).
 type Pos struct {
-	File string
-	Line int
-	Col  int
+	File string // as sshd names it
+	Line int    // 1-based
+	Col  int    // 1-based byte column; 0 when unknown
 }
 
 // String formats p as FILE:LINE:COL, FILE:LINE, or "default" for the zero Pos.
@@ -83,8 +83,8 @@ func (l *Line) Args() []Token { return append([]Token(nil), l.args...) }
 // Token is a keyword or argument of a Line, a value: Raw is its spelling
 // in the file (with any quotes), Off its byte offset in [Line.Text].
 type Token struct {
-	Raw string
-	Off int
+	Raw string // as written, with any quotes
+	Off int    // byte offset in the line's text
 }
 
 // Value returns what sshd reads for the token: quotes removed and escapes
