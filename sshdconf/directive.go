@@ -6,12 +6,14 @@ import (
 )
 
 // This file ports the opcode switch of process_server_config_line_depth
-// (servconf.c). [handlers] maps each keyword's opcode to the function that
-// reads its arguments. Most keywords take one value of a common kind (a
-// flag, a choice, an integer, a time, a file name, an algorithm list) and
-// keep the first value obtained: their handlers are built, below, from the
-// options field they set. A keyword with a syntax of its own has a function
-// of its own, in keywordfuncs.go; Include and Match are in include.go.
+// (servconf.c). Most keywords take one value of a common kind (a flag, a
+// choice, an integer, a time, a file name, an algorithm list): [values]
+// maps their opcodes to the kind and the options field they set, and a
+// method of dirLine per kind reads them. A keyword with a syntax of its own
+// has a method of its own, in keywordfuncs.go (Include and Match in
+// include.go), which [dirLine.directive] calls by opcode. The table holds
+// data, not functions of the line, so that a line's state stays on the
+// stack.
 
 // dirLine is one directive line as a case of sshd's switch sees it: the
 // options it sets, its arguments, and the raw line for the keywords that
@@ -21,32 +23,57 @@ type dirLine struct {
 	o     *options
 	l     lineCtx
 	av    argv
-	line  []byte // NUL-terminated, for the keywords that read the rest of it
-	str   int    // where the arguments start in line
-	depth int    // the Include depth of the line's file
+	str   int // where the arguments start in the line
+	depth int // the Include depth of the line's file
 }
 
-// A handler reads the arguments of one directive into d.o. It returns
-// false where sshd counts a bad option ("goto out" with ret -1); fatal
-// problems become diagnostics, and the handler returns true.
-type handler func(d *dirLine) bool
-
-// Accessors of an options field, for the handlers of the common kinds.
+// Accessors of an options field, for the keywords of the common kinds.
 type (
 	intField  func(*options) *ival
 	strField  func(*options) *sval
 	listField func(*options) *lval
 )
 
-// handlers is the switch of process_server_config_line_depth, by opcode.
-var handlers = [...]handler{
+// kind is how the arguments of a keyword of a common kind are read.
+type kind uint8
+
+const (
+	kindSpecial  kind = iota // a method of its own (keywordfuncs.go)
+	kindChoice               // a name of a multistate table: parse_multistate, parse_flag
+	kindTime                 // a time: parse_time
+	kindInt                  // a non-negative integer: parse_int
+	kindFile                 // a file name made absolute: parse_filename
+	kindFileList             // every line adds a file name
+	kindWord                 // one word, kept as written
+	kindKeyAlgos             // a list of key algorithms
+	kindAlgos                // a list of algorithms of a global keyword
+	kindUsers                // every line adds user patterns
+	kindGroups               // every line adds group patterns
+	kindCommand              // the rest of the line, an absolute path or "none"
+	kindPermit               // PermitOpen, PermitListen
+	kindIgnored              // deprecated or unsupported: logged, skipped
+)
+
+// value says how to read a keyword of a common kind: its kind, the options
+// field it sets (i, s or l), and what the kind needs besides.
+type value struct {
+	kind   kind
+	i      intField
+	s      strField
+	l      listField
+	table  []state                        // kindChoice
+	valid  func(*algorithms, string) bool // kindAlgos
+	msg    string                         // kindWord: when missing; kindAlgos: when invalid; kindIgnored: what
+	listen bool                           // kindPermit: PermitListen
+}
+
+// values is the part of process_server_config_line_depth's switch that
+// reads keywords of a common kind, by opcode.
+var values = [...]value{
 	sUsePAM:                          flag(func(o *options) *ival { return &o.usePAM }),
-	sPort:                            (*dirLine).port,
 	sLoginGraceTime:                  timeValue(func(o *options) *ival { return &o.loginGraceTime }),
-	sListenAddress:                   (*dirLine).listenAddress,
 	sAddressFamily:                   choice(func(o *options) *ival { return &o.addressFamily }, msAddrFamily),
 	sHostKeyFile:                     fileList(func(o *options) *lval { return &o.hostKeyFiles }),
-	sHostKeyAgent:                    (*dirLine).hostKeyAgent,
 	sHostCertificate:                 fileList(func(o *options) *lval { return &o.hostCertFiles }),
 	sPidFile:                         fileName(func(o *options) *sval { return &o.pidFile }),
 	sModuliFile:                      fileName(func(o *options) *sval { return &o.moduliFile }),
@@ -60,7 +87,6 @@ var handlers = [...]handler{
 	sCASignatureAlgorithms:           keyAlgos(func(o *options) *sval { return &o.caSignAlgorithms }),
 	sPubkeyAuthentication:            flag(func(o *options) *ival { return &o.pubkeyAuthentication }),
 	sPubkeyAcceptedAlgorithms:        keyAlgos(func(o *options) *sval { return &o.pubkeyAcceptedAlgos }),
-	sPubkeyAuthOptions:               (*dirLine).pubkeyAuthOptions,
 	sKerberosAuthentication:          flag(func(o *options) *ival { return &o.kerberosAuthentication }),
 	sKerberosOrLocalPasswd:           flag(func(o *options) *ival { return &o.kerberosOrLocalPasswd }),
 	sKerberosTicketCleanup:           flag(func(o *options) *ival { return &o.kerberosTicketCleanup }),
@@ -69,7 +95,6 @@ var handlers = [...]handler{
 	sGssCleanupCreds:                 flag(func(o *options) *ival { return &o.gssCleanupCreds }),
 	sGssStrictAcceptor:               flag(func(o *options) *ival { return &o.gssStrictAcceptor }),
 	sGssStoreRekey:                   flag(func(o *options) *ival { return &o.gssStoreRekey }),
-	sGssKexAlgorithms:                (*dirLine).gssKexAlgorithms,
 	sPasswordAuthentication:          flag(func(o *options) *ival { return &o.passwordAuthentication }),
 	sKbdInteractiveAuthentication:    flag(func(o *options) *ival { return &o.kbdInteractiveAuthentication }),
 	sPrintMotd:                       flag(func(o *options) *ival { return &o.printMotd }),
@@ -83,14 +108,9 @@ var handlers = [...]handler{
 	sStrictModes:                     flag(func(o *options) *ival { return &o.strictModes }),
 	sTCPKeepAlive:                    flag(func(o *options) *ival { return &o.tcpKeepAlive }),
 	sEmptyPasswd:                     flag(func(o *options) *ival { return &o.permitEmptyPasswd }),
-	sPermitUserEnvironment:           (*dirLine).permitUserEnvironment,
 	sCompression:                     choice(func(o *options) *ival { return &o.compression }, msCompression),
-	sRekeyLimit:                      (*dirLine).rekeyLimit,
 	sGatewayPorts:                    choice(func(o *options) *ival { return &o.gatewayPorts }, msGatewayPort),
 	sUseDNS:                          flag(func(o *options) *ival { return &o.useDNS }),
-	sLogFacility:                     (*dirLine).logFacility,
-	sLogLevel:                        (*dirLine).logLevel,
-	sLogVerbose:                      (*dirLine).logVerbose,
 	sAllowTcpForwarding:              choice(func(o *options) *ival { return &o.allowTCPForwarding }, msTCPFwd),
 	sAllowStreamLocalForwarding:      choice(func(o *options) *ival { return &o.allowStreamLocalForwarding }, msTCPFwd),
 	sAllowAgentForwarding:            flag(func(o *options) *ival { return &o.allowAgentForwarding }),
@@ -102,61 +122,138 @@ var handlers = [...]handler{
 	sCiphers:                         algoList(func(o *options) *sval { return &o.ciphers }, (*algorithms).ciphersValid, "Bad SSH2 cipher spec '%s'."),
 	sMacs:                            algoList(func(o *options) *sval { return &o.macs }, (*algorithms).macsValid, "Bad SSH2 mac spec '%s'."),
 	sKexAlgorithms:                   algoList(func(o *options) *sval { return &o.kexAlgorithms }, (*algorithms).kexValid, "Bad SSH2 KexAlgorithms '%s'."),
-	sSubsystem:                       (*dirLine).subsystem,
-	sMaxStartups:                     (*dirLine).maxStartups,
-	sPerSourceNetBlockSize:           (*dirLine).perSourceNetBlockSize,
-	sPerSourceMaxStartups:            (*dirLine).perSourceMaxStartups,
 	sMaxAuthTries:                    integer(func(o *options) *ival { return &o.maxAuthTries }),
 	sMaxSessions:                     integer(func(o *options) *ival { return &o.maxSessions }),
 	sBanner:                          fileName(func(o *options) *sval { return &o.banner }),
-	sAuthorizedKeysFile:              (*dirLine).authorizedKeysFile,
-	sAuthorizedPrincipalsFile:        (*dirLine).authorizedPrincipalsFile,
 	sClientAliveInterval:             timeValue(func(o *options) *ival { return &o.clientAliveInterval }),
 	sClientAliveCountMax:             integer(func(o *options) *ival { return &o.clientAliveCountMax }),
-	sAcceptEnv:                       (*dirLine).acceptEnv,
-	sSetEnv:                          (*dirLine).setEnv,
-	sPermitTunnel:                    (*dirLine).permitTunnel,
 	sPermitListen:                    permitHosts(func(o *options) *lval { return &o.permittedListens }, true),
 	sPermitOpen:                      permitHosts(func(o *options) *lval { return &o.permittedOpens }, false),
-	sForceCommand:                    (*dirLine).forceCommand,
 	sChrootDirectory:                 word(func(o *options) *sval { return &o.chrootDirectory }, missingArg),
 	sTrustedUserCAKeys:               fileName(func(o *options) *sval { return &o.trustedUserCAKeys }),
 	sRevokedKeys:                     fileName(func(o *options) *sval { return &o.revokedKeysFile }),
-	sSecurityKeyProvider:             (*dirLine).securityKeyProvider,
-	sIPQoS:                           (*dirLine).ipQoS,
-	sVersionAddendum:                 (*dirLine).versionAddendum,
 	sAuthorizedKeysCommand:           command(func(o *options) *sval { return &o.authorizedKeysCommand }),
 	sAuthorizedPrincipalsCommand:     command(func(o *options) *sval { return &o.authorizedPrincipalsCommand }),
 	sAuthorizedKeysCommandUser:       word(func(o *options) *sval { return &o.authorizedKeysCommandUser }, "missing %s argument."),
 	sAuthorizedPrincipalsCommandUser: word(func(o *options) *sval { return &o.authorizedPrincipalsCmdUser }, "missing %s argument."),
-	sAuthenticationMethods:           (*dirLine).authenticationMethods,
-	sStreamLocalBindMask:             (*dirLine).streamLocalBindMask,
 	sStreamLocalBindUnlink:           flag(func(o *options) *ival { return &o.streamLocalBindUnlink }),
-	sFingerprintHash:                 (*dirLine).fingerprintHash,
 	sExposeAuthInfo:                  flag(func(o *options) *ival { return &o.exposeUserauthInfo }),
-	sRDomain:                         (*dirLine).rDomain,
 	sRequiredRSASize:                 integer(func(o *options) *ival { return &o.requiredRSASize }),
-	sChannelTimeout:                  (*dirLine).channelTimeout,
-	sUnusedConnectionTimeout:         (*dirLine).unusedConnectionTimeout,
 	sDebianBanner:                    flag(func(o *options) *ival { return &o.debianBanner }),
-	sDeprecated:                      ignored("Deprecated"),
-	sIgnore:                          ignored("Deprecated"),
-	sUnsupported:                     ignored("Unsupported"),
+	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
+	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
+	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},
 }
 
-// directive reads one directive line whose keyword has opcode op, as the
-// body of process_server_config_line_depth's switch does.
-func (d *dirLine) directive(op opcode) bool {
+// directive reads one directive line whose keyword has opcode op into o,
+// as the body of process_server_config_line_depth's switch does. line is
+// the NUL-terminated line, for the keywords that read the rest of it. (o
+// is d.o, and line is not in d, so that the escape analysis, which does
+// not tell d's fields apart, keeps the line on the stack.) It returns false
+// where sshd counts a bad option ("goto out" with ret -1); fatal problems
+// become diagnostics, and it returns true.
+func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
+	if int(op) < len(values) && values[op].kind != kindSpecial {
+		return d.value(&values[op], o, line)
+	}
 	switch op {
+	case sPort:
+		return d.port()
+	case sListenAddress:
+		return d.listenAddress()
+	case sHostKeyAgent:
+		return d.hostKeyAgent()
+	case sPubkeyAuthOptions:
+		return d.pubkeyAuthOptions()
+	case sGssKexAlgorithms:
+		return d.gssKexAlgorithms()
+	case sPermitUserEnvironment:
+		return d.permitUserEnvironment()
+	case sRekeyLimit:
+		return d.rekeyLimit()
+	case sLogFacility:
+		return d.logFacility()
+	case sLogLevel:
+		return d.logLevel()
+	case sLogVerbose:
+		return d.logVerbose()
+	case sSubsystem:
+		return d.subsystem()
+	case sMaxStartups:
+		return d.maxStartups()
+	case sPerSourceNetBlockSize:
+		return d.perSourceNetBlockSize()
+	case sPerSourceMaxStartups:
+		return d.perSourceMaxStartups()
+	case sAuthorizedKeysFile:
+		return d.authorizedKeysFile()
+	case sAuthorizedPrincipalsFile:
+		return d.authorizedPrincipalsFile()
+	case sAcceptEnv:
+		return d.acceptEnv()
+	case sSetEnv:
+		return d.setEnv()
+	case sPermitTunnel:
+		return d.permitTunnel()
 	case sInclude:
 		return d.include()
 	case sMatch:
-		return d.match()
-	}
-	if int(op) < len(handlers) && handlers[op] != nil {
-		return handlers[op](d)
+		return d.match(line)
+	case sForceCommand:
+		return d.forceCommand(line)
+	case sSecurityKeyProvider:
+		return d.securityKeyProvider()
+	case sIPQoS:
+		return d.ipQoS()
+	case sVersionAddendum:
+		return d.versionAddendum(line)
+	case sAuthenticationMethods:
+		return d.authenticationMethods()
+	case sStreamLocalBindMask:
+		return d.streamLocalBindMask()
+	case sFingerprintHash:
+		return d.fingerprintHash()
+	case sRDomain:
+		return d.rDomain()
+	case sChannelTimeout:
+		return d.channelTimeout()
+	case sUnusedConnectionTimeout:
+		return d.unusedConnectionTimeout()
 	}
 	return d.fatal(-1, KindBadValue, fmt.Sprintf("Missing handler for opcode %s (%d)", d.l.kw, op))
+}
+
+// value reads a keyword of a common kind into o.
+func (d *dirLine) value(v *value, o *options, line []byte) bool {
+	switch v.kind {
+	case kindChoice:
+		return d.choice(v.i(o), v.table)
+	case kindTime:
+		return d.time(v.i(o))
+	case kindInt:
+		return d.integer(v.i(o))
+	case kindFile:
+		return d.fileName(v.s(o))
+	case kindFileList:
+		return d.fileList(v.l(o))
+	case kindWord:
+		return d.word(v.s(o), v.msg)
+	case kindKeyAlgos:
+		return d.keyAlgos(v.s(o))
+	case kindAlgos:
+		return d.algoList(v.s(o), v.valid, v.msg)
+	case kindUsers:
+		return d.userPatterns(v.l(o))
+	case kindGroups:
+		return d.groupPatterns(v.l(o))
+	case kindCommand:
+		return d.command(v.s(o), line)
+	case kindPermit:
+		return d.permitHosts(v.l(o), v.listen)
+	case kindIgnored:
+		return d.ignored(v.msg)
+	}
+	panic("sshdconf: a value of no kind")
 }
 
 // fatal reports the fatal "FILE line N: text" at argument arg (-1: the
@@ -203,32 +300,75 @@ func (d *dirLine) setStr(dst *sval, v string) {
 	}
 }
 
-// choice is a keyword whose argument is one of the names of a multistate
-// table of servconf.c (any case): parse_multistate.
-func choice(f intField, table []state) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg("missing argument.")
-		if !ok {
-			return true
-		}
-		v := lookupState(table, arg, true)
-		if v == -1 {
-			return d.bad(fmt.Sprintf("unsupported option \"%s\".", arg))
-		}
-		d.setInt(f(d.o), v)
-		return true
-	}
-}
+// The constructors of values, by kind.
 
 // flag is a yes/no keyword: parse_flag.
-func flag(f intField) handler { return choice(f, msFlag) }
+func flag(f intField) value { return choice(f, msFlag) }
+
+// choice is a keyword whose argument is one of the names of table (any
+// case): parse_multistate.
+func choice(f intField, table []state) value { return value{kind: kindChoice, i: f, table: table} }
 
 // timeValue is a keyword whose argument is a time: parse_time.
-func timeValue(f intField) handler {
-	return func(d *dirLine) bool { return d.time(f(d.o)) }
+func timeValue(f intField) value { return value{kind: kindTime, i: f} }
+
+// integer is a keyword whose argument is a non-negative integer: parse_int.
+func integer(f intField) value { return value{kind: kindInt, i: f} }
+
+// fileName is a keyword whose argument is a file name, made absolute
+// against sshd's working directory: parse_filename.
+func fileName(f strField) value { return value{kind: kindFile, s: f} }
+
+// fileList is a keyword each line of which adds a file name to a list
+// (HostKey, HostCertificate).
+func fileList(f listField) value { return value{kind: kindFileList, l: f} }
+
+// word is a keyword whose argument is one word, kept as written; msg is
+// the message when it is missing (with the keyword for a %s in it).
+func word(f strField, msg string) value { return value{kind: kindWord, s: f, msg: msg} }
+
+// keyAlgos is a keyword whose argument is a list of key algorithms,
+// possibly starting with '+', '-' or '^'.
+func keyAlgos(f strField) value { return value{kind: kindKeyAlgos, s: f} }
+
+// algoList is a global keyword whose argument is a list of algorithms that
+// valid accepts, possibly starting with '+', '-' or '^'; msg is the
+// message for an invalid list.
+func algoList(f strField, valid func(*algorithms, string) bool, msg string) value {
+	return value{kind: kindAlgos, s: f, valid: valid, msg: msg}
 }
 
-// time reads a time argument into dst (parse_time).
+// userPatterns is AllowUsers or DenyUsers: every line adds its patterns.
+func userPatterns(f listField) value { return value{kind: kindUsers, l: f} }
+
+// groupPatterns is AllowGroups or DenyGroups: every line adds its patterns.
+func groupPatterns(f listField) value { return value{kind: kindGroups, l: f} }
+
+// command is a keyword whose value is the rest of the line, an absolute
+// path or "none" (AuthorizedKeysCommand, AuthorizedPrincipalsCommand).
+func command(f strField) value { return value{kind: kindCommand, s: f} }
+
+// permitHosts is PermitOpen or PermitListen (listen): "any", "none", or
+// host:port entries, the list of the first line.
+func permitHosts(f listField, listen bool) value {
+	return value{kind: kindPermit, l: f, listen: listen}
+}
+
+// The readers of the kinds.
+
+func (d *dirLine) choice(dst *ival, table []state) bool {
+	arg, ok := d.arg("missing argument.")
+	if !ok {
+		return true
+	}
+	v := lookupState(table, arg, true)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("unsupported option \"%s\".", arg))
+	}
+	d.setInt(dst, v)
+	return true
+}
+
 func (d *dirLine) time(dst *ival) bool {
 	arg, ok := d.arg("missing time value.")
 	if !ok {
@@ -242,184 +382,156 @@ func (d *dirLine) time(dst *ival) bool {
 	return true
 }
 
-// integer is a keyword whose argument is a non-negative integer: parse_int.
-func integer(f intField) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.av.next()
-		v, errstr := atoiErr(arg, ok)
-		if errstr != "" {
-			return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
-		}
-		d.setInt(f(d.o), v)
-		return true
+func (d *dirLine) integer(dst *ival) bool {
+	arg, ok := d.av.next()
+	v, errstr := atoiErr(arg, ok)
+	if errstr != "" {
+		return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
 	}
+	d.setInt(dst, v)
+	return true
 }
 
-// fileName is a keyword whose argument is a file name, made absolute
-// against sshd's working directory: parse_filename.
-func fileName(f strField) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg("missing file name.")
-		if !ok {
-			return true
-		}
-		if dst := f(d.o); d.e.active && !dst.set {
-			dst.set1(d.e.derelativise(d.l, arg), d.l.pos)
-		}
+func (d *dirLine) fileName(dst *sval) bool {
+	arg, ok := d.arg("missing file name.")
+	if !ok {
 		return true
 	}
+	if d.e.active && !dst.set {
+		dst.set1(d.e.derelativise(d.l, arg), d.l.pos)
+	}
+	return true
 }
 
-// fileList is a keyword each line of which adds a file name to a list
-// (HostKey, HostCertificate).
-func fileList(f listField) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg("missing file name.")
-		if !ok {
-			return true
+func (d *dirLine) fileList(dst *lval) bool {
+	arg, ok := d.arg("missing file name.")
+	if !ok {
+		return true
+	}
+	if d.e.active {
+		dst.add(d.e.derelativise(d.l, arg), d.l.pos)
+	}
+	return true
+}
+
+func (d *dirLine) word(dst *sval, msg string) bool {
+	arg, ok := d.arg(msg)
+	if !ok {
+		return true
+	}
+	d.setStr(dst, arg)
+	return true
+}
+
+func (d *dirLine) keyAlgos(dst *sval) bool {
+	arg, ok := d.arg("Missing argument.")
+	if !ok {
+		return true
+	}
+	if arg[0] != '-' && !d.e.c.alg.keyNamesValid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+		return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
+	}
+	d.setStr(dst, arg)
+	return true
+}
+
+func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg string) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if arg[0] != '-' && !valid(d.e.c.alg, strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+		return d.bad(fmt.Sprintf(msg, arg))
+	}
+	if !dst.set { // no check of active: global-only keywords
+		dst.set1(arg, d.l.pos)
+	}
+	return true
+}
+
+func (d *dirLine) userPatterns(dst *lval) bool {
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" || !validUserPattern(arg) {
+			return d.bad(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg))
 		}
 		if d.e.active {
-			f(d.o).add(d.e.derelativise(d.l, arg), d.l.pos)
+			dst.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+func (d *dirLine) groupPatterns(dst *lval) bool {
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" {
+			return d.bad(fmt.Sprintf("empty %s pattern", d.l.kw))
+		}
+		if d.e.active {
+			dst.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+func (d *dirLine) command(dst *sval, line []byte) bool {
+	v := strings.TrimLeft(string(cstr(line, d.str)), whitespace)
+	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
+		return d.fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", d.l.kw))
+	}
+	// sshd tests authorized_keys_command for both keywords.
+	if d.e.active && !d.o.authorizedKeysCommand.set {
+		dst.set1(v, d.l.pos)
+	}
+	d.av.consume()
+	return true
+}
+
+func (d *dirLine) permitHosts(dst *lval, listen bool) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	first := len(dst.v) == 0
+	if arg == "any" || arg == "none" {
+		if d.e.active && first {
+			*dst = lval{}
+			dst.add(arg, d.l.pos)
 		}
 		return true
 	}
-}
-
-// word is a keyword whose argument is one word, kept as written; msg is
-// the message when it is missing.
-func word(f strField, msg string) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg(msg)
-		if !ok {
-			return true
-		}
-		d.setStr(f(d.o), arg)
-		return true
-	}
-}
-
-// keyAlgos is a keyword whose argument is a list of key algorithms,
-// possibly starting with '+', '-' or '^'.
-func keyAlgos(f strField) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg("Missing argument.")
-		if !ok {
-			return true
-		}
-		if arg[0] != '-' && !d.e.c.alg.keyNamesValid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
-			return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
-		}
-		d.setStr(f(d.o), arg)
-		return true
-	}
-}
-
-// algoList is a global keyword whose argument is a list of algorithms that
-// valid accepts, possibly starting with '+', '-' or '^'; text is the
-// message for an invalid list.
-func algoList(f strField, valid func(*algorithms, string) bool, text string) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg(missingArg)
-		if !ok {
-			return true
-		}
-		if arg[0] != '-' && !valid(d.e.c.alg, strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
-			return d.bad(fmt.Sprintf(text, arg))
-		}
-		if dst := f(d.o); !dst.set { // no check of active: global-only keywords
-			dst.set1(arg, d.l.pos)
-		}
-		return true
-	}
-}
-
-// userPatterns is AllowUsers or DenyUsers: every line adds its patterns.
-func userPatterns(f listField) handler {
-	return func(d *dirLine) bool {
-		for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-			if arg == "" || !validUserPattern(arg) {
-				return d.bad(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg))
+	for ok && arg != "" {
+		var entry, port string
+		if listen && !strings.Contains(arg, ":") {
+			entry, port = "*:"+arg, arg
+		} else {
+			entry = arg
+			_, more, okh := hpdelim(arg)
+			if !okh {
+				return d.bad(fmt.Sprintf("%s missing host", d.l.kw))
 			}
-			if d.e.active {
-				f(d.o).add(arg, d.l.pos)
-			}
-		}
-		return true
-	}
-}
-
-// groupPatterns is AllowGroups or DenyGroups: every line adds its patterns.
-func groupPatterns(f listField) handler {
-	return func(d *dirLine) bool {
-		for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-			if arg == "" {
-				return d.bad(fmt.Sprintf("empty %s pattern", d.l.kw))
-			}
-			if d.e.active {
-				f(d.o).add(arg, d.l.pos)
-			}
-		}
-		return true
-	}
-}
-
-// command is a keyword whose value is the rest of the line, an absolute
-// path or "none" (AuthorizedKeysCommand, AuthorizedPrincipalsCommand).
-func command(f strField) handler {
-	return func(d *dirLine) bool {
-		v := strings.TrimLeft(string(cstr(d.line, d.str)), whitespace)
-		if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
-			return d.fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", d.l.kw))
-		}
-		// sshd tests authorized_keys_command for both keywords.
-		if d.e.active && !d.o.authorizedKeysCommand.set {
-			f(d.o).set1(v, d.l.pos)
-		}
-		d.av.consume()
-		return true
-	}
-}
-
-// permitHosts is PermitOpen or PermitListen (listen): "any", "none", or
-// host:port entries, the list of the first line.
-func permitHosts(f listField, listen bool) handler {
-	return func(d *dirLine) bool {
-		arg, ok := d.arg(missingArg)
-		if !ok {
-			return true
-		}
-		dst := f(d.o)
-		first := len(dst.v) == 0
-		if arg == "any" || arg == "none" {
-			if d.e.active && first {
-				*dst = lval{}
-				dst.add(arg, d.l.pos)
-			}
-			return true
-		}
-		for ok && arg != "" {
-			var entry, port string
-			if listen && !strings.Contains(arg, ":") {
-				entry, port = "*:"+arg, arg
-			} else {
-				entry = arg
-				_, more, okh := hpdelim(arg)
-				if !okh {
-					return d.bad(fmt.Sprintf("%s missing host", d.l.kw))
-				}
-				if more == nil {
-					return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
-				}
-				port = *more
-			}
-			if permitopenPort(port, d.e.c.opt.Services) < 0 {
+			if more == nil {
 				return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
 			}
-			if d.e.active && first {
-				dst.add(entry, d.l.pos)
-			}
-			arg, ok = d.av.next()
+			port = *more
 		}
-		return true
+		if permitopenPort(port, d.e.c.opt.Services) < 0 {
+			return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
+		}
+		if d.e.active && first {
+			dst.add(entry, d.l.pos)
+		}
+		arg, ok = d.av.next()
 	}
+	return true
+}
+
+// ignored reads sDeprecated, sIgnore and sUnsupported: the line is logged
+// (what is "Deprecated" or "Unsupported") and skipped.
+func (d *dirLine) ignored(what string) bool {
+	// sshd logs sIgnore (Protocol) at DEBUG2 only; lint reports it all the same.
+	d.e.add(Diag{Pos: d.l.at(-1), Kind: KindDeprecated, Severity: SevInfo,
+		Msg:  fmt.Sprintf("%s is %s and ignored", d.l.kw, strings.ToLower(what)),
+		SSHD: fmt.Sprintf("%s line %d: %s option %s", d.l.file, d.l.pos.Line, what, d.l.kw)})
+	d.av.consume()
+	return true
 }

@@ -29,10 +29,6 @@ type evaluator struct {
 	// (inc_flags: cfgNeverMatch, cfgMatchOnly).
 	active   bool
 	incFlags int
-	// lines holds the line being read at each Include depth, allocated
-	// once per pass rather than once per line.
-	lines [maxIncludeDepth + 1]*dirLine
-	bufs  [maxIncludeDepth + 1][]byte // the text of that line
 }
 
 func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
@@ -40,16 +36,6 @@ func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
 }
 
 const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
-
-// lineAt returns the storage for the line read at Include depth depth: a
-// line's handler runs while the lines of the files it includes are read,
-// one level deeper.
-func (e *evaluator) lineAt(depth int) *dirLine {
-	if e.lines[depth] == nil {
-		e.lines[depth] = new(dirLine)
-	}
-	return e.lines[depth]
-}
 
 // firstPass runs sshd's first pass. It fails when the budget runs out
 // before sshd would stop; when sshd would have stopped before (a fatal
@@ -161,10 +147,8 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, fr
 		if !src.file.nul && i < len(src.file.lines) {
 			syn = src.file.lines[i]
 		}
-		// A copy to tokenise in place, NUL-terminated, in a buffer of the
-		// pass: the handler of a line keeps it (see lineAt).
-		buf := append(append(e.bufs[depth][:0], raw...), 0)
-		e.bufs[depth] = buf
+		buf := make([]byte, len(raw)+1)
+		copy(buf, raw)
 		pos := Pos{File: name, Line: i + 1}
 		if syn != nil && syn.IsDirective() {
 			pos.Col = int(syn.kwOff) + 1
@@ -356,10 +340,8 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	outer, outerFatal := e.cur, e.curFatal
 	e.cur, e.curFatal = pos, false
-	d := e.lineAt(depth)
-	*d = dirLine{e: e, o: o, l: l, av: argv{v: vals}, line: line, str: str, depth: depth}
-	d.l.kw = spelling(kwb, kw) // keyword itself stays on the stack
-	ok = d.directive(op)
+	d := dirLine{e: e, o: o, l: l, av: argv{v: vals}, str: str, depth: depth}
+	ok = d.directive(op, o, line)
 	here := e.curFatal
 	// A file that includes itself has lines at this line's position.
 	e.cur, e.curFatal = outer, outerFatal || here && outer.File == pos.File && outer.Line == pos.Line
@@ -374,19 +356,6 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		return false
 	}
 	return true
-}
-
-// spelling returns the keyword kwb as a string: kw's own name when it is
-// spelled so (as most lines are), which saves a copy of each line's keyword.
-func spelling(kwb []byte, kw *Keyword) string {
-	switch {
-	case kw == nil:
-	case kw.Name == string(kwb):
-		return kw.Name
-	case kw.lower == string(kwb):
-		return kw.lower
-	}
-	return string(kwb)
 }
 
 // versionLess reports whether OpenSSH version a is older than b ("9.2" < "10.0").

@@ -53,8 +53,8 @@ func (d *dirLine) include() bool {
 }
 
 // match ports the sMatch case and match_cfg_line.
-func (d *dirLine) match() bool {
-	e, l, av, line, str := d.e, d.l, &d.av, d.line, d.str
+func (d *dirLine) match(line []byte) bool {
+	e, l, av, str := d.e, d.l, &d.av, d.str
 	ci := e.ci
 	if e.incFlags&cfgNeverMatch != 0 {
 		ci = nil

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// The keywords with a syntax of their own, one function each, in the order
-// of servconf.c's switch (see handlers in directive.go).
+// The keywords with a syntax of their own, one method each, in the order
+// of servconf.c's switch (see dirLine.directive in directive.go).
 
 // port ports sPort: every line adds a port, 256 at most.
 func (d *dirLine) port() bool {
@@ -406,8 +406,8 @@ func (d *dirLine) permitTunnel() bool {
 }
 
 // forceCommand ports sForceCommand: the rest of the line.
-func (d *dirLine) forceCommand() bool {
-	rest := string(cstr(d.line, d.str))
+func (d *dirLine) forceCommand(line []byte) bool {
+	rest := string(cstr(line, d.str))
 	if rest == "" {
 		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
 	}
@@ -458,8 +458,8 @@ func (d *dirLine) ipQoS() bool {
 
 // versionAddendum ports sVersionAddendum: the rest of the line, "none"
 // for nothing.
-func (d *dirLine) versionAddendum() bool {
-	rest := string(cstr(d.line, d.str))
+func (d *dirLine) versionAddendum(line []byte) bool {
+	rest := string(cstr(line, d.str))
 	if rest == "" {
 		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
 	}
@@ -578,19 +578,6 @@ func (d *dirLine) unusedConnectionTimeout() bool {
 		return true
 	}
 	return d.time(&d.o.unusedConnectionTimeout)
-}
-
-// ignored ports sDeprecated, sIgnore and sUnsupported: the line is logged
-// ("Deprecated" or "Unsupported" option) and skipped.
-func ignored(what string) handler {
-	return func(d *dirLine) bool {
-		// sshd logs sIgnore (Protocol) at DEBUG2 only; lint reports it all the same.
-		d.e.add(Diag{Pos: d.l.at(-1), Kind: KindDeprecated, Severity: SevInfo,
-			Msg:  fmt.Sprintf("%s is %s and ignored", d.l.kw, strings.ToLower(what)),
-			SSHD: fmt.Sprintf("%s line %d: %s option %s", d.l.file, d.l.pos.Line, what, d.l.kw)})
-		d.av.consume()
-		return true
-	}
 }
 
 // validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
