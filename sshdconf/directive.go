@@ -20,19 +20,11 @@ import (
 // read the rest of it.
 type dirLine struct {
 	e     *evaluator
-	o     *options
 	l     lineCtx
 	av    argv
 	str   int // where the arguments start in the line
 	depth int // the Include depth of the line's file
 }
-
-// Accessors of an options field, for the keywords of the common kinds.
-type (
-	intField  func(*options) *ival
-	strField  func(*options) *sval
-	listField func(*options) *lval
-)
 
 // kind is how the arguments of a keyword of a common kind are read.
 type kind uint8
@@ -54,13 +46,13 @@ const (
 	kindIgnored              // deprecated or unsupported: logged, skipped
 )
 
-// value says how to read a keyword of a common kind: its kind, the options
-// field it sets (i, s or l), and what the kind needs besides.
+// value says how to read a keyword of a common kind: its kind and what the
+// kind needs besides. The options field it sets is options.intField,
+// strField or listField of its opcode (a switch, not a function in the
+// table: a call through a function value would move the options of every
+// pass, and the line, to the heap).
 type value struct {
 	kind   kind
-	i      intField
-	s      strField
-	l      listField
 	table  []state                        // kindChoice
 	valid  func(*algorithms, string) bool // kindAlgos
 	msg    string                         // kindWord: when missing; kindAlgos: when invalid; kindIgnored: what
@@ -70,76 +62,76 @@ type value struct {
 // values is the part of process_server_config_line_depth's switch that
 // reads keywords of a common kind, by opcode.
 var values = [...]value{
-	sUsePAM:                          flag(func(o *options) *ival { return &o.usePAM }),
-	sLoginGraceTime:                  timeValue(func(o *options) *ival { return &o.loginGraceTime }),
-	sAddressFamily:                   choice(func(o *options) *ival { return &o.addressFamily }, msAddrFamily),
-	sHostKeyFile:                     fileList(func(o *options) *lval { return &o.hostKeyFiles }),
-	sHostCertificate:                 fileList(func(o *options) *lval { return &o.hostCertFiles }),
-	sPidFile:                         fileName(func(o *options) *sval { return &o.pidFile }),
-	sModuliFile:                      fileName(func(o *options) *sval { return &o.moduliFile }),
-	sPermitRootLogin:                 choice(func(o *options) *ival { return &o.permitRootLogin }, msRootLogin),
-	sIgnoreRhosts:                    choice(func(o *options) *ival { return &o.ignoreRhosts }, msIgnoreRhost),
-	sIgnoreUserKnownHosts:            flag(func(o *options) *ival { return &o.ignoreUserKnownHosts }),
-	sHostbasedAuthentication:         flag(func(o *options) *ival { return &o.hostbasedAuthentication }),
-	sHostbasedUsesNameFromPacketOnly: flag(func(o *options) *ival { return &o.hostbasedUsesNameFromPacket }),
-	sHostbasedAcceptedAlgorithms:     keyAlgos(func(o *options) *sval { return &o.hostbasedAcceptedAlgos }),
-	sHostKeyAlgorithms:               keyAlgos(func(o *options) *sval { return &o.hostKeyAlgorithms }),
-	sCASignatureAlgorithms:           keyAlgos(func(o *options) *sval { return &o.caSignAlgorithms }),
-	sPubkeyAuthentication:            flag(func(o *options) *ival { return &o.pubkeyAuthentication }),
-	sPubkeyAcceptedAlgorithms:        keyAlgos(func(o *options) *sval { return &o.pubkeyAcceptedAlgos }),
-	sKerberosAuthentication:          flag(func(o *options) *ival { return &o.kerberosAuthentication }),
-	sKerberosOrLocalPasswd:           flag(func(o *options) *ival { return &o.kerberosOrLocalPasswd }),
-	sKerberosTicketCleanup:           flag(func(o *options) *ival { return &o.kerberosTicketCleanup }),
-	sGssAuthentication:               flag(func(o *options) *ival { return &o.gssAuthentication }),
-	sGssKeyEx:                        flag(func(o *options) *ival { return &o.gssKeyEx }),
-	sGssCleanupCreds:                 flag(func(o *options) *ival { return &o.gssCleanupCreds }),
-	sGssStrictAcceptor:               flag(func(o *options) *ival { return &o.gssStrictAcceptor }),
-	sGssStoreRekey:                   flag(func(o *options) *ival { return &o.gssStoreRekey }),
-	sPasswordAuthentication:          flag(func(o *options) *ival { return &o.passwordAuthentication }),
-	sKbdInteractiveAuthentication:    flag(func(o *options) *ival { return &o.kbdInteractiveAuthentication }),
-	sPrintMotd:                       flag(func(o *options) *ival { return &o.printMotd }),
-	sPrintLastLog:                    flag(func(o *options) *ival { return &o.printLastLog }),
-	sX11Forwarding:                   flag(func(o *options) *ival { return &o.x11Forwarding }),
-	sX11DisplayOffset:                integer(func(o *options) *ival { return &o.x11DisplayOffset }),
-	sX11UseLocalhost:                 flag(func(o *options) *ival { return &o.x11UseLocalhost }),
-	sXAuthLocation:                   fileName(func(o *options) *sval { return &o.xauthLocation }),
-	sPermitTTY:                       flag(func(o *options) *ival { return &o.permitTTY }),
-	sPermitUserRC:                    flag(func(o *options) *ival { return &o.permitUserRC }),
-	sStrictModes:                     flag(func(o *options) *ival { return &o.strictModes }),
-	sTCPKeepAlive:                    flag(func(o *options) *ival { return &o.tcpKeepAlive }),
-	sEmptyPasswd:                     flag(func(o *options) *ival { return &o.permitEmptyPasswd }),
-	sCompression:                     choice(func(o *options) *ival { return &o.compression }, msCompression),
-	sGatewayPorts:                    choice(func(o *options) *ival { return &o.gatewayPorts }, msGatewayPort),
-	sUseDNS:                          flag(func(o *options) *ival { return &o.useDNS }),
-	sAllowTcpForwarding:              choice(func(o *options) *ival { return &o.allowTCPForwarding }, msTCPFwd),
-	sAllowStreamLocalForwarding:      choice(func(o *options) *ival { return &o.allowStreamLocalForwarding }, msTCPFwd),
-	sAllowAgentForwarding:            flag(func(o *options) *ival { return &o.allowAgentForwarding }),
-	sDisableForwarding:               flag(func(o *options) *ival { return &o.disableForwarding }),
-	sAllowUsers:                      userPatterns(func(o *options) *lval { return &o.allowUsers }),
-	sDenyUsers:                       userPatterns(func(o *options) *lval { return &o.denyUsers }),
-	sAllowGroups:                     groupPatterns(func(o *options) *lval { return &o.allowGroups }),
-	sDenyGroups:                      groupPatterns(func(o *options) *lval { return &o.denyGroups }),
-	sCiphers:                         algoList(func(o *options) *sval { return &o.ciphers }, (*algorithms).ciphersValid, "Bad SSH2 cipher spec '%s'."),
-	sMacs:                            algoList(func(o *options) *sval { return &o.macs }, (*algorithms).macsValid, "Bad SSH2 mac spec '%s'."),
-	sKexAlgorithms:                   algoList(func(o *options) *sval { return &o.kexAlgorithms }, (*algorithms).kexValid, "Bad SSH2 KexAlgorithms '%s'."),
-	sMaxAuthTries:                    integer(func(o *options) *ival { return &o.maxAuthTries }),
-	sMaxSessions:                     integer(func(o *options) *ival { return &o.maxSessions }),
-	sBanner:                          fileName(func(o *options) *sval { return &o.banner }),
-	sClientAliveInterval:             timeValue(func(o *options) *ival { return &o.clientAliveInterval }),
-	sClientAliveCountMax:             integer(func(o *options) *ival { return &o.clientAliveCountMax }),
-	sPermitListen:                    permitHosts(func(o *options) *lval { return &o.permittedListens }, true),
-	sPermitOpen:                      permitHosts(func(o *options) *lval { return &o.permittedOpens }, false),
-	sChrootDirectory:                 word(func(o *options) *sval { return &o.chrootDirectory }, missingArg),
-	sTrustedUserCAKeys:               fileName(func(o *options) *sval { return &o.trustedUserCAKeys }),
-	sRevokedKeys:                     fileName(func(o *options) *sval { return &o.revokedKeysFile }),
-	sAuthorizedKeysCommand:           command(func(o *options) *sval { return &o.authorizedKeysCommand }),
-	sAuthorizedPrincipalsCommand:     command(func(o *options) *sval { return &o.authorizedPrincipalsCommand }),
-	sAuthorizedKeysCommandUser:       word(func(o *options) *sval { return &o.authorizedKeysCommandUser }, "missing %s argument."),
-	sAuthorizedPrincipalsCommandUser: word(func(o *options) *sval { return &o.authorizedPrincipalsCmdUser }, "missing %s argument."),
-	sStreamLocalBindUnlink:           flag(func(o *options) *ival { return &o.streamLocalBindUnlink }),
-	sExposeAuthInfo:                  flag(func(o *options) *ival { return &o.exposeUserauthInfo }),
-	sRequiredRSASize:                 integer(func(o *options) *ival { return &o.requiredRSASize }),
-	sDebianBanner:                    flag(func(o *options) *ival { return &o.debianBanner }),
+	sUsePAM:                          flag(),
+	sLoginGraceTime:                  timeValue(),
+	sAddressFamily:                   choice(msAddrFamily),
+	sHostKeyFile:                     fileList(),
+	sHostCertificate:                 fileList(),
+	sPidFile:                         fileName(),
+	sModuliFile:                      fileName(),
+	sPermitRootLogin:                 choice(msRootLogin),
+	sIgnoreRhosts:                    choice(msIgnoreRhost),
+	sIgnoreUserKnownHosts:            flag(),
+	sHostbasedAuthentication:         flag(),
+	sHostbasedUsesNameFromPacketOnly: flag(),
+	sHostbasedAcceptedAlgorithms:     keyAlgos(),
+	sHostKeyAlgorithms:               keyAlgos(),
+	sCASignatureAlgorithms:           keyAlgos(),
+	sPubkeyAuthentication:            flag(),
+	sPubkeyAcceptedAlgorithms:        keyAlgos(),
+	sKerberosAuthentication:          flag(),
+	sKerberosOrLocalPasswd:           flag(),
+	sKerberosTicketCleanup:           flag(),
+	sGssAuthentication:               flag(),
+	sGssKeyEx:                        flag(),
+	sGssCleanupCreds:                 flag(),
+	sGssStrictAcceptor:               flag(),
+	sGssStoreRekey:                   flag(),
+	sPasswordAuthentication:          flag(),
+	sKbdInteractiveAuthentication:    flag(),
+	sPrintMotd:                       flag(),
+	sPrintLastLog:                    flag(),
+	sX11Forwarding:                   flag(),
+	sX11DisplayOffset:                integer(),
+	sX11UseLocalhost:                 flag(),
+	sXAuthLocation:                   fileName(),
+	sPermitTTY:                       flag(),
+	sPermitUserRC:                    flag(),
+	sStrictModes:                     flag(),
+	sTCPKeepAlive:                    flag(),
+	sEmptyPasswd:                     flag(),
+	sCompression:                     choice(msCompression),
+	sGatewayPorts:                    choice(msGatewayPort),
+	sUseDNS:                          flag(),
+	sAllowTcpForwarding:              choice(msTCPFwd),
+	sAllowStreamLocalForwarding:      choice(msTCPFwd),
+	sAllowAgentForwarding:            flag(),
+	sDisableForwarding:               flag(),
+	sAllowUsers:                      userPatterns(),
+	sDenyUsers:                       userPatterns(),
+	sAllowGroups:                     groupPatterns(),
+	sDenyGroups:                      groupPatterns(),
+	sCiphers:                         algoList((*algorithms).ciphersValid, "Bad SSH2 cipher spec '%s'."),
+	sMacs:                            algoList((*algorithms).macsValid, "Bad SSH2 mac spec '%s'."),
+	sKexAlgorithms:                   algoList((*algorithms).kexValid, "Bad SSH2 KexAlgorithms '%s'."),
+	sMaxAuthTries:                    integer(),
+	sMaxSessions:                     integer(),
+	sBanner:                          fileName(),
+	sClientAliveInterval:             timeValue(),
+	sClientAliveCountMax:             integer(),
+	sPermitListen:                    permitHosts(true),
+	sPermitOpen:                      permitHosts(false),
+	sChrootDirectory:                 word(missingArg),
+	sTrustedUserCAKeys:               fileName(),
+	sRevokedKeys:                     fileName(),
+	sAuthorizedKeysCommand:           command(),
+	sAuthorizedPrincipalsCommand:     command(),
+	sAuthorizedKeysCommandUser:       word("missing %s argument."),
+	sAuthorizedPrincipalsCommandUser: word("missing %s argument."),
+	sStreamLocalBindUnlink:           flag(),
+	sExposeAuthInfo:                  flag(),
+	sRequiredRSASize:                 integer(),
+	sDebianBanner:                    flag(),
 	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
 	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
 	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},
@@ -147,109 +139,109 @@ var values = [...]value{
 
 // directive reads one directive line whose keyword has opcode op into o,
 // as the body of process_server_config_line_depth's switch does. line is
-// the NUL-terminated line, for the keywords that read the rest of it. (o
-// is d.o, and line is not in d, so that the escape analysis, which does
-// not tell d's fields apart, keeps the line on the stack.) It returns false
+// the NUL-terminated line, for the keywords that read the rest of it.
+// (Neither o nor line is a field of d, so that the escape analysis, which
+// does not tell d's fields apart, keeps them on the stack.) It returns false
 // where sshd counts a bad option ("goto out" with ret -1); fatal problems
 // become diagnostics, and it returns true.
 func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
 	if int(op) < len(values) && values[op].kind != kindSpecial {
-		return d.value(&values[op], o, line)
+		return d.value(op, &values[op], o, line)
 	}
 	switch op {
 	case sPort:
-		return d.port()
+		return d.port(o)
 	case sListenAddress:
-		return d.listenAddress()
+		return d.listenAddress(o)
 	case sHostKeyAgent:
-		return d.hostKeyAgent()
+		return d.hostKeyAgent(o)
 	case sPubkeyAuthOptions:
-		return d.pubkeyAuthOptions()
+		return d.pubkeyAuthOptions(o)
 	case sGssKexAlgorithms:
-		return d.gssKexAlgorithms()
+		return d.gssKexAlgorithms(o)
 	case sPermitUserEnvironment:
-		return d.permitUserEnvironment()
+		return d.permitUserEnvironment(o)
 	case sRekeyLimit:
-		return d.rekeyLimit()
+		return d.rekeyLimit(o)
 	case sLogFacility:
-		return d.logFacility()
+		return d.logFacility(o)
 	case sLogLevel:
-		return d.logLevel()
+		return d.logLevel(o)
 	case sLogVerbose:
-		return d.logVerbose()
+		return d.logVerbose(o)
 	case sSubsystem:
-		return d.subsystem()
+		return d.subsystem(o)
 	case sMaxStartups:
-		return d.maxStartups()
+		return d.maxStartups(o)
 	case sPerSourceNetBlockSize:
-		return d.perSourceNetBlockSize()
+		return d.perSourceNetBlockSize(o)
 	case sPerSourceMaxStartups:
-		return d.perSourceMaxStartups()
+		return d.perSourceMaxStartups(o)
 	case sAuthorizedKeysFile:
-		return d.authorizedKeysFile()
+		return d.authorizedKeysFile(o)
 	case sAuthorizedPrincipalsFile:
-		return d.authorizedPrincipalsFile()
+		return d.authorizedPrincipalsFile(o)
 	case sAcceptEnv:
-		return d.acceptEnv()
+		return d.acceptEnv(o)
 	case sSetEnv:
-		return d.setEnv()
+		return d.setEnv(o)
 	case sPermitTunnel:
-		return d.permitTunnel()
+		return d.permitTunnel(o)
 	case sInclude:
-		return d.include()
+		return d.include(o)
 	case sMatch:
 		return d.match(line)
 	case sForceCommand:
-		return d.forceCommand(line)
+		return d.forceCommand(o, line)
 	case sSecurityKeyProvider:
-		return d.securityKeyProvider()
+		return d.securityKeyProvider(o)
 	case sIPQoS:
-		return d.ipQoS()
+		return d.ipQoS(o)
 	case sVersionAddendum:
-		return d.versionAddendum(line)
+		return d.versionAddendum(o, line)
 	case sAuthenticationMethods:
-		return d.authenticationMethods()
+		return d.authenticationMethods(o)
 	case sStreamLocalBindMask:
-		return d.streamLocalBindMask()
+		return d.streamLocalBindMask(o)
 	case sFingerprintHash:
-		return d.fingerprintHash()
+		return d.fingerprintHash(o)
 	case sRDomain:
 		return d.rDomain()
 	case sChannelTimeout:
-		return d.channelTimeout()
+		return d.channelTimeout(o)
 	case sUnusedConnectionTimeout:
-		return d.unusedConnectionTimeout()
+		return d.unusedConnectionTimeout(o)
 	}
 	return d.fatal(-1, KindBadValue, fmt.Sprintf("Missing handler for opcode %s (%d)", d.l.kw, op))
 }
 
 // value reads a keyword of a common kind into o.
-func (d *dirLine) value(v *value, o *options, line []byte) bool {
+func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
 	switch v.kind {
 	case kindChoice:
-		return d.choice(v.i(o), v.table)
+		return d.choice(o.intField(op), v.table)
 	case kindTime:
-		return d.time(v.i(o))
+		return d.time(o.intField(op))
 	case kindInt:
-		return d.integer(v.i(o))
+		return d.integer(o.intField(op))
 	case kindFile:
-		return d.fileName(v.s(o))
+		return d.fileName(o.strField(op))
 	case kindFileList:
-		return d.fileList(v.l(o))
+		return d.fileList(o.listField(op))
 	case kindWord:
-		return d.word(v.s(o), v.msg)
+		return d.word(o.strField(op), v.msg)
 	case kindKeyAlgos:
-		return d.keyAlgos(v.s(o))
+		return d.keyAlgos(o.strField(op))
 	case kindAlgos:
-		return d.algoList(v.s(o), v.valid, v.msg)
+		return d.algoList(o.strField(op), v.valid, v.msg)
 	case kindUsers:
-		return d.userPatterns(v.l(o))
+		return d.userPatterns(o.listField(op))
 	case kindGroups:
-		return d.groupPatterns(v.l(o))
+		return d.groupPatterns(o.listField(op))
 	case kindCommand:
-		return d.command(v.s(o), line)
+		return d.command(o, o.strField(op), line)
 	case kindPermit:
-		return d.permitHosts(v.l(o), v.listen)
+		return d.permitHosts(o.listField(op), v.listen)
 	case kindIgnored:
 		return d.ignored(v.msg)
 	}
@@ -303,56 +295,54 @@ func (d *dirLine) setStr(dst *sval, v string) {
 // The constructors of values, by kind.
 
 // flag is a yes/no keyword: parse_flag.
-func flag(f intField) value { return choice(f, msFlag) }
+func flag() value { return choice(msFlag) }
 
 // choice is a keyword whose argument is one of the names of table (any
 // case): parse_multistate.
-func choice(f intField, table []state) value { return value{kind: kindChoice, i: f, table: table} }
+func choice(table []state) value { return value{kind: kindChoice, table: table} }
 
 // timeValue is a keyword whose argument is a time: parse_time.
-func timeValue(f intField) value { return value{kind: kindTime, i: f} }
+func timeValue() value { return value{kind: kindTime} }
 
 // integer is a keyword whose argument is a non-negative integer: parse_int.
-func integer(f intField) value { return value{kind: kindInt, i: f} }
+func integer() value { return value{kind: kindInt} }
 
 // fileName is a keyword whose argument is a file name, made absolute
 // against sshd's working directory: parse_filename.
-func fileName(f strField) value { return value{kind: kindFile, s: f} }
+func fileName() value { return value{kind: kindFile} }
 
 // fileList is a keyword each line of which adds a file name to a list
 // (HostKey, HostCertificate).
-func fileList(f listField) value { return value{kind: kindFileList, l: f} }
+func fileList() value { return value{kind: kindFileList} }
 
 // word is a keyword whose argument is one word, kept as written; msg is
 // the message when it is missing (with the keyword for a %s in it).
-func word(f strField, msg string) value { return value{kind: kindWord, s: f, msg: msg} }
+func word(msg string) value { return value{kind: kindWord, msg: msg} }
 
 // keyAlgos is a keyword whose argument is a list of key algorithms,
 // possibly starting with '+', '-' or '^'.
-func keyAlgos(f strField) value { return value{kind: kindKeyAlgos, s: f} }
+func keyAlgos() value { return value{kind: kindKeyAlgos} }
 
 // algoList is a global keyword whose argument is a list of algorithms that
 // valid accepts, possibly starting with '+', '-' or '^'; msg is the
 // message for an invalid list.
-func algoList(f strField, valid func(*algorithms, string) bool, msg string) value {
-	return value{kind: kindAlgos, s: f, valid: valid, msg: msg}
+func algoList(valid func(*algorithms, string) bool, msg string) value {
+	return value{kind: kindAlgos, valid: valid, msg: msg}
 }
 
 // userPatterns is AllowUsers or DenyUsers: every line adds its patterns.
-func userPatterns(f listField) value { return value{kind: kindUsers, l: f} }
+func userPatterns() value { return value{kind: kindUsers} }
 
 // groupPatterns is AllowGroups or DenyGroups: every line adds its patterns.
-func groupPatterns(f listField) value { return value{kind: kindGroups, l: f} }
+func groupPatterns() value { return value{kind: kindGroups} }
 
 // command is a keyword whose value is the rest of the line, an absolute
 // path or "none" (AuthorizedKeysCommand, AuthorizedPrincipalsCommand).
-func command(f strField) value { return value{kind: kindCommand, s: f} }
+func command() value { return value{kind: kindCommand} }
 
 // permitHosts is PermitOpen or PermitListen (listen): "any", "none", or
 // host:port entries, the list of the first line.
-func permitHosts(f listField, listen bool) value {
-	return value{kind: kindPermit, l: f, listen: listen}
-}
+func permitHosts(listen bool) value { return value{kind: kindPermit, listen: listen} }
 
 // The readers of the kinds.
 
@@ -473,13 +463,13 @@ func (d *dirLine) groupPatterns(dst *lval) bool {
 	return true
 }
 
-func (d *dirLine) command(dst *sval, line []byte) bool {
+func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 	v := strings.TrimLeft(string(cstr(line, d.str)), whitespace)
 	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
 		return d.fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", d.l.kw))
 	}
 	// sshd tests authorized_keys_command for both keywords.
-	if d.e.active && !d.o.authorizedKeysCommand.set {
+	if d.e.active && !o.authorizedKeysCommand.set {
 		dst.set1(v, d.l.pos)
 	}
 	d.av.consume()

@@ -340,7 +340,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	outer, outerFatal := e.cur, e.curFatal
 	e.cur, e.curFatal = pos, false
-	d := dirLine{e: e, o: o, l: l, av: argv{v: vals}, str: str, depth: depth}
+	d := dirLine{e: e, l: l, av: argv{v: vals}, str: str, depth: depth}
 	ok = d.directive(op, o, line)
 	here := e.curFatal
 	// A file that includes itself has lines at this line's position.

@@ -8,7 +8,7 @@ import (
 // include ports the sInclude case: each argument is a glob, relative ones
 // under SSHDir; each file found is read in place, with its Match state
 // restored afterwards.
-func (d *dirLine) include() bool {
+func (d *dirLine) include(o *options) bool {
 	e, l, av := d.e, d.l, &d.av
 	n := 0
 	for {
@@ -39,7 +39,7 @@ func (d *dirLine) include() bool {
 			return true
 		}
 		for _, name := range names {
-			e.parseDepth(d.o, name, flags, d.depth+1, l.at(av.i-1))
+			e.parseDepth(o, name, flags, d.depth+1, l.at(av.i-1))
 			e.active = oactive
 			if e.stopped && e.ci != nil || e.m.over != nil {
 				return true

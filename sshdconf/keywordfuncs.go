@@ -9,16 +9,16 @@ import (
 // of servconf.c's switch (see dirLine.directive in directive.go).
 
 // port ports sPort: every line adds a port, 256 at most.
-func (d *dirLine) port() bool {
+func (d *dirLine) port(o *options) bool {
 	arg, ok := d.arg("missing port number.")
 	if !ok {
 		return true
 	}
-	if len(d.o.ports) >= 256 {
+	if len(o.ports) >= 256 {
 		return d.bad("too many ports.")
 	}
 	port := a2port(arg, d.e.c.opt.Services)
-	d.o.ports = append(d.o.ports, ival{port, d.l.pos})
+	o.ports = append(o.ports, ival{port, d.l.pos})
 	if port <= 0 {
 		return d.bad("Badly formatted port number.")
 	}
@@ -27,7 +27,7 @@ func (d *dirLine) port() bool {
 
 // listenAddress ports sListenAddress: parsing only; addresses are resolved
 // after all Port lines (process_queued_listen_addrs).
-func (d *dirLine) listenAddress() bool {
+func (d *dirLine) listenAddress(o *options) bool {
 	arg, ok := d.av.next()
 	if !ok || arg == "" {
 		return d.fatal(0, KindBadValue, "missing address")
@@ -59,29 +59,29 @@ func (d *dirLine) listenAddress() bool {
 		}
 		return d.bad("bad routing domain")
 	}
-	d.o.queuedListens = append(d.o.queuedListens, listenAddr{addr: addr, port: port, pos: d.l.pos})
+	o.queuedListens = append(o.queuedListens, listenAddr{addr: addr, port: port, pos: d.l.pos})
 	return true
 }
 
 // hostKeyAgent ports sHostKeyAgent: a socket path, or SSH_AUTH_SOCK.
-func (d *dirLine) hostKeyAgent() bool {
+func (d *dirLine) hostKeyAgent(o *options) bool {
 	arg, ok := d.arg("missing socket name.")
 	if !ok {
 		return true
 	}
-	if d.e.active && !d.o.hostKeyAgent.set {
+	if d.e.active && !o.hostKeyAgent.set {
 		v := arg
 		if arg != "SSH_AUTH_SOCK" {
 			v = d.e.derelativise(d.l, arg)
 		}
-		d.o.hostKeyAgent.set1(v, d.l.pos)
+		o.hostKeyAgent.set1(v, d.l.pos)
 	}
 	return true
 }
 
 // pubkeyAuthOptions ports sPubkeyAuthOptions: none, touch-required,
 // verify-required.
-func (d *dirLine) pubkeyAuthOptions() bool {
+func (d *dirLine) pubkeyAuthOptions(o *options) bool {
 	v := 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		switch {
@@ -95,12 +95,12 @@ func (d *dirLine) pubkeyAuthOptions() bool {
 			return false
 		}
 	}
-	d.setInt(&d.o.pubkeyAuthOptions, v)
+	d.setInt(&o.pubkeyAuthOptions, v)
 	return true
 }
 
 // gssKexAlgorithms ports sGssKexAlgorithms (Debian's GSSAPI patch).
-func (d *dirLine) gssKexAlgorithms() bool {
+func (d *dirLine) gssKexAlgorithms(o *options) bool {
 	arg, ok := d.arg("Missing argument.")
 	if !ok {
 		return true
@@ -108,13 +108,13 @@ func (d *dirLine) gssKexAlgorithms() bool {
 	if !d.e.c.alg.gssKexValid(arg) {
 		return d.bad(fmt.Sprintf("Bad GSSAPI KexAlgorithms '%s'.", arg))
 	}
-	d.setStr(&d.o.gssKexAlgorithms, arg)
+	d.setStr(&o.gssKexAlgorithms, arg)
 	return true
 }
 
 // permitUserEnvironment ports sPermitUserEnvironment: yes, no, or a
 // pattern list of the variables allowed.
-func (d *dirLine) permitUserEnvironment() bool {
+func (d *dirLine) permitUserEnvironment(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -127,10 +127,10 @@ func (d *dirLine) permitUserEnvironment() bool {
 	default:
 		list = arg
 	}
-	if d.e.active && d.o.permitUserEnv.v == -1 {
-		d.o.permitUserEnv = ival{v, d.l.pos}
+	if d.e.active && o.permitUserEnv.v == -1 {
+		o.permitUserEnv = ival{v, d.l.pos}
 		if list != "" {
-			d.o.permitUserEnvAllowlist.set1(list, d.l.pos)
+			o.permitUserEnvAllowlist.set1(list, d.l.pos)
 		}
 	}
 	return true
@@ -138,7 +138,7 @@ func (d *dirLine) permitUserEnvironment() bool {
 
 // rekeyLimit ports sRekeyLimit: a byte count ("default" or a scaled
 // number) and an optional time ("none" or a time).
-func (d *dirLine) rekeyLimit() bool {
+func (d *dirLine) rekeyLimit(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -154,21 +154,21 @@ func (d *dirLine) rekeyLimit() bool {
 		}
 		v = n
 	}
-	if d.e.active && d.o.rekeyLimit.v == -1 {
-		d.o.rekeyLimit = i64val{v, d.l.pos}
+	if d.e.active && o.rekeyLimit.v == -1 {
+		o.rekeyLimit = i64val{v, d.l.pos}
 	}
 	if d.av.left() != 0 {
 		if next, _ := d.av.peek(); next == "none" {
 			d.av.next()
 			return true
 		}
-		return d.time(&d.o.rekeyInterval)
+		return d.time(&o.rekeyInterval)
 	}
 	return true
 }
 
 // logFacility ports sLogFacility, global only: the first value wins.
-func (d *dirLine) logFacility() bool {
+func (d *dirLine) logFacility(o *options) bool {
 	arg, _ := d.av.next()
 	v := lookupState(logFacilities, arg, true)
 	if v == -1 {
@@ -177,26 +177,26 @@ func (d *dirLine) logFacility() bool {
 		}
 		return d.bad(fmt.Sprintf("unsupported log facility '%s'", arg))
 	}
-	if d.o.logFacility.v == -1 {
-		d.o.logFacility = ival{v, d.l.pos}
+	if o.logFacility.v == -1 {
+		o.logFacility = ival{v, d.l.pos}
 	}
 	return true
 }
 
 // logLevel ports sLogLevel.
-func (d *dirLine) logLevel() bool {
+func (d *dirLine) logLevel(o *options) bool {
 	arg, _ := d.av.next()
 	v := lookupState(logLevels, arg, true)
 	if v == -1 {
 		return d.bad(fmt.Sprintf("unsupported log level '%s'", arg))
 	}
-	d.setInt(&d.o.logLevel, v)
+	d.setInt(&o.logLevel, v)
 	return true
 }
 
 // logVerbose ports sLogVerbose: the list of the first line; "none" alone.
-func (d *dirLine) logVerbose() bool {
-	found := len(d.o.logVerbose.v) == 0
+func (d *dirLine) logVerbose(o *options) bool {
+	found := len(o.logVerbose.v) == 0
 	i := 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" {
@@ -209,7 +209,7 @@ func (d *dirLine) logVerbose() bool {
 		}
 		i++
 		if found && d.e.active {
-			d.o.logVerbose.add(arg, d.l.pos)
+			o.logVerbose.add(arg, d.l.pos)
 		}
 	}
 	return true
@@ -217,8 +217,8 @@ func (d *dirLine) logVerbose() bool {
 
 // subsystem ports sSubsystem: a name and a command, each name once, 256
 // at most.
-func (d *dirLine) subsystem() bool {
-	if len(d.o.subsystems) >= 256 {
+func (d *dirLine) subsystem(o *options) bool {
+	if len(o.subsystems) >= 256 {
 		return d.fatal(-1, KindBadValue, "too many subsystems defined.")
 	}
 	arg, ok := d.arg(missingArg)
@@ -229,7 +229,7 @@ func (d *dirLine) subsystem() bool {
 		d.av.next()
 		return true
 	}
-	for _, s := range d.o.subsystems {
+	for _, s := range o.subsystems {
 		if s.name == arg {
 			return d.bad(fmt.Sprintf("Subsystem '%s' already defined.", arg))
 		}
@@ -242,17 +242,17 @@ func (d *dirLine) subsystem() bool {
 	for a, ok := d.av.next(); ok; a, ok = d.av.next() {
 		args += " " + a
 	}
-	d.o.subsystems = append(d.o.subsystems, subsystem{name: name, args: args, pos: d.l.pos})
+	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos})
 	return true
 }
 
 // maxStartups ports sMaxStartups: N or start:rate:full; the last line wins.
-func (d *dirLine) maxStartups() bool {
+func (d *dirLine) maxStartups(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
 	}
-	o, p := d.o, d.l.pos
+	p := d.l.pos
 	vals := []int{o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v}
 	n := scanfInts(arg, vals)
 	o.maxStartupsBegin = ival{vals[0], p}
@@ -277,7 +277,7 @@ func (d *dirLine) maxStartups() bool {
 
 // perSourceNetBlockSize ports sPerSourceNetBlockSize: v4[:v6] prefix
 // lengths; the last line wins.
-func (d *dirLine) perSourceNetBlockSize() bool {
+func (d *dirLine) perSourceNetBlockSize(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -299,15 +299,15 @@ func (d *dirLine) perSourceNetBlockSize() bool {
 		return d.bad(fmt.Sprintf("Invalid %s spec.", d.l.kw))
 	}
 	if d.e.active {
-		d.o.perSourceMasklenIPv4 = ival{vals[0], d.l.pos}
-		d.o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+		o.perSourceMasklenIPv4 = ival{vals[0], d.l.pos}
+		o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
 	}
 	return true
 }
 
 // perSourceMaxStartups ports sPerSourceMaxStartups: a number or "none";
 // the last line wins.
-func (d *dirLine) perSourceMaxStartups() bool {
+func (d *dirLine) perSourceMaxStartups(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -321,22 +321,22 @@ func (d *dirLine) perSourceMaxStartups() bool {
 		}
 	}
 	if d.e.active {
-		d.o.perSourceMaxStartups = ival{v, d.l.pos}
+		o.perSourceMaxStartups = ival{v, d.l.pos}
 	}
 	return true
 }
 
 // authorizedKeysFile ports sAuthorizedKeysFile: the list of the first
 // line, ~ expanded.
-func (d *dirLine) authorizedKeysFile() bool {
-	first := len(d.o.authorizedKeysFiles.v) == 0
+func (d *dirLine) authorizedKeysFile(o *options) bool {
+	first := len(o.authorizedKeysFiles.v) == 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" {
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
 			return false
 		}
 		if d.e.active && first {
-			d.o.authorizedKeysFiles.add(d.e.tildeExpand(d.l, arg), d.l.pos)
+			o.authorizedKeysFiles.add(d.e.tildeExpand(d.l, arg), d.l.pos)
 		}
 	}
 	return true
@@ -344,25 +344,25 @@ func (d *dirLine) authorizedKeysFile() bool {
 
 // authorizedPrincipalsFile ports sAuthorizedPrincipalsFile: a file name,
 // ~ expanded.
-func (d *dirLine) authorizedPrincipalsFile() bool {
+func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
 	}
-	if d.e.active && !d.o.authorizedPrincipalsFile.set {
-		d.o.authorizedPrincipalsFile.set1(d.e.tildeExpand(d.l, arg), d.l.pos)
+	if d.e.active && !o.authorizedPrincipalsFile.set {
+		o.authorizedPrincipalsFile.set1(d.e.tildeExpand(d.l, arg), d.l.pos)
 	}
 	return true
 }
 
 // acceptEnv ports sAcceptEnv: every line adds its names.
-func (d *dirLine) acceptEnv() bool {
+func (d *dirLine) acceptEnv(o *options) bool {
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" || strings.Contains(arg, "=") {
 			return d.bad("Invalid environment name.")
 		}
 		if d.e.active {
-			d.o.acceptEnv.add(arg, d.l.pos)
+			o.acceptEnv.add(arg, d.l.pos)
 		}
 	}
 	return true
@@ -370,8 +370,8 @@ func (d *dirLine) acceptEnv() bool {
 
 // setEnv ports sSetEnv: NAME=VALUE words of the first line, the first of
 // each name.
-func (d *dirLine) setEnv() bool {
-	first := len(d.o.setEnv.v) == 0
+func (d *dirLine) setEnv(o *options) bool {
+	first := len(o.setEnv.v) == 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" || !strings.Contains(arg, "=") {
 			return d.bad("Invalid environment.")
@@ -381,18 +381,18 @@ func (d *dirLine) setEnv() bool {
 		}
 		name, _, _ := strings.Cut(arg, "=")
 		dup := false
-		for _, x := range d.o.setEnv.v {
+		for _, x := range o.setEnv.v {
 			dup = dup || strings.HasPrefix(x, name+"=")
 		}
 		if !dup {
-			d.o.setEnv.add(arg, d.l.pos)
+			o.setEnv.add(arg, d.l.pos)
 		}
 	}
 	return true
 }
 
 // permitTunnel ports sPermitTunnel: a tunnel mode, case sensitive.
-func (d *dirLine) permitTunnel() bool {
+func (d *dirLine) permitTunnel(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -401,40 +401,40 @@ func (d *dirLine) permitTunnel() bool {
 	if v == -1 {
 		return d.bad(fmt.Sprintf("bad %s argument %s", d.l.kw, arg))
 	}
-	d.setInt(&d.o.permitTun, v)
+	d.setInt(&o.permitTun, v)
 	return true
 }
 
 // forceCommand ports sForceCommand: the rest of the line.
-func (d *dirLine) forceCommand(line []byte) bool {
+func (d *dirLine) forceCommand(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
 	if rest == "" {
 		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
 	}
-	d.setStr(&d.o.admForcedCommand, strings.TrimLeft(rest, whitespace))
+	d.setStr(&o.admForcedCommand, strings.TrimLeft(rest, whitespace))
 	d.av.consume()
 	return true
 }
 
 // securityKeyProvider ports sSecurityKeyProvider: a library path, or
 // "internal".
-func (d *dirLine) securityKeyProvider() bool {
+func (d *dirLine) securityKeyProvider(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
 	}
-	if d.e.active && !d.o.skProvider.set {
+	if d.e.active && !o.skProvider.set {
 		v := arg
 		if !strings.EqualFold(arg, "internal") {
 			v = d.e.derelativise(d.l, arg)
 		}
-		d.o.skProvider.set1(v, d.l.pos)
+		o.skProvider.set1(v, d.l.pos)
 	}
 	return true
 }
 
 // ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins.
-func (d *dirLine) ipQoS() bool {
+func (d *dirLine) ipQoS(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -450,15 +450,15 @@ func (d *dirLine) ipQoS() bool {
 		}
 	}
 	if d.e.active {
-		d.o.ipQoSInteractive = ival{v, d.l.pos}
-		d.o.ipQoSBulk = ival{v2, d.l.pos}
+		o.ipQoSInteractive = ival{v, d.l.pos}
+		o.ipQoSBulk = ival{v2, d.l.pos}
 	}
 	return true
 }
 
 // versionAddendum ports sVersionAddendum: the rest of the line, "none"
 // for nothing.
-func (d *dirLine) versionAddendum(line []byte) bool {
+func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
 	if rest == "" {
 		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
@@ -467,11 +467,11 @@ func (d *dirLine) versionAddendum(line []byte) bool {
 	if strings.Contains(v, "\r") {
 		return d.fatal(0, KindBadValue, fmt.Sprintf("Invalid %s argument", d.l.kw))
 	}
-	if d.e.active && !d.o.versionAddendum.set {
+	if d.e.active && !o.versionAddendum.set {
 		if strings.EqualFold(v, "none") {
 			v = ""
 		}
-		d.o.versionAddendum.set1(v, d.l.pos)
+		o.versionAddendum.set1(v, d.l.pos)
 	}
 	d.av.consume()
 	return true
@@ -479,13 +479,13 @@ func (d *dirLine) versionAddendum(line []byte) bool {
 
 // authenticationMethods ports sAuthenticationMethods: method lists of the
 // first line, or "any" alone.
-func (d *dirLine) authenticationMethods() bool {
-	found := len(d.o.authMethods.v) == 0
+func (d *dirLine) authenticationMethods(o *options) bool {
+	found := len(o.authMethods.v) == 0
 	sawAny, parsed := false, false
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		switch {
 		case arg == "any":
-			if len(d.o.authMethods.v) > 0 {
+			if len(o.authMethods.v) > 0 {
 				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
 			}
 			sawAny = true
@@ -496,7 +496,7 @@ func (d *dirLine) authenticationMethods() bool {
 		}
 		parsed = true
 		if found && d.e.active {
-			d.o.authMethods.add(arg, d.l.pos)
+			o.authMethods.add(arg, d.l.pos)
 		}
 	}
 	if !parsed {
@@ -507,7 +507,7 @@ func (d *dirLine) authenticationMethods() bool {
 
 // streamLocalBindMask ports sStreamLocalBindMask: an octal mask; the last
 // line wins.
-func (d *dirLine) streamLocalBindMask() bool {
+func (d *dirLine) streamLocalBindMask(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -517,13 +517,13 @@ func (d *dirLine) streamLocalBindMask() bool {
 		return d.bad(fmt.Sprintf("Invalid %s.", d.l.kw))
 	}
 	if d.e.active {
-		d.o.streamLocalBindMask = ival{int(v), d.l.pos}
+		o.streamLocalBindMask = ival{int(v), d.l.pos}
 	}
 	return true
 }
 
 // fingerprintHash ports sFingerprintHash: a digest name; the last line wins.
-func (d *dirLine) fingerprintHash() bool {
+func (d *dirLine) fingerprintHash(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -533,7 +533,7 @@ func (d *dirLine) fingerprintHash() bool {
 		return d.bad(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg))
 	}
 	if d.e.active {
-		d.o.fingerprintHash = ival{v, d.l.pos}
+		o.fingerprintHash = ival{v, d.l.pos}
 	}
 	return true
 }
@@ -546,8 +546,8 @@ func (d *dirLine) rDomain() bool {
 
 // channelTimeout ports sChannelTimeout: type=interval words of the first
 // line, or "none".
-func (d *dirLine) channelTimeout() bool {
-	first := len(d.o.channelTimeouts.v) == 0
+func (d *dirLine) channelTimeout(o *options) bool {
+	first := len(o.channelTimeouts.v) == 0
 	i := 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		// sshd never counts i up here, so "none" is refused only when
@@ -561,7 +561,7 @@ func (d *dirLine) channelTimeout() bool {
 			return d.bad(fmt.Sprintf("invalid channel timeout %s", arg))
 		}
 		if d.e.active && first {
-			d.o.channelTimeouts.add(arg, d.l.pos)
+			o.channelTimeouts.add(arg, d.l.pos)
 		}
 	}
 	return true
@@ -569,15 +569,15 @@ func (d *dirLine) channelTimeout() bool {
 
 // unusedConnectionTimeout ports sUnusedConnectionTimeout: a time, or
 // "none", which wins over any earlier value.
-func (d *dirLine) unusedConnectionTimeout() bool {
+func (d *dirLine) unusedConnectionTimeout(o *options) bool {
 	if next, ok := d.av.peek(); ok && strings.EqualFold(next, "none") {
 		d.av.next()
 		if d.e.active {
-			d.o.unusedConnectionTimeout = ival{0, d.l.pos}
+			o.unusedConnectionTimeout = ival{0, d.l.pos}
 		}
 		return true
 	}
-	return d.time(&d.o.unusedConnectionTimeout)
+	return d.time(&o.unusedConnectionTimeout)
 }
 
 // validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
