@@ -122,9 +122,9 @@ func (c Criterion) matches(s watcher.Session, users sshdconf.Users) bool {
 	case "group":
 		return s.User != "" && matchGroup(users, s.User, c.Pattern)
 	case "address":
-		return s.Remote.IsValid() && sshdconf.MatchAddressList(s.Remote.Addr().WithZone("").String(), c.Pattern) == sshdconf.Matched
+		return s.Remote.IsValid() && sshdconf.MatchAddressList(s.Remote.Addr(), c.Pattern) == sshdconf.Matched
 	case "localaddress":
-		return s.Local.IsValid() && sshdconf.MatchAddressList(s.Local.Addr().WithZone("").String(), c.Pattern) == sshdconf.Matched
+		return s.Local.IsValid() && sshdconf.MatchAddressList(s.Local.Addr(), c.Pattern) == sshdconf.Matched
 	case "localport":
 		port, err := strconv.Atoi(c.Pattern)
 		return err == nil && s.Local.IsValid() && int(s.Local.Port()) == port

@@ -3,6 +3,7 @@ package sshdconf_test
 import (
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing/fstest"
@@ -224,7 +225,7 @@ func ExampleConfig_Directives() {
 func ExampleMatchAddressList() {
 	list := "10.0.0.0/8,!10.9.9.9,192.0.2.*"
 	for _, addr := range []string{"10.1.2.3", "10.9.9.9", "192.0.2.7", "198.51.100.1"} {
-		switch sshdconf.MatchAddressList(addr, list) {
+		switch sshdconf.MatchAddressList(netip.MustParseAddr(addr), list) {
 		case sshdconf.Matched:
 			fmt.Println(addr, "matches")
 		case sshdconf.Negated:

@@ -3,6 +3,7 @@ package sshdconf
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -390,14 +391,14 @@ func MatchPatternList(s, patterns string) MatchResult {
 
 // MatchAddressList matches an address against a comma-separated list of
 // addresses, CIDR blocks and wildcard patterns with '!' negation, as sshd's
-// Match Address does (addr_match_list). An addr that is not an IP address
+// Match Address does (addr_match_list), its zone dropped. The zero Addr
 // matches nothing, and so does a malformed list, which sshd refuses: see
 // [CheckAddressList].
-func MatchAddressList(addr, list string) MatchResult {
-	if addr == "" {
+func MatchAddressList(addr netip.Addr, list string) MatchResult {
+	if !addr.IsValid() {
 		return NoMatch
 	}
-	if r := addrMatchList(addr, false, list); r != -2 {
+	if r := addrMatchList(addr.WithZone("").String(), false, list); r != -2 {
 		return MatchResult(r)
 	}
 	return NoMatch
