@@ -243,22 +243,22 @@ func (ld Loader) Parse(name string, src []byte) (*Policy, error) {
 	seenReq := map[string]sshdconf.Pos{}
 	cur := &p.Global
 	var block *Block
-	for _, l := range sshdconf.Parse(name, src).Lines {
+	for _, l := range sshdconf.Parse(name, src).Lines() {
 		// sshd reads each line as a C string: a NUL ends it there, and
 		// the line's newline, after the NUL, is lost, so that the next
 		// line is joined to it (measured on 9.2; servconf.c,
 		// load_server_config). Whatever the line, sshwarden refuses it.
-		if i := strings.IndexByte(l.Text, 0); i >= 0 {
-			fail(sshdconf.Pos{File: name, Line: int(l.Num), Col: i + 1}, "a NUL byte in the line (sshd would end the line there and join the next one to it)")
+		if i := strings.IndexByte(l.Text(), 0); i >= 0 {
+			fail(sshdconf.Pos{File: name, Line: l.Num(), Col: i + 1}, "a NUL byte in the line (sshd would end the line there and join the next one to it)")
 			continue
 		}
 		if !l.IsDirective() {
 			continue
 		}
-		pos := sshdconf.Pos{File: name, Line: int(l.Num), Col: l.Keyword().Off + 1}
+		pos := sshdconf.Pos{File: name, Line: l.Num(), Col: l.Keyword().Off + 1}
 		kw := l.KeywordName()
 		var args []string
-		for _, a := range l.Args {
+		for _, a := range l.Args() {
 			args = append(args, a.Value())
 		}
 		if strings.EqualFold(kw, "Match") {
@@ -278,7 +278,7 @@ func (ld Loader) Parse(name string, src []byte) (*Policy, error) {
 			case ak.duplicate(cur):
 				fail(pos, "%s is set twice in this section; sshwarden refuses the ambiguity", ak.name)
 			default:
-				rest := strings.TrimSpace(strings.TrimPrefix(l.Text[l.Keyword().Off:], l.Keyword().Raw))
+				rest := strings.TrimSpace(strings.TrimPrefix(l.Text()[l.Keyword().Off:], l.Keyword().Raw))
 				rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimRight(rest, "\r"), "="))
 				if err := ak.set(cur, args, rest, pos); err != nil {
 					fail(pos, "%v", err)
@@ -379,7 +379,7 @@ func parseMatch(args []string, pos sshdconf.Pos) (Block, error) {
 		switch c {
 		case "user", "group":
 		case "address", "localaddress":
-			if sshdconf.MatchAddressList("", pat) != 0 {
+			if sshdconf.CheckAddressList(pat) != nil {
 				return b, fmt.Errorf("invalid address list for Match %s: %s (addresses, CIDR blocks, wildcards, !negation)", words[i-1], pat)
 			}
 		case "localport":

@@ -118,13 +118,13 @@ func (c Criterion) matches(s watcher.Session, users sshdconf.Users) bool {
 	case "all":
 		return true
 	case "user":
-		return s.User != "" && sshdconf.MatchPatternList(s.User, c.Pattern) == 1
+		return s.User != "" && sshdconf.MatchPatternList(s.User, c.Pattern) == sshdconf.Matched
 	case "group":
 		return s.User != "" && matchGroup(users, s.User, c.Pattern)
 	case "address":
-		return s.Remote.IsValid() && sshdconf.MatchAddressList(s.Remote.Addr().WithZone("").String(), c.Pattern) == 1
+		return s.Remote.IsValid() && sshdconf.MatchAddressList(s.Remote.Addr(), c.Pattern) == sshdconf.Matched
 	case "localaddress":
-		return s.Local.IsValid() && sshdconf.MatchAddressList(s.Local.Addr().WithZone("").String(), c.Pattern) == 1
+		return s.Local.IsValid() && sshdconf.MatchAddressList(s.Local.Addr(), c.Pattern) == sshdconf.Matched
 	case "localport":
 		port, err := strconv.Atoi(c.Pattern)
 		return err == nil && s.Local.IsValid() && int(s.Local.Port()) == port
@@ -146,9 +146,9 @@ func matchGroup(users sshdconf.Users, user, patterns string) bool {
 	found := false
 	for _, g := range groups {
 		switch sshdconf.MatchPatternList(g, patterns) {
-		case -1:
+		case sshdconf.Negated:
 			return false
-		case 1:
+		case sshdconf.Matched:
 			found = true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 func loadArchive(b *testing.B, name string) *oracle.Archive {
@@ -47,7 +48,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := sshdconf.Parsed(files, a.Main, nil); err != nil {
+		if _, err := sshdconf.Load(memfs.New(files), a.Main, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,7 +62,7 @@ func BenchmarkEffective(b *testing.B) {
 	for n, f := range a.Files {
 		files["/"+n] = f
 	}
-	cfg, err := sshdconf.Parsed(files, a.Main, nil)
+	cfg, err := sshdconf.Load(memfs.New(files), a.Main, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func BenchmarkStockModel(b *testing.B) {
 	spec := sshdconf.ConnSpec{User: "alice", Host: "h", Addr: "192.0.2.10", LAddr: "192.0.2.1", LPort: 22}
 	b.ReportAllocs()
 	for b.Loop() {
-		cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": src}, "/etc/ssh/sshd_config", nil)
+		cfg, err := sshdconf.Load(memfs.New(map[string][]byte{"/etc/ssh/sshd_config": src}), "/etc/ssh/sshd_config", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

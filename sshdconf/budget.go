@@ -32,6 +32,7 @@ const (
 // many, the line one too many, the Match line with too many criteria). sshd
 // might accept the configuration; this package does not model it.
 type BudgetError struct {
+	// Pos is the line where the budget ran out.
 	Pos Pos
 	// Budget is the LoadOptions field that ran out: "MaxFiles",
 	// "MaxBytes", "MaxLines" or "MaxMatchCriteria".
@@ -40,6 +41,7 @@ type BudgetError struct {
 	Msg string
 }
 
+// Error formats e as FILE:LINE: MSG.
 func (e *BudgetError) Error() string {
 	if e.Pos.Line == 0 {
 		return e.Pos.File + ": " + e.Msg

@@ -3,6 +3,7 @@ package sshdconf
 import (
 	"bytes"
 	"errors"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"runtime"
 	"strings"
 	"testing"
@@ -33,10 +34,7 @@ func FuzzLoadBudget(f *testing.F) {
 		for i, part := range bytes.SplitN(src, []byte{0x1e}, len(names)) {
 			files[names[i]] = part
 		}
-		m := mapFS{}
-		for n, b := range files {
-			m[strings.TrimPrefix(n, "/")] = b
-		}
+		m := memfs.New(files)
 		opt := fuzzBudget
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // dropIns returns n files d/NNNNN.conf under /etc/ssh, each body.
@@ -248,7 +249,7 @@ func TestBudgetReadFile(t *testing.T) {
 	for i := range 10 {
 		files[fmt.Sprintf("/etc/ssh/sshd_config.d/%d.conf.disabled", i)] = bytes.Repeat([]byte("#\n"), 100<<10)
 	}
-	cfg, err := sshdconf.Parsed(files, "/etc/ssh/sshd_config", &sshdconf.LoadOptions{MaxBytes: 1 << 20})
+	cfg, err := sshdconf.Load(memfs.New(files), "/etc/ssh/sshd_config", &sshdconf.LoadOptions{MaxBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,978 +5,523 @@ import (
 	"strings"
 )
 
-// directive ports the body of the opcode switch of
-// process_server_config_line_depth. It returns false where sshd counts a bad
-// option ("goto out" with ret -1); fatal problems become diagnostics.
-func (e *evaluator) directive(o *options, op opcode, l lineCtx, av *argv, line []byte, str int, activep, incFlags *int, depth int) bool {
-	active := *activep != 0
-	kw := l.kw
-	p := l.pos
-	// fatal reports "FILE line N: text" at argument arg.
-	fatal := func(arg int, kind DiagKind, text string) bool {
-		e.fatalLine(l, arg, kind, text)
-		return true
-	}
-	argi := func() int { return av.i - 1 }
+// This file ports the opcode switch of process_server_config_line_depth
+// (servconf.c). Most keywords take one value of a common kind (a flag, a
+// choice, an integer, a time, a file name, an algorithm list): [values]
+// maps their opcodes to the kind and the options field they set, and a
+// method of dirLine per kind reads them. A keyword with a syntax of its own
+// has a method of its own, in keywordfuncs.go (Include and Match in
+// include.go), which [dirLine.directive] calls by opcode. The table holds
+// data, not functions of the line, so that a line's state stays on the
+// stack.
 
-	// Shared parsers, like the labels of the C switch.
-	parseMulti := func(dst *ival, table []state) bool {
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing argument.")
-		}
-		v := lookupState(table, arg, true)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("unsupported option \"%s\".", arg))
-		}
-		if active && dst.v == -1 {
-			*dst = ival{v, p}
-		}
-		return true
-	}
-	parseFlag := func(dst *ival) bool { return parseMulti(dst, msFlag) }
-	parseTime := func(dst *ival) bool {
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing time value.")
-		}
-		v := convtime(arg)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, "invalid time value.")
-		}
-		if active && dst.v == -1 {
-			*dst = ival{v, p}
-		}
-		return true
-	}
-	parseInt := func(dst *ival) bool {
-		arg, ok := av.next()
-		v, errstr := atoiErr(arg, ok)
-		if errstr != "" {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("%s integer value %s.", kw, errstr))
-		}
-		if active && dst.v == -1 {
-			*dst = ival{v, p}
-		}
-		return true
-	}
-	parseFilename := func(dst *sval) bool {
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing file name.")
-		}
-		if active && !dst.set {
-			dst.set1(e.derelativise(l, arg), p)
-		}
-		return true
-	}
-	missing := func() bool { return fatal(argi(), KindBadValue, fmt.Sprintf("%s missing argument.", kw)) }
-	parsePubkeyAlgos := func(dst *sval) bool {
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "Missing argument.")
-		}
-		if arg[0] != '-' && !e.c.alg.keyNamesValid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Bad key types '%s'.", arg))
-		}
-		if active && !dst.set {
-			dst.set1(arg, p)
-		}
-		return true
-	}
-	parseAlgoList := func(dst *sval, valid func(string) bool, text string) bool {
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		if arg[0] != '-' && !valid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
-			return fatal(argi(), KindBadValue, fmt.Sprintf(text, arg))
-		}
-		if !dst.set { // no activep check: global-only keywords
-			dst.set1(arg, p)
-		}
-		return true
-	}
+// dirLine is one directive line as a case of sshd's switch sees it: the
+// options it sets, its arguments, and the raw line for the keywords that
+// read the rest of it.
+type dirLine struct {
+	e     *evaluator
+	l     lineCtx
+	av    argv
+	str   int // where the arguments start in the line
+	depth int // the Include depth of the line's file
+}
 
+// kind is how the arguments of a keyword of a common kind are read.
+type kind uint8
+
+const (
+	kindSpecial  kind = iota // a method of its own (keywordfuncs.go)
+	kindChoice               // a name of a multistate table: parse_multistate, parse_flag
+	kindTime                 // a time: parse_time
+	kindInt                  // a non-negative integer: parse_int
+	kindFile                 // a file name made absolute: parse_filename
+	kindFileList             // every line adds a file name
+	kindWord                 // one word, kept as written
+	kindKeyAlgos             // a list of key algorithms
+	kindAlgos                // a list of algorithms of a global keyword
+	kindUsers                // every line adds user patterns
+	kindGroups               // every line adds group patterns
+	kindCommand              // the rest of the line, an absolute path or "none"
+	kindPermit               // PermitOpen, PermitListen
+	kindIgnored              // deprecated or unsupported: logged, skipped
+)
+
+// value says how to read a keyword of a common kind: its kind and what the
+// kind needs besides. The options field it sets is options.intField,
+// strField or listField of its opcode (a switch, not a function in the
+// table: a call through a function value would move the options of every
+// pass, and the line, to the heap).
+type value struct {
+	kind   kind
+	table  []state                        // kindChoice
+	valid  func(*algorithms, string) bool // kindAlgos
+	msg    string                         // kindWord: when missing; kindAlgos: when invalid; kindIgnored: what
+	listen bool                           // kindPermit: PermitListen
+}
+
+// values is the part of process_server_config_line_depth's switch that
+// reads keywords of a common kind, by opcode.
+var values = [...]value{
+	sUsePAM:                          flag(),
+	sLoginGraceTime:                  timeValue(),
+	sAddressFamily:                   choice(msAddrFamily),
+	sHostKeyFile:                     fileList(),
+	sHostCertificate:                 fileList(),
+	sPidFile:                         fileName(),
+	sModuliFile:                      fileName(),
+	sPermitRootLogin:                 choice(msRootLogin),
+	sIgnoreRhosts:                    choice(msIgnoreRhost),
+	sIgnoreUserKnownHosts:            flag(),
+	sHostbasedAuthentication:         flag(),
+	sHostbasedUsesNameFromPacketOnly: flag(),
+	sHostbasedAcceptedAlgorithms:     keyAlgos(),
+	sHostKeyAlgorithms:               keyAlgos(),
+	sCASignatureAlgorithms:           keyAlgos(),
+	sPubkeyAuthentication:            flag(),
+	sPubkeyAcceptedAlgorithms:        keyAlgos(),
+	sKerberosAuthentication:          flag(),
+	sKerberosOrLocalPasswd:           flag(),
+	sKerberosTicketCleanup:           flag(),
+	sGssAuthentication:               flag(),
+	sGssKeyEx:                        flag(),
+	sGssCleanupCreds:                 flag(),
+	sGssStrictAcceptor:               flag(),
+	sGssStoreRekey:                   flag(),
+	sPasswordAuthentication:          flag(),
+	sKbdInteractiveAuthentication:    flag(),
+	sPrintMotd:                       flag(),
+	sPrintLastLog:                    flag(),
+	sX11Forwarding:                   flag(),
+	sX11DisplayOffset:                integer(),
+	sX11UseLocalhost:                 flag(),
+	sXAuthLocation:                   fileName(),
+	sPermitTTY:                       flag(),
+	sPermitUserRC:                    flag(),
+	sStrictModes:                     flag(),
+	sTCPKeepAlive:                    flag(),
+	sEmptyPasswd:                     flag(),
+	sCompression:                     choice(msCompression),
+	sGatewayPorts:                    choice(msGatewayPort),
+	sUseDNS:                          flag(),
+	sAllowTcpForwarding:              choice(msTCPFwd),
+	sAllowStreamLocalForwarding:      choice(msTCPFwd),
+	sAllowAgentForwarding:            flag(),
+	sDisableForwarding:               flag(),
+	sAllowUsers:                      userPatterns(),
+	sDenyUsers:                       userPatterns(),
+	sAllowGroups:                     groupPatterns(),
+	sDenyGroups:                      groupPatterns(),
+	sCiphers:                         algoList((*algorithms).ciphersValid, "Bad SSH2 cipher spec '%s'."),
+	sMacs:                            algoList((*algorithms).macsValid, "Bad SSH2 mac spec '%s'."),
+	sKexAlgorithms:                   algoList((*algorithms).kexValid, "Bad SSH2 KexAlgorithms '%s'."),
+	sMaxAuthTries:                    integer(),
+	sMaxSessions:                     integer(),
+	sBanner:                          fileName(),
+	sClientAliveInterval:             timeValue(),
+	sClientAliveCountMax:             integer(),
+	sPermitListen:                    permitHosts(true),
+	sPermitOpen:                      permitHosts(false),
+	sChrootDirectory:                 word(missingArg),
+	sTrustedUserCAKeys:               fileName(),
+	sRevokedKeys:                     fileName(),
+	sAuthorizedKeysCommand:           command(),
+	sAuthorizedPrincipalsCommand:     command(),
+	sAuthorizedKeysCommandUser:       word("missing %s argument."),
+	sAuthorizedPrincipalsCommandUser: word("missing %s argument."),
+	sStreamLocalBindUnlink:           flag(),
+	sExposeAuthInfo:                  flag(),
+	sRequiredRSASize:                 integer(),
+	sDebianBanner:                    flag(),
+	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
+	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
+	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},
+}
+
+// directive reads one directive line whose keyword has opcode op into o,
+// as the body of process_server_config_line_depth's switch does. line is
+// the NUL-terminated line, for the keywords that read the rest of it.
+// (Neither o nor line is a field of d, so that the escape analysis, which
+// does not tell d's fields apart, keeps them on the stack.) It returns false
+// where sshd counts a bad option ("goto out" with ret -1); fatal problems
+// become diagnostics, and it returns true.
+func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
+	if int(op) < len(values) && values[op].kind != kindSpecial {
+		return d.value(op, &values[op], o, line)
+	}
 	switch op {
-	case sUsePAM:
-		return parseFlag(&o.usePAM)
 	case sPort:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing port number.")
-		}
-		if len(o.ports) >= 256 {
-			return fatal(argi(), KindBadValue, "too many ports.")
-		}
-		port := a2port(arg, e.c.opt.Services)
-		o.ports = append(o.ports, ival{port, p})
-		if port <= 0 {
-			return fatal(argi(), KindBadValue, "Badly formatted port number.")
-		}
-	case sLoginGraceTime:
-		return parseTime(&o.loginGraceTime)
+		return d.port(o)
 	case sListenAddress:
-		return e.listenAddress(o, l, av)
-	case sAddressFamily:
-		return parseMulti(&o.addressFamily, msAddrFamily)
-	case sHostKeyFile:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing file name.")
-		}
-		if active {
-			o.hostKeyFiles.add(e.derelativise(l, arg), p)
-		}
+		return d.listenAddress(o)
 	case sHostKeyAgent:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing socket name.")
-		}
-		if active && !o.hostKeyAgent.set {
-			v := arg
-			if arg != "SSH_AUTH_SOCK" {
-				v = e.derelativise(l, arg)
-			}
-			o.hostKeyAgent.set1(v, p)
-		}
-	case sHostCertificate:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "missing file name.")
-		}
-		if active {
-			o.hostCertFiles.add(e.derelativise(l, arg), p)
-		}
-	case sPidFile:
-		return parseFilename(&o.pidFile)
-	case sModuliFile:
-		return parseFilename(&o.moduliFile)
-	case sPermitRootLogin:
-		return parseMulti(&o.permitRootLogin, msRootLogin)
-	case sIgnoreRhosts:
-		return parseMulti(&o.ignoreRhosts, msIgnoreRhost)
-	case sIgnoreUserKnownHosts:
-		return parseFlag(&o.ignoreUserKnownHosts)
-	case sHostbasedAuthentication:
-		return parseFlag(&o.hostbasedAuthentication)
-	case sHostbasedUsesNameFromPacketOnly:
-		return parseFlag(&o.hostbasedUsesNameFromPacket)
-	case sHostbasedAcceptedAlgorithms:
-		return parsePubkeyAlgos(&o.hostbasedAcceptedAlgos)
-	case sHostKeyAlgorithms:
-		return parsePubkeyAlgos(&o.hostKeyAlgorithms)
-	case sCASignatureAlgorithms:
-		return parsePubkeyAlgos(&o.caSignAlgorithms)
-	case sPubkeyAuthentication:
-		return parseFlag(&o.pubkeyAuthentication)
-	case sPubkeyAcceptedAlgorithms:
-		return parsePubkeyAlgos(&o.pubkeyAcceptedAlgos)
+		return d.hostKeyAgent(o)
 	case sPubkeyAuthOptions:
-		v := 0
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			switch {
-			case strings.EqualFold(arg, "none"):
-			case strings.EqualFold(arg, "touch-required"):
-				v |= 1
-			case strings.EqualFold(arg, "verify-required"):
-				v |= 2
-			default:
-				e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("unsupported %s option %s", kw, arg))
-				return false
-			}
-		}
-		if active && o.pubkeyAuthOptions.v == -1 {
-			o.pubkeyAuthOptions = ival{v, p}
-		}
-	case sKerberosAuthentication:
-		return parseFlag(&o.kerberosAuthentication)
-	case sKerberosOrLocalPasswd:
-		return parseFlag(&o.kerberosOrLocalPasswd)
-	case sKerberosTicketCleanup:
-		return parseFlag(&o.kerberosTicketCleanup)
-	case sGssAuthentication:
-		return parseFlag(&o.gssAuthentication)
-	case sGssKeyEx:
-		return parseFlag(&o.gssKeyEx)
-	case sGssCleanupCreds:
-		return parseFlag(&o.gssCleanupCreds)
-	case sGssStrictAcceptor:
-		return parseFlag(&o.gssStrictAcceptor)
-	case sGssStoreRekey:
-		return parseFlag(&o.gssStoreRekey)
+		return d.pubkeyAuthOptions(o)
 	case sGssKexAlgorithms:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "Missing argument.")
-		}
-		if !e.c.alg.gssKexValid(arg) {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Bad GSSAPI KexAlgorithms '%s'.", arg))
-		}
-		if active && !o.gssKexAlgorithms.set {
-			o.gssKexAlgorithms.set1(arg, p)
-		}
-	case sPasswordAuthentication:
-		return parseFlag(&o.passwordAuthentication)
-	case sKbdInteractiveAuthentication:
-		return parseFlag(&o.kbdInteractiveAuthentication)
-	case sPrintMotd:
-		return parseFlag(&o.printMotd)
-	case sPrintLastLog:
-		return parseFlag(&o.printLastLog)
-	case sX11Forwarding:
-		return parseFlag(&o.x11Forwarding)
-	case sX11DisplayOffset:
-		return parseInt(&o.x11DisplayOffset)
-	case sX11UseLocalhost:
-		return parseFlag(&o.x11UseLocalhost)
-	case sXAuthLocation:
-		return parseFilename(&o.xauthLocation)
-	case sPermitTTY:
-		return parseFlag(&o.permitTTY)
-	case sPermitUserRC:
-		return parseFlag(&o.permitUserRC)
-	case sStrictModes:
-		return parseFlag(&o.strictModes)
-	case sTCPKeepAlive:
-		return parseFlag(&o.tcpKeepAlive)
-	case sEmptyPasswd:
-		return parseFlag(&o.permitEmptyPasswd)
+		return d.gssKexAlgorithms(o)
 	case sPermitUserEnvironment:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("%s missing argument.", kw))
-		}
-		v, list := 1, ""
-		switch arg {
-		case "yes":
-		case "no":
-			v = 0
-		default:
-			list = arg
-		}
-		if active && o.permitUserEnv.v == -1 {
-			o.permitUserEnv = ival{v, p}
-			if list != "" {
-				o.permitUserEnvAllowlist.set1(list, p)
-			}
-		}
-	case sCompression:
-		return parseMulti(&o.compression, msCompression)
+		return d.permitUserEnvironment(o)
 	case sRekeyLimit:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		var v int64
-		if arg != "default" {
-			n, errno := scanScaled(arg)
-			if errno != "" {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("Bad %s number '%s': %s", kw, arg, errno))
-			}
-			if n != 0 && n < 16 {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("%s too small", kw))
-			}
-			v = n
-		}
-		if active && o.rekeyLimit.v == -1 {
-			o.rekeyLimit = i64val{v, p}
-		}
-		if av.left() != 0 {
-			if next, _ := av.peek(); next == "none" {
-				av.next()
-				return true
-			}
-			return parseTime(&o.rekeyInterval)
-		}
-	case sGatewayPorts:
-		return parseMulti(&o.gatewayPorts, msGatewayPort)
-	case sUseDNS:
-		return parseFlag(&o.useDNS)
+		return d.rekeyLimit(o)
 	case sLogFacility:
-		arg, _ := av.next()
-		v := lookupState(logFacilities, arg, true)
-		if v == -1 {
-			if arg == "" && av.i == 0 {
-				arg = "<NONE>"
-			}
-			return fatal(argi(), KindBadValue, fmt.Sprintf("unsupported log facility '%s'", arg))
-		}
-		if o.logFacility.v == -1 {
-			o.logFacility = ival{v, p}
-		}
+		return d.logFacility(o)
 	case sLogLevel:
-		arg, _ := av.next()
-		v := lookupState(logLevels, arg, true)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("unsupported log level '%s'", arg))
-		}
-		if active && o.logLevel.v == -1 {
-			o.logLevel = ival{v, p}
-		}
+		return d.logLevel(o)
 	case sLogVerbose:
-		found := len(o.logVerbose.v) == 0
-		i := 0
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" {
-				e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", kw))
-				return false
-			}
-			if strings.EqualFold(arg, "none") && (i > 0 || av.left() > 0) {
-				e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", kw))
-				return false
-			}
-			i++
-			if !found || !active {
-				continue
-			}
-			o.logVerbose.add(arg, p)
-		}
-	case sAllowTcpForwarding:
-		return parseMulti(&o.allowTCPForwarding, msTCPFwd)
-	case sAllowStreamLocalForwarding:
-		return parseMulti(&o.allowStreamLocalForwarding, msTCPFwd)
-	case sAllowAgentForwarding:
-		return parseFlag(&o.allowAgentForwarding)
-	case sDisableForwarding:
-		return parseFlag(&o.disableForwarding)
-	case sAllowUsers, sDenyUsers:
-		dst := &o.allowUsers
-		if op == sDenyUsers {
-			dst = &o.denyUsers
-		}
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" || !validUserPattern(arg) {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("invalid %s pattern: \"%s\"", kw, arg))
-			}
-			if active {
-				dst.add(arg, p)
-			}
-		}
-	case sAllowGroups, sDenyGroups:
-		dst := &o.allowGroups
-		if op == sDenyGroups {
-			dst = &o.denyGroups
-		}
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("empty %s pattern", kw))
-			}
-			if active {
-				dst.add(arg, p)
-			}
-		}
-	case sCiphers:
-		return parseAlgoList(&o.ciphers, e.c.alg.ciphersValid, "Bad SSH2 cipher spec '%s'.")
-	case sMacs:
-		return parseAlgoList(&o.macs, e.c.alg.macsValid, "Bad SSH2 mac spec '%s'.")
-	case sKexAlgorithms:
-		return parseAlgoList(&o.kexAlgorithms, e.c.alg.kexValid, "Bad SSH2 KexAlgorithms '%s'.")
+		return d.logVerbose(o)
 	case sSubsystem:
-		if len(o.subsystems) >= 256 {
-			return fatal(-1, KindBadValue, "too many subsystems defined.")
-		}
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		if !active {
-			av.next()
-			break
-		}
-		for _, s := range o.subsystems {
-			if s.name == arg {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("Subsystem '%s' already defined.", arg))
-			}
-		}
-		name := arg
-		arg, ok = av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, "Missing subsystem command.")
-		}
-		args := arg
-		for {
-			a, ok := av.next()
-			if !ok {
-				break
-			}
-			args += " " + a
-		}
-		o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: p})
+		return d.subsystem(o)
 	case sMaxStartups:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		vals := []int{o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v}
-		n := scanfInts(arg, vals)
-		o.maxStartupsBegin = ival{vals[0], p}
-		o.maxStartupsRate = ival{vals[1], p}
-		o.maxStartups = ival{vals[2], p}
-		switch {
-		case n == 3:
-			if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s spec.", kw))
-			}
-		case n != 1:
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s spec.", kw))
-		default:
-			o.maxStartups = ival{vals[0], p}
-		}
-		if o.maxStartups.v <= 0 || o.maxStartupsBegin.v <= 0 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s spec.", kw))
-		}
+		return d.maxStartups(o)
 	case sPerSourceNetBlockSize:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		vals := []int{0, 0}
-		n := scanfInts(arg, vals)
-		switch n {
-		case 2:
-			if vals[1] < 0 || vals[1] > 128 {
-				n = -1
-			}
-			fallthrough
-		case 1:
-			if vals[0] < 0 || vals[0] > 32 {
-				n = -1
-			}
-		}
-		if n != 1 && n != 2 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s spec.", kw))
-		}
-		if active {
-			o.perSourceMasklenIPv4 = ival{vals[0], p}
-			o.perSourceMasklenIPv6 = ival{vals[1], p}
-		}
+		return d.perSourceNetBlockSize(o)
 	case sPerSourceMaxStartups:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		v := intMax
-		if arg != "none" {
-			var errstr string
-			v, errstr = atoiErr(arg, true)
-			if errstr != "" {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("%s integer value %s.", kw, errstr))
-			}
-		}
-		if active {
-			o.perSourceMaxStartups = ival{v, p}
-		}
-	case sMaxAuthTries:
-		return parseInt(&o.maxAuthTries)
-	case sMaxSessions:
-		return parseInt(&o.maxSessions)
-	case sBanner:
-		return parseFilename(&o.banner)
+		return d.perSourceMaxStartups(o)
 	case sAuthorizedKeysFile:
-		first := len(o.authorizedKeysFiles.v) == 0
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" {
-				e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", kw))
-				return false
-			}
-			if active && first {
-				o.authorizedKeysFiles.add(e.tildeExpand(l, arg), p)
-			}
-		}
+		return d.authorizedKeysFile(o)
 	case sAuthorizedPrincipalsFile:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		if active && !o.authorizedPrincipalsFile.set {
-			o.authorizedPrincipalsFile.set1(e.tildeExpand(l, arg), p)
-		}
-	case sClientAliveInterval:
-		return parseTime(&o.clientAliveInterval)
-	case sClientAliveCountMax:
-		return parseInt(&o.clientAliveCountMax)
+		return d.authorizedPrincipalsFile(o)
 	case sAcceptEnv:
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" || strings.Contains(arg, "=") {
-				return fatal(argi(), KindBadValue, "Invalid environment name.")
-			}
-			if active {
-				o.acceptEnv.add(arg, p)
-			}
-		}
+		return d.acceptEnv(o)
 	case sSetEnv:
-		first := len(o.setEnv.v) == 0
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			if arg == "" || !strings.Contains(arg, "=") {
-				return fatal(argi(), KindBadValue, "Invalid environment.")
-			}
-			if !active || !first {
-				continue
-			}
-			name, _, _ := strings.Cut(arg, "=")
-			dup := false
-			for _, x := range o.setEnv.v {
-				dup = dup || strings.HasPrefix(x, name+"=")
-			}
-			if !dup {
-				o.setEnv.add(arg, p)
-			}
-		}
+		return d.setEnv(o)
 	case sPermitTunnel:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		v := lookupState(tunModes, arg, false)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("bad %s argument %s", kw, arg))
-		}
-		if active && o.permitTun.v == -1 {
-			o.permitTun = ival{v, p}
-		}
+		return d.permitTunnel(o)
 	case sInclude:
-		return e.include(o, l, av, activep, incFlags, depth)
+		return d.include(o)
 	case sMatch:
-		return e.match(l, av, line, str, activep, incFlags)
-	case sPermitListen, sPermitOpen:
-		dst := &o.permittedOpens
-		if op == sPermitListen {
-			dst = &o.permittedListens
-		}
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		first := len(dst.v) == 0
-		if arg == "any" || arg == "none" {
-			if active && first {
-				*dst = lval{}
-				dst.add(arg, p)
-			}
-			break
-		}
-		for ok && arg != "" {
-			var entry, port string
-			if op == sPermitListen && !strings.Contains(arg, ":") {
-				entry, port = "*:"+arg, arg
-			} else {
-				entry = arg
-				_, more, okh := hpdelim(arg)
-				if !okh {
-					return fatal(argi(), KindBadValue, fmt.Sprintf("%s missing host", kw))
-				}
-				if more == nil {
-					return fatal(argi(), KindBadValue, fmt.Sprintf("%s bad port number", kw))
-				}
-				port = *more
-			}
-			if permitopenPort(port, e.c.opt.Services) < 0 {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("%s bad port number", kw))
-			}
-			if active && first {
-				dst.add(entry, p)
-			}
-			arg, ok = av.next()
-		}
+		return d.match(line)
 	case sForceCommand:
-		rest := string(cstr(line, str))
-		if rest == "" {
-			return missing()
-		}
-		v := strings.TrimLeft(rest, whitespace)
-		if active && !o.admForcedCommand.set {
-			o.admForcedCommand.set1(v, p)
-		}
-		av.consume()
-	case sChrootDirectory:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		if active && !o.chrootDirectory.set {
-			o.chrootDirectory.set1(arg, p)
-		}
-	case sTrustedUserCAKeys:
-		return parseFilename(&o.trustedUserCAKeys)
-	case sRevokedKeys:
-		return parseFilename(&o.revokedKeysFile)
+		return d.forceCommand(o, line)
 	case sSecurityKeyProvider:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		if active && !o.skProvider.set {
-			v := arg
-			if !strings.EqualFold(arg, "internal") {
-				v = e.derelativise(l, arg)
-			}
-			o.skProvider.set1(v, p)
-		}
+		return d.securityKeyProvider(o)
 	case sIPQoS:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		v := parseIPQoS(arg)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Bad %s value: %s", kw, arg))
-		}
-		v2 := v
-		if arg, ok = av.next(); ok {
-			if v2 = parseIPQoS(arg); v2 == -1 {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("Bad %s value: %s", kw, arg))
-			}
-		}
-		if active {
-			o.ipQoSInteractive = ival{v, p}
-			o.ipQoSBulk = ival{v2, p}
-		}
+		return d.ipQoS(o)
 	case sVersionAddendum:
-		rest := string(cstr(line, str))
-		if rest == "" {
-			return missing()
-		}
-		v := strings.TrimLeft(rest, whitespace)
-		if strings.Contains(v, "\r") {
-			return fatal(0, KindBadValue, fmt.Sprintf("Invalid %s argument", kw))
-		}
-		if active && !o.versionAddendum.set {
-			if strings.EqualFold(v, "none") {
-				v = ""
-			}
-			o.versionAddendum.set1(v, p)
-		}
-		av.consume()
-	case sAuthorizedKeysCommand, sAuthorizedPrincipalsCommand:
-		rest := string(cstr(line, str))
-		v := strings.TrimLeft(rest, whitespace)
-		if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
-			return fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", kw))
-		}
-		// sshd tests authorized_keys_command for both keywords.
-		if active && !o.authorizedKeysCommand.set {
-			if op == sAuthorizedKeysCommand {
-				o.authorizedKeysCommand.set1(v, p)
-			} else {
-				o.authorizedPrincipalsCommand.set1(v, p)
-			}
-		}
-		av.consume()
-	case sAuthorizedKeysCommandUser, sAuthorizedPrincipalsCommandUser:
-		dst := &o.authorizedKeysCommandUser
-		if op == sAuthorizedPrincipalsCommandUser {
-			dst = &o.authorizedPrincipalsCmdUser
-		}
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("missing %s argument.", kw))
-		}
-		if active && !dst.set {
-			dst.set1(arg, p)
-		}
+		return d.versionAddendum(o, line)
 	case sAuthenticationMethods:
-		found := len(o.authMethods.v) == 0
-		sawAny, parsed := false, false
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			switch {
-			case arg == "any":
-				if len(o.authMethods.v) > 0 {
-					return fatal(argi(), KindBadValue, fmt.Sprintf("\"any\" must appear alone in %s", kw))
-				}
-				sawAny = true
-			case sawAny:
-				return fatal(argi(), KindBadValue, fmt.Sprintf("\"any\" must appear alone in %s", kw))
-			case !authMethodsValid(arg):
-				return fatal(argi(), KindBadValue, fmt.Sprintf("invalid %s method list.", kw))
-			}
-			parsed = true
-			if !found || !active {
-				continue
-			}
-			o.authMethods.add(arg, p)
-		}
-		if !parsed {
-			return fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", kw))
-		}
+		return d.authenticationMethods(o)
 	case sStreamLocalBindMask:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		v, n, _ := strtoll(arg, 8)
-		if n == 0 || v < 0 || v > 0o777 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s.", kw))
-		}
-		if active {
-			o.streamLocalBindMask = ival{int(v), p}
-		}
-	case sStreamLocalBindUnlink:
-		return parseFlag(&o.streamLocalBindUnlink)
+		return d.streamLocalBindMask(o)
 	case sFingerprintHash:
-		arg, ok := av.next()
-		if !ok || arg == "" {
-			return missing()
-		}
-		v := lookupState(digests, arg, true)
-		if v == -1 {
-			return fatal(argi(), KindBadValue, fmt.Sprintf("Invalid %s algorithm \"%s\".", kw, arg))
-		}
-		if active {
-			o.fingerprintHash = ival{v, p}
-		}
-	case sExposeAuthInfo:
-		return parseFlag(&o.exposeUserauthInfo)
+		return d.fingerprintHash(o)
 	case sRDomain:
-		// Linux builds of OpenSSH 9.2 have no routing domains.
-		return fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
-	case sRequiredRSASize:
-		return parseInt(&o.requiredRSASize)
+		return d.rDomain()
 	case sChannelTimeout:
-		first := len(o.channelTimeouts.v) == 0
-		i := 0
-		for {
-			arg, ok := av.next()
-			if !ok {
-				break
-			}
-			// sshd never counts i up here, so "none" is refused only when
-			// more arguments follow it.
-			if strings.EqualFold(arg, "none") {
-				if i > 0 || av.left() > 0 {
-					e.errorLine(l, argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", kw))
-					return false
-				}
-			} else if !validChannelTimeout(arg) {
-				return fatal(argi(), KindBadValue, fmt.Sprintf("invalid channel timeout %s", arg))
-			}
-			if !active || !first {
-				continue
-			}
-			o.channelTimeouts.add(arg, p)
-		}
+		return d.channelTimeout(o)
 	case sUnusedConnectionTimeout:
-		if next, ok := av.peek(); ok && strings.EqualFold(next, "none") {
-			av.next()
-			if active {
-				o.unusedConnectionTimeout = ival{0, p}
-			}
-			return true
-		}
-		return parseTime(&o.unusedConnectionTimeout)
-	case sDebianBanner:
-		return parseFlag(&o.debianBanner)
-	case sDeprecated, sIgnore, sUnsupported:
-		what := "Deprecated"
-		if op == sUnsupported {
-			what = "Unsupported"
-		}
-		// sshd logs sIgnore (Protocol) at DEBUG2 only; lint reports it all the same.
-		e.add(Diag{Pos: l.at(-1), Kind: KindDeprecated, Severity: SevInfo,
-			Msg:  fmt.Sprintf("%s is %s and ignored", kw, strings.ToLower(what)),
-			SSHD: fmt.Sprintf("%s line %d: %s option %s", l.file, p.Line, what, kw)})
-		av.consume()
-	default:
-		return fatal(-1, KindBadValue, fmt.Sprintf("Missing handler for opcode %s (%d)", kw, op))
+		return d.unusedConnectionTimeout(o)
 	}
+	return d.fatal(-1, KindBadValue, fmt.Sprintf("Missing handler for opcode %s (%d)", d.l.kw, op))
+}
+
+// value reads a keyword of a common kind into o.
+func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
+	switch v.kind {
+	case kindChoice:
+		return d.choice(o.intField(op), v.table)
+	case kindTime:
+		return d.time(o.intField(op))
+	case kindInt:
+		return d.integer(o.intField(op))
+	case kindFile:
+		return d.fileName(o.strField(op))
+	case kindFileList:
+		return d.fileList(o.listField(op))
+	case kindWord:
+		return d.word(o.strField(op), v.msg)
+	case kindKeyAlgos:
+		return d.keyAlgos(o.strField(op))
+	case kindAlgos:
+		return d.algoList(o.strField(op), v.valid, v.msg)
+	case kindUsers:
+		return d.userPatterns(o.listField(op))
+	case kindGroups:
+		return d.groupPatterns(o.listField(op))
+	case kindCommand:
+		return d.command(o, o.strField(op), line)
+	case kindPermit:
+		return d.permitHosts(o.listField(op), v.listen)
+	case kindIgnored:
+		return d.ignored(v.msg)
+	}
+	panic("sshdconf: a value of no kind")
+}
+
+// fatal reports the fatal "FILE line N: text" at argument arg (-1: the
+// keyword) and returns true, as the handlers do after it.
+func (d *dirLine) fatal(arg int, kind DiagKind, text string) bool {
+	d.e.fatalLine(d.l, arg, kind, text)
 	return true
 }
 
-// validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
-func validChannelTimeout(s string) bool {
-	i := strings.IndexByte(s, '=')
-	return i > 0 && convtime(s[i+1:]) >= 0
+// bad reports a fatal bad value at the argument read last.
+func (d *dirLine) bad(text string) bool { return d.fatal(d.argi(), KindBadValue, text) }
+
+// argi is the index of the argument read last.
+func (d *dirLine) argi() int { return d.av.i - 1 }
+
+// missingArg is the message of most keywords whose argument is missing.
+const missingArg = "%s missing argument."
+
+// arg reads the next argument, which must be there and not be empty;
+// otherwise it reports msg (with the keyword for a %s in it) and returns
+// false, and the handler returns true.
+func (d *dirLine) arg(msg string) (string, bool) {
+	if arg, ok := d.av.next(); ok && arg != "" {
+		return arg, true
+	}
+	if strings.Contains(msg, "%s") {
+		msg = fmt.Sprintf(msg, d.l.kw)
+	}
+	d.bad(msg)
+	return "", false
 }
 
-// hpdelim ports hpdelim: it splits "host:port" or "[v6]:port". more is nil
-// when there is no port part; ok is false for a malformed field.
-func hpdelim(s string) (host string, more *string, ok bool) {
-	i := 0
-	if strings.HasPrefix(s, "[") {
-		j := strings.IndexByte(s, ']')
-		if j < 0 {
-			return "", nil, false
-		}
-		i = j + 1
-	} else if j := strings.IndexAny(s, ":/"); j >= 0 {
-		i = j
-	} else {
-		i = len(s)
+// setInt sets a number whose first value wins: on an active line, once.
+func (d *dirLine) setInt(dst *ival, v int) {
+	if d.e.active && dst.v == -1 {
+		*dst = ival{v, d.l.pos}
 	}
-	if i == len(s) {
-		return s, nil, true
-	}
-	switch s[i] {
-	case ':':
-		rest := s[i+1:]
-		return s[:i], &rest, true
-	case '/':
-		return "", nil, false // hpdelim refuses '/' as a delimiter
-	}
-	return "", nil, false
 }
 
-// validUserPattern ports match_user(NULL, NULL, NULL, pattern) != -1: the
-// host part after '@' must be a valid address list.
-func validUserPattern(p string) bool {
-	i := strings.IndexByte(p, '@')
-	if i < 0 {
-		return true
+// setStr sets a string whose first value wins: on an active line, once.
+func (d *dirLine) setStr(dst *sval, v string) {
+	if d.e.active && !dst.set {
+		dst.set1(v, d.l.pos)
 	}
-	return addrMatchList("", true, p[i+1:]) != -2
 }
 
-// authMethodsValid ports auth2_methods_valid(list, 0): comma-separated
-// methods, each "name" or "name:submethod" of a known method.
-func authMethodsValid(list string) bool {
-	if list == "" {
-		return false
-	}
-	for _, m := range strings.Split(list, ",") {
-		name, _, _ := strings.Cut(m, ":")
-		switch name {
-		case "gssapi-with-mic", "gssapi-keyex", "publickey", "keyboard-interactive", "password", "hostbased", "none":
-		default:
-			return false
-		}
-	}
-	return true
+// The constructors of values, by kind.
+
+// flag is a yes/no keyword: parse_flag.
+func flag() value { return choice(msFlag) }
+
+// choice is a keyword whose argument is one of the names of table (any
+// case): parse_multistate.
+func choice(table []state) value { return value{kind: kindChoice, table: table} }
+
+// timeValue is a keyword whose argument is a time: parse_time.
+func timeValue() value { return value{kind: kindTime} }
+
+// integer is a keyword whose argument is a non-negative integer: parse_int.
+func integer() value { return value{kind: kindInt} }
+
+// fileName is a keyword whose argument is a file name, made absolute
+// against sshd's working directory: parse_filename.
+func fileName() value { return value{kind: kindFile} }
+
+// fileList is a keyword each line of which adds a file name to a list
+// (HostKey, HostCertificate).
+func fileList() value { return value{kind: kindFileList} }
+
+// word is a keyword whose argument is one word, kept as written; msg is
+// the message when it is missing (with the keyword for a %s in it).
+func word(msg string) value { return value{kind: kindWord, msg: msg} }
+
+// keyAlgos is a keyword whose argument is a list of key algorithms,
+// possibly starting with '+', '-' or '^'.
+func keyAlgos() value { return value{kind: kindKeyAlgos} }
+
+// algoList is a global keyword whose argument is a list of algorithms that
+// valid accepts, possibly starting with '+', '-' or '^'; msg is the
+// message for an invalid list.
+func algoList(valid func(*algorithms, string) bool, msg string) value {
+	return value{kind: kindAlgos, valid: valid, msg: msg}
 }
 
-// derelativise ports derelativise_path.
-func (e *evaluator) derelativise(l lineCtx, p string) string {
-	if strings.EqualFold(p, "none") {
-		return "none"
-	}
-	x := e.tildeExpand(l, p)
-	if strings.HasPrefix(x, "/") {
-		return x
-	}
-	return e.c.opt.Cwd + "/" + x
-}
+// userPatterns is AllowUsers or DenyUsers: every line adds its patterns.
+func userPatterns() value { return value{kind: kindUsers} }
 
-// tildeExpand ports tilde_expand_filename(path, getuid()) for root: "~",
-// "~/path", "~user" and "~user/path"; an unknown user or a result of
-// PATH_MAX bytes or more makes sshd exit.
-func (e *evaluator) tildeExpand(l lineCtx, p string) string {
-	if !strings.HasPrefix(p, "~") {
-		return p
-	}
-	rest := p[1:]
-	user, path, hasPath := "", "", false
-	switch {
-	case rest == "":
-	case rest[0] == '/':
-		path = strings.TrimLeft(rest, "/")
-		hasPath = path != ""
-	default:
-		user = rest
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			user = rest[:i]
-			path = strings.TrimLeft(rest[i+1:], "/")
-			hasPath = path != ""
-		}
-	}
-	lookup := user
-	if lookup == "" {
-		lookup = "root"
-	}
-	home, ok := "", false
-	if e.c.opt.Users != nil {
-		home, ok = e.c.opt.Users.Home(lookup)
-	}
-	if !ok && user == "" {
-		home, ok = "/root", true
-	}
+// groupPatterns is AllowGroups or DenyGroups: every line adds its patterns.
+func groupPatterns() value { return value{kind: kindGroups} }
+
+// command is a keyword whose value is the rest of the line, an absolute
+// path or "none" (AuthorizedKeysCommand, AuthorizedPrincipalsCommand).
+func command() value { return value{kind: kindCommand} }
+
+// permitHosts is PermitOpen or PermitListen (listen): "any", "none", or
+// host:port entries, the list of the first line.
+func permitHosts(listen bool) value { return value{kind: kindPermit, listen: listen} }
+
+// The readers of the kinds.
+
+func (d *dirLine) choice(dst *ival, table []state) bool {
+	arg, ok := d.arg("missing argument.")
 	if !ok {
-		msg := "tilde_expand: No such user " + user
-		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "no such user " + user + " for ~", SSHD: msg})
-		return p
+		return true
 	}
-	out := home
-	if home == "" || !strings.HasSuffix(home, "/") {
-		out += "/"
+	v := lookupState(table, arg, true)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("unsupported option \"%s\".", arg))
 	}
-	if hasPath {
-		out += path
-	}
-	if len(out) >= 4096 {
-		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "path too long after ~ expansion", SSHD: "tilde_expand: Path too long"})
-	}
-	return out
+	d.setInt(dst, v)
+	return true
 }
 
-// listenAddress ports the sListenAddress case: parsing only; addresses are
-// resolved after all Port lines (process_queued_listen_addrs).
-func (e *evaluator) listenAddress(o *options, l lineCtx, av *argv) bool {
-	arg, ok := av.next()
-	if !ok || arg == "" {
-		e.fatalLine(l, 0, KindBadValue, "missing address")
+func (d *dirLine) time(dst *ival) bool {
+	arg, ok := d.arg("missing time value.")
+	if !ok {
 		return true
 	}
-	addr, port := arg, 0
-	if c := strings.IndexByte(arg, ':'); !strings.Contains(arg, "[") && c >= 0 && strings.IndexByte(arg[c+1:], ':') >= 0 {
-		// a bare IPv6 address
-	} else {
-		host, more, okh := hpdelim(arg)
-		if !okh {
-			e.fatalLine(l, 0, KindBadValue, "bad address:port usage")
-			return true
+	v := convtime(arg)
+	if v == -1 {
+		return d.bad("invalid time value.")
+	}
+	d.setInt(dst, v)
+	return true
+}
+
+func (d *dirLine) integer(dst *ival) bool {
+	arg, ok := d.av.next()
+	v, errstr := atoiErr(arg, ok)
+	if errstr != "" {
+		return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
+	}
+	d.setInt(dst, v)
+	return true
+}
+
+func (d *dirLine) fileName(dst *sval) bool {
+	arg, ok := d.arg("missing file name.")
+	if !ok {
+		return true
+	}
+	if d.e.active && !dst.set {
+		dst.set1(d.e.derelativise(d.l, arg), d.l.pos)
+	}
+	return true
+}
+
+func (d *dirLine) fileList(dst *lval) bool {
+	arg, ok := d.arg("missing file name.")
+	if !ok {
+		return true
+	}
+	if d.e.active {
+		dst.add(d.e.derelativise(d.l, arg), d.l.pos)
+	}
+	return true
+}
+
+func (d *dirLine) word(dst *sval, msg string) bool {
+	arg, ok := d.arg(msg)
+	if !ok {
+		return true
+	}
+	d.setStr(dst, arg)
+	return true
+}
+
+func (d *dirLine) keyAlgos(dst *sval) bool {
+	arg, ok := d.arg("Missing argument.")
+	if !ok {
+		return true
+	}
+	if arg[0] != '-' && !d.e.c.alg.keyNamesValid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+		return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
+	}
+	d.setStr(dst, arg)
+	return true
+}
+
+func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg string) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if arg[0] != '-' && !valid(d.e.c.alg, strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+		return d.bad(fmt.Sprintf(msg, arg))
+	}
+	if !dst.set { // no check of active: global-only keywords
+		dst.set1(arg, d.l.pos)
+	}
+	return true
+}
+
+func (d *dirLine) userPatterns(dst *lval) bool {
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" || !validUserPattern(arg) {
+			return d.bad(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg))
 		}
-		addr = host
-		if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") { // cleanhostname
-			addr = host[1 : len(host)-1]
+		if d.e.active {
+			dst.add(arg, d.l.pos)
 		}
-		if more != nil {
-			if port = a2port(*more, e.c.opt.Services); port <= 0 {
-				e.fatalLine(l, 0, KindBadValue, "bad port number")
-				return true
+	}
+	return true
+}
+
+func (d *dirLine) groupPatterns(dst *lval) bool {
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" {
+			return d.bad(fmt.Sprintf("empty %s pattern", d.l.kw))
+		}
+		if d.e.active {
+			dst.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
+	v := strings.TrimLeft(string(cstr(line, d.str)), whitespace)
+	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
+		return d.fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", d.l.kw))
+	}
+	// sshd tests authorized_keys_command for both keywords.
+	if d.e.active && !o.authorizedKeysCommand.set {
+		dst.set1(v, d.l.pos)
+	}
+	d.av.consume()
+	return true
+}
+
+func (d *dirLine) permitHosts(dst *lval, listen bool) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	first := len(dst.v) == 0
+	if arg == "any" || arg == "none" {
+		if d.e.active && first {
+			*dst = lval{}
+			dst.add(arg, d.l.pos)
+		}
+		return true
+	}
+	for ok && arg != "" {
+		var entry, port string
+		if listen && !strings.Contains(arg, ":") {
+			entry, port = "*:"+arg, arg
+		} else {
+			entry = arg
+			_, more, okh := hpdelim(arg)
+			if !okh {
+				return d.bad(fmt.Sprintf("%s missing host", d.l.kw))
 			}
+			if more == nil {
+				return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
+			}
+			port = *more
 		}
-	}
-	// An optional "rdomain NAME": the model refuses every routing domain
-	// (sshd checks the name against the host's interfaces; see the known
-	// mismatches of edge_test.go).
-	if a, ok := av.next(); ok {
-		if _, ok2 := av.next(); a != "rdomain" || !ok2 {
-			e.fatalLine(l, av.i-1, KindBadValue, "bad ListenAddress syntax")
-			return true
+		if permitopenPort(port, d.e.c.opt.Services) < 0 {
+			return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
 		}
-		e.fatalLine(l, av.i-1, KindBadValue, "bad routing domain")
-		return true
+		if d.e.active && first {
+			dst.add(entry, d.l.pos)
+		}
+		arg, ok = d.av.next()
 	}
-	o.queuedListens = append(o.queuedListens, listenAddr{addr: addr, port: port, pos: l.pos})
+	return true
+}
+
+// ignored reads sDeprecated, sIgnore and sUnsupported: the line is logged
+// (what is "Deprecated" or "Unsupported") and skipped.
+func (d *dirLine) ignored(what string) bool {
+	// sshd logs sIgnore (Protocol) at DEBUG2 only; lint reports it all the same.
+	d.e.add(Diag{Pos: d.l.at(-1), Kind: KindDeprecated, Severity: SevInfo,
+		Msg:  fmt.Sprintf("%s is %s and ignored", d.l.kw, strings.ToLower(what)),
+		SSHD: fmt.Sprintf("%s line %d: %s option %s", d.l.file, d.l.pos.Line, what, d.l.kw)})
+	d.av.consume()
 	return true
 }

@@ -8,7 +8,11 @@
 // keeping its text, with the indent, keyword, separator (blanks or '='),
 // arguments (with their quotes) and trailing comment located in it.
 // [File.Bytes] gives the input back byte for byte, for any input, valid or
-// not; [Line.SetArgs] re-renders only the line it edits.
+// not; [Line.SetArgs] re-renders only the line it edits. The tree is read
+// through methods ([File.Lines], [Line.Text], [Line.Args], ...), so that
+// no caller can put a line's text out of step with the offsets of its
+// parts. [Parsed] evaluates parsed (and edited) files as [Load] would read
+// them.
 //
 // # Reading like sshd
 //

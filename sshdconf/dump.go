@@ -11,9 +11,9 @@ const dumpLines = 160
 // Setting is one line of `sshd -T`: a lower-case keyword, its value as sshd
 // prints it, and the line that set it (the zero Pos for a default).
 type Setting struct {
-	Keyword string
-	Value   string
-	Pos     Pos
+	Keyword string // lower case, as sshd -T prints it
+	Value   string // as sshd -T prints it
+	Pos     Pos    // the line that set it; the zero Pos for a default
 }
 
 // String formats s as sshd -T prints it.

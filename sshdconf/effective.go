@@ -9,6 +9,8 @@ import (
 // Effective is the configuration sshd uses for one connection: what
 // `sshd -T -C ...` prints, with the line each value came from.
 type Effective struct {
+	// Settings are the lines of sshd -T, in its order; they belong to
+	// the Effective: the caller must not change them.
 	Settings []Setting
 
 	index [][2]int32 // by printedRank: [first, end) in Settings, built on first Get
@@ -24,8 +26,8 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	}
 	e := newEvaluator(c, &spec)
 	mo := newOptions()
-	active := 0
-	e.parseDepth(mo, c.Main, cfgMatchOnly, &active, 0, Pos{})
+	e.active = false
+	e.parseDepth(mo, c.Main, cfgMatchOnly, 0, Pos{})
 	if e.m.over != nil {
 		return nil, e.m.over // not after a first pass that read it all
 	}
@@ -137,9 +139,9 @@ func Normalize(keyword string, args []string) (string, error) {
 	c.opt.setDefaults()
 	e := newEvaluator(c, nil)
 	o := newOptions()
-	active, flags := 1, 0
+	e.active = true
 	line := append([]byte(b.String()), 0)
-	e.processLine(o, line, Pos{File: "-", Line: 1}, "-", nil, &active, &flags, 0)
+	e.processLine(o, line, Pos{File: "-", Line: 1}, "-", nil, 0)
 	for _, d := range e.diags {
 		if d.Severity != SevInfo {
 			return "", errors.New(d.Msg)

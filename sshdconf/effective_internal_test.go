@@ -1,6 +1,7 @@
 package sshdconf
 
 import (
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +26,7 @@ func TestGetIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := oracle.ParseArchive(b)
-		cfg, err := Parsed(a.Files, a.Main, nil)
+		cfg, err := Load(memfs.New(a.Files), a.Main, nil)
 		if err != nil || cfg.Err() != nil {
 			continue
 		}

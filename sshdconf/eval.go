@@ -23,6 +23,12 @@ type evaluator struct {
 	// detail is the message of the last KindDetail diagnostic, which a
 	// fatal one that follows it repeats.
 	detail string
+	// active is whether the lines read apply (activep of servconf.c): in
+	// the global section of the first pass, or in a Match block that
+	// matches. incFlags are the Include flags of the file being read
+	// (inc_flags: cfgNeverMatch, cfgMatchOnly).
+	active   bool
+	incFlags int
 }
 
 func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
@@ -37,8 +43,8 @@ const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
 func (c *Config) firstPass() error {
 	e := newEvaluator(c, nil)
 	o := newOptions()
-	active := 1
-	e.parseDepth(o, c.Main, 0, &active, 0, Pos{})
+	e.active = true
+	e.parseDepth(o, c.Main, 0, 0, Pos{})
 	c.work = e.m
 	if e.m.over != nil {
 		if !slices.ContainsFunc(e.diags, func(d Diag) bool { return d.Severity == SevFatal }) {
@@ -92,8 +98,9 @@ func (e *evaluator) met(sev Severity, pos Pos) {
 	e.stopped = true
 }
 
-// parseDepth ports parse_server_config_depth.
-func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int, depth int, from Pos) {
+// parseDepth ports parse_server_config_depth: it reads file name with the
+// Include flags flags.
+func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, from Pos) {
 	if !e.m.include(name, from) {
 		return
 	}
@@ -116,6 +123,9 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 	if !e.m.read(name, src.size, from) {
 		return
 	}
+	outerFlags := e.incFlags
+	e.incFlags = flags
+	defer func() { e.incFlags = outerFlags }()
 	msgFile := name
 	if e.ci != nil && depth == 0 {
 		msgFile = "reprocess config" // parse_server_match_config's name for it
@@ -134,8 +144,8 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 			continue
 		}
 		var syn *Line
-		if !src.file.nul && i < len(src.file.Lines) {
-			syn = src.file.Lines[i]
+		if !src.file.nul && i < len(src.file.lines) {
+			syn = src.file.lines[i]
 		}
 		buf := make([]byte, len(raw)+1)
 		copy(buf, raw)
@@ -143,7 +153,7 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, activep *int,
 		if syn != nil && syn.IsDirective() {
 			pos.Col = int(syn.kwOff) + 1
 		}
-		if !e.processLine(o, buf, pos, msgFile, syn, activep, &flags, depth) {
+		if !e.processLine(o, buf, pos, msgFile, syn, depth) {
 			bad++
 		}
 	}
@@ -172,10 +182,10 @@ func (l lineCtx) at(arg int) Pos {
 	switch {
 	case arg < 0:
 		p.Col = int(l.syn.kwOff) + 1
-	case arg < len(l.syn.Args):
-		p.Col = l.syn.Args[arg].Off + 1
-	case len(l.syn.Args) > 0:
-		last := l.syn.Args[len(l.syn.Args)-1]
+	case arg < len(l.syn.args):
+		p.Col = l.syn.args[arg].Off + 1
+	case len(l.syn.args) > 0:
+		last := l.syn.args[len(l.syn.args)-1]
 		p.Col = last.Off + 1
 	default:
 		p.Col = int(l.syn.kwOff) + 1
@@ -267,7 +277,7 @@ func (a *argv) peek() (string, bool) {
 // processLine ports process_server_config_line_depth. It returns false for
 // a "bad configuration option" (counted), true otherwise; fatal problems are
 // recorded as diagnostics.
-func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, activep *int, incFlags *int, depth int) bool {
+func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, depth int) bool {
 	// Strip trailing whitespace and form feeds.
 	n := len(line) - 1 // line is NUL-terminated
 	if n <= 0 {
@@ -314,8 +324,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		e.errorLine(l, 0, KindSyntax, "invalid quotes")
 		return false
 	}
-	av := &argv{v: vals}
-	if *activep == 0 && flags&cfgMatch == 0 {
+	if !e.active && flags&cfgMatch == 0 {
 		if e.ci == nil {
 			name := keyword
 			if kw != nil {
@@ -331,7 +340,8 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	outer, outerFatal := e.cur, e.curFatal
 	e.cur, e.curFatal = pos, false
-	ok = e.directive(o, op, l, av, line, str, activep, incFlags, depth)
+	d := dirLine{e: e, l: l, av: argv{v: vals}, str: str, depth: depth}
+	ok = d.directive(op, o, line)
 	here := e.curFatal
 	// A file that includes itself has lines at this line's position.
 	e.cur, e.curFatal = outer, outerFatal || here && outer.File == pos.File && outer.Line == pos.Line
@@ -341,8 +351,8 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if here {
 		return true // sshd stopped at this line
 	}
-	if av.left() > 0 {
-		e.errorLine(l, av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
+	if d.av.left() > 0 {
+		e.errorLine(l, d.av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
 		return false
 	}
 	return true

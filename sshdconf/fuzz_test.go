@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // FuzzParse checks the printer: Print(Parse(x)) == x for every input, and a
@@ -21,12 +22,12 @@ func FuzzParse(f *testing.F) {
 		if got := file.Bytes(); !bytes.Equal(got, src) {
 			t.Fatalf("Print(Parse(%q)) = %q", src, got)
 		}
-		for i, l := range file.Lines {
-			if !l.IsDirective() || strings.ContainsAny(l.Text, "\x00") || strings.Contains(l.Keyword().Raw, `"`) {
+		for i, l := range file.Lines() {
+			if !l.IsDirective() || strings.ContainsAny(l.Text(), "\x00") || strings.Contains(l.Keyword().Raw, `"`) {
 				continue
 			}
 			var vals []string
-			for _, a := range l.Args {
+			for _, a := range l.Args() {
 				vals = append(vals, a.Value())
 			}
 			if len(vals) == 0 {
@@ -36,13 +37,13 @@ func FuzzParse(f *testing.F) {
 			once := file.Bytes()
 			again := sshdconf.Parse("f", once)
 			var got []string
-			for _, a := range again.Lines[i].Args {
+			for _, a := range again.Lines()[i].Args() {
 				got = append(got, a.Value())
 			}
 			if strings.Join(got, "\x00") != strings.Join(vals, "\x00") {
-				t.Fatalf("SetArgs(%q) on %q wrote %q, which reads back as %q", vals, src, again.Lines[i].Text, got)
+				t.Fatalf("SetArgs(%q) on %q wrote %q, which reads back as %q", vals, src, again.Lines()[i].Text(), got)
 			}
-			again.Lines[i].SetArgs(vals...)
+			again.Lines()[i].SetArgs(vals...)
 			if twice := again.Bytes(); !bytes.Equal(once, twice) {
 				t.Fatalf("SetArgs not idempotent: %q then %q", once, twice)
 			}
@@ -64,7 +65,7 @@ func FuzzLoadEffective(f *testing.F) {
 		for i, part := range bytes.SplitN(src, []byte{0x1e}, len(names)) {
 			files[names[i]] = part
 		}
-		cfg, err := sshdconf.Parsed(files, names[0], &sshdconf.LoadOptions{MaxLines: 20000})
+		cfg, err := sshdconf.Load(memfs.New(files), names[0], &sshdconf.LoadOptions{MaxLines: 20000})
 		var over *sshdconf.BudgetError
 		if errors.As(err, &over) {
 			return // FuzzLoadBudget checks it

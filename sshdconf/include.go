@@ -8,7 +8,8 @@ import (
 // include ports the sInclude case: each argument is a glob, relative ones
 // under SSHDir; each file found is read in place, with its Match state
 // restored afterwards.
-func (e *evaluator) include(o *options, l lineCtx, av *argv, activep, incFlags *int, depth int) bool {
+func (d *dirLine) include(o *options) bool {
+	e, l, av := d.e, d.l, &d.av
 	n := 0
 	for {
 		arg2, ok := av.next()
@@ -24,12 +25,12 @@ func (e *evaluator) include(o *options, l lineCtx, av *argv, activep, incFlags *
 		if !strings.HasPrefix(arg2, "/") && !strings.HasPrefix(arg2, "~") {
 			pattern = e.c.opt.SSHDir + "/" + arg2
 		}
-		oactive := *activep
+		oactive := e.active
 		flags := 0
 		switch {
-		case *incFlags&cfgMatchOnly != 0:
+		case e.incFlags&cfgMatchOnly != 0:
 			flags = cfgMatchOnly
-		case oactive == 0:
+		case !oactive:
 			flags = cfgNeverMatch
 		}
 		names, ok := e.c.glob(pattern)
@@ -38,8 +39,8 @@ func (e *evaluator) include(o *options, l lineCtx, av *argv, activep, incFlags *
 			return true
 		}
 		for _, name := range names {
-			e.parseDepth(o, name, flags, activep, depth+1, l.at(av.i-1))
-			*activep = oactive
+			e.parseDepth(o, name, flags, d.depth+1, l.at(av.i-1))
+			e.active = oactive
 			if e.stopped && e.ci != nil || e.m.over != nil {
 				return true
 			}
@@ -52,9 +53,10 @@ func (e *evaluator) include(o *options, l lineCtx, av *argv, activep, incFlags *
 }
 
 // match ports the sMatch case and match_cfg_line.
-func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, incFlags *int) bool {
+func (d *dirLine) match(line []byte) bool {
+	e, l, av, str := d.e, d.l, &d.av, d.str
 	ci := e.ci
-	if *incFlags&cfgNeverMatch != 0 {
+	if e.incFlags&cfgNeverMatch != 0 {
 		ci = nil
 	}
 	e.detail = ""
@@ -73,12 +75,9 @@ func (e *evaluator) match(l lineCtx, av *argv, line []byte, str int, activep, in
 		av.consume() // sshd stops here: no "extra arguments" after it
 		return true
 	}
-	if *incFlags&cfgNeverMatch != 0 {
-		*activep = 0
-	} else {
-		*activep = value
-	}
-	*incFlags &^= cfgMatchOnly
+	// value is 1 or 0 here.
+	e.active = value == 1 && e.incFlags&cfgNeverMatch == 0
+	e.incFlags &^= cfgMatchOnly
 	if str < 0 || line[str] == 0 {
 		av.consume()
 	}

@@ -169,9 +169,9 @@ type Keyword struct {
 	Type    ValueType // argument type
 	Choices []string  // for TypeEnum
 	Match   bool      // allowed inside a Match block
-	Combine Combine
-	Default string // the value `sshd -T` prints when unset ("" when it prints nothing)
-	Since   string // OpenSSH release that introduced it ("" for releases before 7.0)
+	Combine Combine   // how several lines setting it combine
+	Default string    // the value `sshd -T` prints when unset ("" when it prints nothing)
+	Since   string    // OpenSSH release that introduced it ("" for releases before 7.0)
 	// MatchSince is the release from which Match allows it, when that came
 	// later than the keyword (Match is what sshd 9.2 allows).
 	MatchSince string

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // TestKeywordDefaults checks the table's defaults against what the model
@@ -13,7 +14,7 @@ import (
 // that every keyword sshd -T prints is in the table.
 func TestKeywordDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": nil}, "/etc/ssh/sshd_config", nil)
+	cfg, err := sshdconf.Load(memfs.New(map[string][]byte{"/etc/ssh/sshd_config": nil}), "/etc/ssh/sshd_config", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package sshdconf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // LoadOptions says how to read a configuration. The zero value reads like
@@ -75,6 +76,7 @@ func (o *LoadOptions) setDefaults() {
 // A Config caches what it computes on first use, so one Config must not be
 // used by several goroutines at once; load one per goroutine.
 type Config struct {
+	// Main is the name of the main file, as given to Load.
 	Main string
 	// Files are the files read, in the order first read, by the name sshd
 	// would open them with.
@@ -121,7 +123,10 @@ type globbed struct {
 
 // A Diag is a problem sshd reports while reading the configuration.
 type Diag struct {
-	Pos  Pos
+	// Pos is where sshd reports the problem: the keyword or argument at
+	// fault, or the file for a whole-file problem.
+	Pos Pos
+	// Kind classifies the problem, for lint check names.
 	Kind DiagKind
 	// Msg describes the problem without its location, for lint output.
 	Msg string
@@ -147,7 +152,6 @@ const (
 	KindIO          DiagKind = "unreadable"
 	KindDeprecated  DiagKind = "deprecated"
 	KindTerminating DiagKind = "terminating"
-	KindLimit       DiagKind = "too-large" // no longer reported: see BudgetError
 	// KindDetail is a message sshd prints just before a fatal one, to
 	// explain it ("Missing Match criteria for bob", then "Bad Match
 	// condition"); the fatal diagnostic carries its text too.
@@ -164,13 +168,16 @@ const (
 	SevFatal                 // sshd stops here
 )
 
+// Error formats d as FILE:LINE:COL: MSG.
 func (d Diag) Error() string {
 	return fmt.Sprintf("%s: %s", d.Pos, d.Msg)
 }
 
-// ErrorList is a list of diagnostics that is an error.
+// ErrorList is a list of diagnostics that is an error: all the problems
+// met, not only the first.
 type ErrorList []Diag
 
+// Error formats the diagnostics of l one a line.
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, d := range l {
@@ -217,15 +224,17 @@ func load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
 	return c, c.firstPass()
 }
 
-// Parsed builds a Config from files already parsed, keyed by sshd name, with
-// main naming the main file. Includes are looked up among them. It is Load
-// for tests and fuzzing: nothing touches the file system.
-func Parsed(files map[string][]byte, main string, opt *LoadOptions) (*Config, error) {
-	m := mapFS{}
-	for n, b := range files {
-		m[strings.TrimPrefix(path.Clean("/"+n), "/")] = b
+// Parsed builds a Config from files already parsed (by [Parse], and
+// perhaps edited) as [Load] would read them were they the only files on
+// the host: main names the main file, and Include lines find the others by
+// their [File.Name]. Nothing touches a file system; the Config reads the
+// files' text, and its Files are its own.
+func Parsed(files []*File, main string, opt *LoadOptions) (*Config, error) {
+	m := make(map[string][]byte, len(files))
+	for _, f := range files {
+		m[f.Name] = f.Bytes()
 	}
-	return Load(m, main, opt)
+	return Load(memfs.New(m), main, opt)
 }
 
 // Diags returns the problems of the first pass, in the order sshd meets
@@ -277,10 +286,11 @@ func (c *Config) File(name string) *File {
 	return nil
 }
 
-// abs resolves a file name sshd would open relative to its cwd.
 // Path returns the absolute path sshd opens for a file name of c (names
 // relative to sshd's working directory are resolved against it).
 func (c *Config) Path(name string) string { return c.abs(name) }
+
+// abs resolves a file name sshd would open relative to its cwd.
 
 func (c *Config) abs(name string) string {
 	if strings.HasPrefix(name, "/") {
@@ -464,76 +474,6 @@ func (c *Config) glob(pattern string) (files []string, ok bool) {
 	return out, true
 }
 
-// mapFS is a minimal in-memory fs.FS for Parsed.
-type mapFS map[string][]byte
-
-func (m mapFS) Open(name string) (fs.File, error) {
-	if b, ok := m[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
-	}
-	if st, err := m.Stat(name); err == nil {
-		return &memFile{Reader: bytes.NewReader(nil), info: st.(fileInfo)}, nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-type memFile struct {
-	*bytes.Reader
-	info fileInfo
-}
-
-func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *memFile) Close() error               { return nil }
-
-func (m mapFS) ReadFile(name string) ([]byte, error) {
-	if b, ok := m[name]; ok {
-		return bytes.Clone(b), nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-}
-
-func (m mapFS) Stat(name string) (fs.FileInfo, error) {
-	if b, ok := m[name]; ok {
-		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
-	}
-	prefix := name + "/"
-	if name == "." {
-		prefix = ""
-	}
-	for k := range m {
-		if strings.HasPrefix(k, prefix) {
-			return fileInfo{name: path.Base(name), dir: true}, nil
-		}
-	}
-	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
-}
-
-func (m mapFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	prefix := name + "/"
-	if name == "." {
-		prefix = ""
-	}
-	seen := map[string]bool{}
-	var out []fs.DirEntry
-	for k := range m {
-		if !strings.HasPrefix(k, prefix) {
-			continue
-		}
-		rest := k[len(prefix):]
-		n, _, isDir := strings.Cut(rest, "/")
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: n, dir: isDir}))
-	}
-	if len(out) == 0 {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
-	}
-	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
-}
-
 // ServicesFile returns a lookup of TCP service names in etc/services of
 // fsys (rooted at "/"), as getservbyname(name, "tcp") does with the "files"
 // NSS source. The file is read once, on first use.
@@ -591,14 +531,14 @@ type overlayFS struct {
 
 func (o overlayFS) Open(name string) (fs.File, error) {
 	if b, ok := o.files[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), info: fileInfo{name: path.Base(name), size: int64(len(b))}}, nil
+		return memfs.File(name, b), nil
 	}
 	return o.base.Open(name)
 }
 
 func (o overlayFS) Stat(name string) (fs.FileInfo, error) {
 	if b, ok := o.files[name]; ok {
-		return fileInfo{name: path.Base(name), size: int64(len(b))}, nil
+		return memfs.Info(name, int64(len(b))), nil
 	}
 	return fs.Stat(o.base, name)
 }

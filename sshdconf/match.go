@@ -251,12 +251,12 @@ func addrMatchList(addr string, check bool, list string) int {
 // left empty makes the Match criteria that need it fail, as in sshd's test
 // mode, except LocalPort, which sshd then refuses.
 type ConnSpec struct {
-	User    string
-	Host    string
-	Addr    string
-	LAddr   string
-	LPort   int // 0: not given
-	RDomain string
+	User    string // user=: the user logging in
+	Host    string // host=: the client's host name
+	Addr    string // addr=: the client's address
+	LAddr   string // laddr=: the address the connection came in on
+	LPort   int    // lport=: the port it came in on; 0: not given
+	RDomain string // rdomain=: the routing domain
 }
 
 // ParseConnSpec parses the argument of sshd's -C flag with sshd's rules

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc:
@@ -25,7 +26,7 @@ func allocated(f func()) uint64 {
 // does every pass a command does: the first, the walk of Directives, the
 // settings of the first pass and of a connection.
 func loadAll(files map[string][]byte, opt *sshdconf.LoadOptions) (*sshdconf.Config, error) {
-	cfg, err := sshdconf.Parsed(files, "/etc/ssh/sshd_config", opt)
+	cfg, err := sshdconf.Load(memfs.New(files), "/etc/ssh/sshd_config", opt)
 	if err != nil {
 		return nil, err
 	}

@@ -298,3 +298,167 @@ func copySet(dst, src *options, alg *algorithms) string {
 
 // clearOrNone ports option_clear_or_none.
 func clearOrNone(s sval) bool { return !s.set || asciiLower(s.v) == "none" }
+
+// intField returns the number field of o that the keyword of opcode op sets
+// (see values in directive.go), or nil.
+func (o *options) intField(op opcode) *ival {
+	switch op {
+	case sUsePAM:
+		return &o.usePAM
+	case sLoginGraceTime:
+		return &o.loginGraceTime
+	case sAddressFamily:
+		return &o.addressFamily
+	case sPermitRootLogin:
+		return &o.permitRootLogin
+	case sIgnoreRhosts:
+		return &o.ignoreRhosts
+	case sIgnoreUserKnownHosts:
+		return &o.ignoreUserKnownHosts
+	case sHostbasedAuthentication:
+		return &o.hostbasedAuthentication
+	case sHostbasedUsesNameFromPacketOnly:
+		return &o.hostbasedUsesNameFromPacket
+	case sPubkeyAuthentication:
+		return &o.pubkeyAuthentication
+	case sKerberosAuthentication:
+		return &o.kerberosAuthentication
+	case sKerberosOrLocalPasswd:
+		return &o.kerberosOrLocalPasswd
+	case sKerberosTicketCleanup:
+		return &o.kerberosTicketCleanup
+	case sGssAuthentication:
+		return &o.gssAuthentication
+	case sGssKeyEx:
+		return &o.gssKeyEx
+	case sGssCleanupCreds:
+		return &o.gssCleanupCreds
+	case sGssStrictAcceptor:
+		return &o.gssStrictAcceptor
+	case sGssStoreRekey:
+		return &o.gssStoreRekey
+	case sPasswordAuthentication:
+		return &o.passwordAuthentication
+	case sKbdInteractiveAuthentication:
+		return &o.kbdInteractiveAuthentication
+	case sPrintMotd:
+		return &o.printMotd
+	case sPrintLastLog:
+		return &o.printLastLog
+	case sX11Forwarding:
+		return &o.x11Forwarding
+	case sX11DisplayOffset:
+		return &o.x11DisplayOffset
+	case sX11UseLocalhost:
+		return &o.x11UseLocalhost
+	case sPermitTTY:
+		return &o.permitTTY
+	case sPermitUserRC:
+		return &o.permitUserRC
+	case sStrictModes:
+		return &o.strictModes
+	case sTCPKeepAlive:
+		return &o.tcpKeepAlive
+	case sEmptyPasswd:
+		return &o.permitEmptyPasswd
+	case sCompression:
+		return &o.compression
+	case sGatewayPorts:
+		return &o.gatewayPorts
+	case sUseDNS:
+		return &o.useDNS
+	case sAllowTcpForwarding:
+		return &o.allowTCPForwarding
+	case sAllowStreamLocalForwarding:
+		return &o.allowStreamLocalForwarding
+	case sAllowAgentForwarding:
+		return &o.allowAgentForwarding
+	case sDisableForwarding:
+		return &o.disableForwarding
+	case sMaxAuthTries:
+		return &o.maxAuthTries
+	case sMaxSessions:
+		return &o.maxSessions
+	case sClientAliveInterval:
+		return &o.clientAliveInterval
+	case sClientAliveCountMax:
+		return &o.clientAliveCountMax
+	case sStreamLocalBindUnlink:
+		return &o.streamLocalBindUnlink
+	case sExposeAuthInfo:
+		return &o.exposeUserauthInfo
+	case sRequiredRSASize:
+		return &o.requiredRSASize
+	case sDebianBanner:
+		return &o.debianBanner
+	}
+	return nil
+}
+
+// strField returns the string field of o that the keyword of opcode op sets
+// (see values in directive.go), or nil.
+func (o *options) strField(op opcode) *sval {
+	switch op {
+	case sPidFile:
+		return &o.pidFile
+	case sModuliFile:
+		return &o.moduliFile
+	case sHostbasedAcceptedAlgorithms:
+		return &o.hostbasedAcceptedAlgos
+	case sHostKeyAlgorithms:
+		return &o.hostKeyAlgorithms
+	case sCASignatureAlgorithms:
+		return &o.caSignAlgorithms
+	case sPubkeyAcceptedAlgorithms:
+		return &o.pubkeyAcceptedAlgos
+	case sXAuthLocation:
+		return &o.xauthLocation
+	case sCiphers:
+		return &o.ciphers
+	case sMacs:
+		return &o.macs
+	case sKexAlgorithms:
+		return &o.kexAlgorithms
+	case sBanner:
+		return &o.banner
+	case sChrootDirectory:
+		return &o.chrootDirectory
+	case sTrustedUserCAKeys:
+		return &o.trustedUserCAKeys
+	case sRevokedKeys:
+		return &o.revokedKeysFile
+	case sAuthorizedKeysCommand:
+		return &o.authorizedKeysCommand
+	case sAuthorizedPrincipalsCommand:
+		return &o.authorizedPrincipalsCommand
+	case sAuthorizedKeysCommandUser:
+		return &o.authorizedKeysCommandUser
+	case sAuthorizedPrincipalsCommandUser:
+		return &o.authorizedPrincipalsCmdUser
+	}
+	return nil
+}
+
+// listField returns the list field of o that the keyword of opcode op sets
+// (see values in directive.go), or nil.
+func (o *options) listField(op opcode) *lval {
+	switch op {
+	case sHostKeyFile:
+		return &o.hostKeyFiles
+	case sHostCertificate:
+		return &o.hostCertFiles
+	case sAllowUsers:
+		return &o.allowUsers
+	case sDenyUsers:
+		return &o.denyUsers
+	case sAllowGroups:
+		return &o.allowGroups
+	case sDenyGroups:
+		return &o.denyGroups
+	case sPermitListen:
+		return &o.permittedListens
+	case sPermitOpen:
+		return &o.permittedOpens
+	}
+	return nil
+}

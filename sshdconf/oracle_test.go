@@ -9,6 +9,7 @@ import (
 
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -32,7 +33,7 @@ func compareTree(t *testing.T, o *oracle.Oracle, name string, files map[string][
 	for n, b := range files {
 		abs["/"+n] = b
 	}
-	cfg, err := sshdconf.Parsed(abs, main, &sshdconf.LoadOptions{Users: oracleUsers(o), Services: sshdconf.ServicesFile(os.DirFS("/"))})
+	cfg, err := sshdconf.Load(memfs.New(abs), main, &sshdconf.LoadOptions{Users: oracleUsers(o), Services: sshdconf.ServicesFile(os.DirFS("/"))})
 	if err != nil {
 		t.Fatalf("%s: Load: %v", name, err)
 	}

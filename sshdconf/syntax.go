@@ -11,9 +11,9 @@ import (
 // Pos is a position in a configuration file: the file name as sshd would
 // open it, a 1-based line and a 1-based byte column (0 when unknown).
 type Pos struct {
-	File string
-	Line int
-	Col  int
+	File string // as sshd names it
+	Line int    // 1-based
+	Col  int    // 1-based byte column; 0 when unknown
 }
 
 // String formats p as FILE:LINE:COL, FILE:LINE, or "default" for the zero Pos.
@@ -35,9 +35,14 @@ func (p Pos) IsDefault() bool { return p == Pos{} }
 // File is the lossless syntax tree of one configuration file: one Line per
 // physical line, each keeping its bytes. Printing an unedited File gives back
 // its input byte for byte, whatever the input.
+//
+// The tree is read through methods, so that a caller cannot put a line out
+// of step with the offsets that locate its parts; [Line.SetArgs] is the one
+// edit, and it re-renders its line.
 type File struct {
+	// Name is the file's name as sshd would open it.
 	Name  string
-	Lines []*Line
+	lines []*Line
 	// Info is what the file system said of the file as Load read it (its
 	// owner is in Info.Sys() when that is a *syscall.Stat_t), nil for a
 	// file parsed from bytes.
@@ -47,23 +52,39 @@ type File struct {
 	nul bool
 }
 
-// Line is one physical line. Text holds its bytes without the final '\n'
-// (a CRLF line keeps its '\r'); the methods locate its parts in Text the way
-// sshd splits them: indent, keyword, separator, arguments, trailing text.
+// Line is one physical line: its text, and its parts located in the text
+// the way sshd splits them (indent, keyword, separator, arguments, trailing
+// text). Its fields are unexported so that they stay in step; the methods
+// read them.
 type Line struct {
-	Text    string
-	Args    []Token // arguments as sshd splits them
-	Num     int32
-	Newline bool // Text was followed by '\n'
+	text    string
+	args    []Token // arguments as sshd splits them
+	num     int32
+	newline bool // text was followed by '\n'
 
 	kwOff, kwEnd, sepEnd, trailOff int32
 }
 
-// Token is a keyword or argument: Raw is its spelling in the file (with any
-// quotes), Off its byte offset in Line.Text.
+// Text returns the bytes of l without the final '\n' (a CRLF line keeps
+// its '\r').
+func (l *Line) Text() string { return l.text }
+
+// Num returns the 1-based number of l in its file.
+func (l *Line) Num() int { return int(l.num) }
+
+// Newline reports whether l ends with '\n' (only the last line of a file
+// may not).
+func (l *Line) Newline() bool { return l.newline }
+
+// Args returns the arguments of l as sshd splits them (a copy: the
+// caller may change it).
+func (l *Line) Args() []Token { return append([]Token(nil), l.args...) }
+
+// Token is a keyword or argument of a Line, a value: Raw is its spelling
+// in the file (with any quotes), Off its byte offset in [Line.Text].
 type Token struct {
-	Raw string
-	Off int
+	Raw string // as written, with any quotes
+	Off int    // byte offset in the line's text
 }
 
 // Value returns what sshd reads for the token: quotes removed and escapes
@@ -80,21 +101,21 @@ func (t Token) Value() string {
 
 // Keyword returns the keyword token of l (empty for blank and comment lines).
 // Its Value drops surrounding double quotes, as sshd's strdelim does.
-func (l *Line) Keyword() Token { return Token{Raw: l.Text[l.kwOff:l.kwEnd], Off: int(l.kwOff)} }
+func (l *Line) Keyword() Token { return Token{Raw: l.text[l.kwOff:l.kwEnd], Off: int(l.kwOff)} }
 
 // KeywordName returns the keyword as sshd reads it (quotes removed).
-func (l *Line) KeywordName() string { return unquoteKeyword(l.Text[l.kwOff:l.kwEnd]) }
+func (l *Line) KeywordName() string { return unquoteKeyword(l.text[l.kwOff:l.kwEnd]) }
 
 // Indent returns the leading blanks of l.
-func (l *Line) Indent() string { return l.Text[:l.kwOff] }
+func (l *Line) Indent() string { return l.text[:l.kwOff] }
 
 // Sep returns what stands between keyword and first argument: blanks and at
 // most one '='.
-func (l *Line) Sep() string { return l.Text[l.kwEnd:l.sepEnd] }
+func (l *Line) Sep() string { return l.text[l.kwEnd:l.sepEnd] }
 
 // Trailing returns everything after the last argument: blanks, a comment,
 // and the '\r' of a CRLF line.
-func (l *Line) Trailing() string { return l.Text[l.trailOff:] }
+func (l *Line) Trailing() string { return l.text[l.trailOff:] }
 
 // IsDirective reports whether l carries a keyword (it is not blank or a comment).
 func (l *Line) IsDirective() bool { return l.kwEnd > l.kwOff }
@@ -111,9 +132,9 @@ func (l *Line) Comment() string {
 // EOL returns the line ending of l: "\r\n", "\n" or "" (last line without one).
 func (l *Line) EOL() string {
 	switch {
-	case !l.Newline:
+	case !l.newline:
 		return ""
-	case strings.HasSuffix(l.Text, "\r"):
+	case strings.HasSuffix(l.text, "\r"):
 		return "\r\n"
 	default:
 		return "\n"
@@ -125,7 +146,7 @@ func (l *Line) EOL() string {
 func Parse(name string, src []byte) *File {
 	text := string(src) // one copy; every line and token is a slice of it
 	n := strings.Count(text, "\n") + 1
-	f := &File{Name: name, nul: strings.IndexByte(text, 0) >= 0, Lines: make([]*Line, 0, n)}
+	f := &File{Name: name, nul: strings.IndexByte(text, 0) >= 0, lines: make([]*Line, 0, n)}
 	slab := make([]Line, n)
 	toks := make([]Token, 0, n+n/2)
 	num := 0
@@ -141,10 +162,25 @@ func Parse(name string, src []byte) *File {
 		}
 		l := &slab[num-1]
 		toks = scanLineInto(l, num, line, nl, toks)
-		f.Lines = append(f.Lines, l)
+		f.lines = append(f.lines, l)
 	}
 	return f
 }
+
+// Lines returns the lines of f in order (a copy of the list: the lines
+// themselves are f's).
+func (f *File) Lines() []*Line { return append([]*Line(nil), f.lines...) }
+
+// Line returns line num (1-based) of f, or nil when f has no such line.
+func (f *File) Line(num int) *Line {
+	if num < 1 || num > len(f.lines) {
+		return nil
+	}
+	return f.lines[num-1]
+}
+
+// NumLines returns how many lines f has.
+func (f *File) NumLines() int { return len(f.lines) }
 
 // Bytes returns the file's text: the input of Parse, with edited lines
 // re-rendered.
@@ -157,13 +193,13 @@ func (f *File) Bytes() []byte {
 // WriteTo writes the file's text to w.
 func (f *File) WriteTo(w io.Writer) (int64, error) {
 	var total int64
-	for _, l := range f.Lines {
-		n, err := io.WriteString(w, l.Text)
+	for _, l := range f.lines {
+		n, err := io.WriteString(w, l.text)
 		total += int64(n)
 		if err != nil {
 			return total, err
 		}
-		if l.Newline {
+		if l.newline {
 			n, err = io.WriteString(w, "\n")
 			total += int64(n)
 			if err != nil {
@@ -186,7 +222,7 @@ func scanLine(num int, text string, nl bool) *Line {
 // scanLineInto fills l; argument tokens are appended to slab (and l.Args
 // slices it), which is returned for the next line to share.
 func scanLineInto(l *Line, num int, text string, nl bool, slab []Token) []Token {
-	l.Num, l.Text, l.Newline, l.Args = int32(num), text, nl, nil
+	l.num, l.text, l.newline, l.args = int32(num), text, nl, nil
 	t := text
 	if z := strings.IndexByte(t, 0); z >= 0 {
 		t = t[:z] // sshd stops reading the line at a NUL
@@ -261,11 +297,11 @@ func scanLineInto(l *Line, num int, text string, nl bool, slab []Token) []Token 
 		slab = append(slab, Token{Raw: t[start:p], Off: start})
 	}
 	if len(slab) > first {
-		l.Args = slab[first:len(slab):len(slab)]
+		l.args = slab[first:len(slab):len(slab)]
 	}
 	last := s
-	if n := len(l.Args); n > 0 {
-		last = l.Args[n-1].Off + len(l.Args[n-1].Raw)
+	if n := len(l.args); n > 0 {
+		last = l.args[n-1].Off + len(l.args[n-1].Raw)
 	}
 	l.trailOff = int32(last)
 	return slab
@@ -305,7 +341,7 @@ func (l *Line) SetArgs(args ...string) {
 		trail = " " + trail
 	}
 	b.WriteString(trail)
-	scanLineInto(l, int(l.Num), b.String(), l.Newline, nil)
+	scanLineInto(l, int(l.num), b.String(), l.newline, nil)
 }
 
 // QuoteArg returns a as it must be written in sshd_config to be read back as
@@ -317,28 +353,4 @@ func QuoteArg(a string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(a) + `"`
-}
-
-// NewLine builds a directive line "Keyword arg..." with the given indent and
-// line ending ("\n" or "\r\n").
-func NewLine(indent, keyword string, args []string, eol string) *Line {
-	var b strings.Builder
-	b.WriteString(indent)
-	b.WriteString(keyword)
-	for _, a := range args {
-		b.WriteByte(' ')
-		b.WriteString(QuoteArg(a))
-	}
-	if eol == "\r\n" {
-		b.WriteByte('\r')
-	}
-	return scanLine(0, b.String(), eol != "")
-}
-
-// Insert inserts lines before index i of f.Lines and renumbers the lines.
-func (f *File) Insert(i int, lines ...*Line) {
-	f.Lines = append(f.Lines[:i], append(lines, f.Lines[i:]...)...)
-	for n, l := range f.Lines {
-		l.Num = int32(n + 1)
-	}
 }

@@ -68,11 +68,11 @@ func TestSyntaxGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		for _, l := range sshdconf.Parse(p, src).Lines {
-			fmt.Fprintf(&b, "%d indent=%q", l.Num, l.Indent())
+		for _, l := range sshdconf.Parse(p, src).Lines() {
+			fmt.Fprintf(&b, "%d indent=%q", l.Num(), l.Indent())
 			if l.IsDirective() {
 				fmt.Fprintf(&b, " keyword=%q sep=%q", l.Keyword().Raw, l.Sep())
-				for _, a := range l.Args {
+				for _, a := range l.Args() {
 					fmt.Fprintf(&b, " arg@%d=%q(%q)", a.Off+1, a.Raw, a.Value())
 				}
 			}
@@ -110,7 +110,7 @@ func TestSetArgsKeepsLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := sshdconf.Parse("x", []byte(tt.in))
-		f.Lines[0].SetArgs(tt.args...)
+		f.Line(1).SetArgs(tt.args...)
 		got := string(f.Bytes())
 		if got != tt.want {
 			t.Errorf("SetArgs(%q, %q) = %q, want %q", tt.in, tt.args, got, tt.want)
@@ -119,13 +119,13 @@ func TestSetArgsKeepsLayout(t *testing.T) {
 		// identical edit must change nothing.
 		g := sshdconf.Parse("x", []byte(got))
 		var vals []string
-		for _, a := range g.Lines[0].Args {
+		for _, a := range g.Line(1).Args() {
 			vals = append(vals, a.Value())
 		}
 		if d := cmp.Diff(tt.args, vals); d != "" {
 			t.Errorf("SetArgs(%q): reads back differently (-want +got):\n%s", tt.in, d)
 		}
-		g.Lines[0].SetArgs(tt.args...)
+		g.Line(1).SetArgs(tt.args...)
 		if again := string(g.Bytes()); again != got {
 			t.Errorf("SetArgs(%q) twice: %q then %q", tt.in, got, again)
 		}

@@ -1,7 +1,9 @@
 package sshdconf
 
 import (
+	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -365,12 +367,49 @@ func ParseTime(s string) (seconds int, ok bool) {
 	return v, v >= 0
 }
 
-// MatchPatternList matches s against a comma-separated pattern list with
-// '*' and '?' wildcards and '!' negation, as sshd matches users and groups:
-// 1 for a match, -1 when a negated pattern matches, 0 for none.
-func MatchPatternList(s, patterns string) int { return matchPatternList(s, patterns, false) }
+// A MatchResult is how a name or an address matches a pattern list of
+// sshd_config (Match User, Match Address, AllowUsers, ...).
+type MatchResult int
 
-// MatchAddressList matches an address against a list of CIDR blocks and
-// wildcard patterns, as sshd's Match Address does: 1, -1 (negated), 0, or
-// -2 for a malformed list. With addr "" it only checks the list (0 or -2).
-func MatchAddressList(addr, list string) int { return addrMatchList(addr, addr == "", list) }
+// Results of matching a pattern list.
+const (
+	// NoMatch: no pattern of the list matches.
+	NoMatch MatchResult = 0
+	// Matched: a pattern of the list matches, and no negated one does.
+	Matched MatchResult = 1
+	// Negated: a negated pattern ("!pattern") matches, which refuses the
+	// name whatever else matches.
+	Negated MatchResult = -1
+)
+
+// MatchPatternList matches s against a comma-separated pattern list with
+// '*' and '?' wildcards and '!' negation, as sshd matches users and groups
+// (match_pattern_list).
+func MatchPatternList(s, patterns string) MatchResult {
+	return MatchResult(matchPatternList(s, patterns, false))
+}
+
+// MatchAddressList matches an address against a comma-separated list of
+// addresses, CIDR blocks and wildcard patterns with '!' negation, as sshd's
+// Match Address does (addr_match_list), its zone dropped. The zero Addr
+// matches nothing, and so does a malformed list, which sshd refuses: see
+// [CheckAddressList].
+func MatchAddressList(addr netip.Addr, list string) MatchResult {
+	if !addr.IsValid() {
+		return NoMatch
+	}
+	if r := addrMatchList(addr.WithZone("").String(), false, list); r != -2 {
+		return MatchResult(r)
+	}
+	return NoMatch
+}
+
+// CheckAddressList returns an error when sshd would refuse list as an
+// address list (an empty entry, or a CIDR block with host bits set or too
+// long a prefix).
+func CheckAddressList(list string) error {
+	if addrMatchList("", true, list) != 0 {
+		return fmt.Errorf("invalid address list %q", list)
+	}
+	return nil
+}

@@ -9,9 +9,10 @@ import (
 
 // Directive is one keyword line as sshd reads it, in reading order, with the
 // context it sits in: the Match block it belongs to and the Include that
-// brought its file in.
+// brought its file in. Directives belong to the Config that returned them:
+// read them, do not change them.
 type Directive struct {
-	Pos     Pos
+	Pos     Pos      // the keyword's file, line and column
 	Name    string   // the keyword as written (quotes removed)
 	Keyword *Keyword // nil for an unknown keyword
 	Args    []string // the arguments as sshd splits them
@@ -32,9 +33,9 @@ func (d *Directive) MatchAll() bool {
 
 // Include is one pattern of an Include line and the files it matched.
 type Include struct {
-	Directive *Directive
-	Pattern   string   // as sshd globs it (relative ones under /etc/ssh)
-	Files     []string // in the order sshd reads them; empty when none match
+	Directive *Directive // the Include line
+	Pattern   string     // as sshd globs it (relative ones under /etc/ssh)
+	Files     []string   // in the order sshd reads them; empty when none match
 }
 
 // Directives returns every directive of the configuration in the order sshd
@@ -82,8 +83,8 @@ func (c *Config) walk() ([]*Directive, []Include) {
 				continue // blank or comment, as in parseDepth
 			}
 			var syn *Line
-			if !src.file.nul && i < len(src.file.Lines) {
-				syn = src.file.Lines[i]
+			if !src.file.nul && i < len(src.file.lines) {
+				syn = src.file.lines[i]
 			}
 			d := parseDirective(raw, Pos{File: name, Line: i + 1}, syn)
 			if d == nil {
@@ -137,7 +138,7 @@ func parseDirective(raw []byte, pos Pos, syn *Line) *Directive {
 	if syn != nil && plain(raw) {
 		// The tokenisers below split such a line on blanks, nothing more:
 		// take the words from the syntax line's text, without copying.
-		t := syn.Text
+		t := syn.text
 		if len(t) >= len(raw) && t[len(t)-len(raw):] == string(raw) {
 			return plainDirective(t[len(t)-len(raw):], pos, syn)
 		}

@@ -567,7 +567,7 @@ func checkTreeState(t *testing.T, root string, files []fix.FileChange) []bool {
 func TestOrderModelCases(t *testing.T) {
 	t.Parallel()
 	for _, c := range interdependentCases() {
-		cfg, err := sshdconf.Parsed(map[string][]byte{ccMain: []byte(c.main[0]), ccDrop: []byte(c.drop[0])}, ccMain, nil)
+		cfg, err := sshdconf.Parsed([]*sshdconf.File{sshdconf.Parse(ccMain, []byte(c.main[0])), sshdconf.Parse(ccDrop, []byte(c.drop[0]))}, ccMain, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -250,12 +250,12 @@ func (k *Checker) checkCopy(ctx context.Context, sshd string, c *sshdconf.Config
 			b = f.Bytes()
 		}
 		pf := sshdconf.Parse(name, b)
-		for _, l := range pf.Lines {
-			if !l.IsDirective() || !strings.EqualFold(l.KeywordName(), "include") || len(l.Args) == 0 {
+		for _, l := range pf.Lines() {
+			if !l.IsDirective() || !strings.EqualFold(l.KeywordName(), "include") || len(l.Args()) == 0 {
 				continue
 			}
-			args := make([]string, len(l.Args))
-			for i, a := range l.Args {
+			args := make([]string, len(l.Args()))
+			for i, a := range l.Args() {
 				v := a.Value()
 				if !strings.HasPrefix(v, "/") {
 					v = sshdDir + "/" + v

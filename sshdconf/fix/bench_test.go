@@ -14,6 +14,7 @@ import (
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // BenchmarkMake plans the fix of Debian's stock configuration for
@@ -35,7 +36,7 @@ func BenchmarkMake(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		cfg, err := sshdconf.Parsed(files, a.Main, nil)
+		cfg, err := sshdconf.Load(memfs.New(files), a.Main, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

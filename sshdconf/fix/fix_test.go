@@ -19,6 +19,7 @@ import (
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -241,9 +242,9 @@ func unmet(r lint.Requirement, out string) string {
 // nonDirectives returns the comment and blank lines of a file, in order.
 func nonDirectives(b []byte) []string {
 	var out []string
-	for _, l := range sshdconf.Parse("f", b).Lines {
+	for _, l := range sshdconf.Parse("f", b).Lines() {
 		if !l.IsDirective() {
-			out = append(out, l.Text)
+			out = append(out, l.Text())
 		}
 	}
 	return out
@@ -319,7 +320,7 @@ func TestCheckerHost(t *testing.T) {
 	}
 	t.Run("copy of a tree", func(t *testing.T) {
 		oracle.Need(t)
-		cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 22\n")}, "/etc/ssh/sshd_config", nil)
+		cfg, err := sshdconf.Load(memfs.New(map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 22\n")}), "/etc/ssh/sshd_config", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +378,7 @@ func testCheckerHost(t *testing.T, copied bool) {
 // TestCheckerNoSSHD: where sshd is not installed, Check says so with
 // ErrNoSSHD (fix then relies on the model and tells the user).
 func TestCheckerNoSSHD(t *testing.T) {
-	cfg, err := sshdconf.Parsed(map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 22\n")}, "/etc/ssh/sshd_config", nil)
+	cfg, err := sshdconf.Load(memfs.New(map[string][]byte{"/etc/ssh/sshd_config": []byte("Port 22\n")}), "/etc/ssh/sshd_config", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 )
 
 // orderConfig is a configuration of a main file and three drop-ins, and
@@ -19,7 +20,7 @@ func orderConfig(t *testing.T) (*sshdconf.Config, []FileChange) {
 		"/etc/ssh/sshd_config.d/20-b.conf": []byte("X11Forwarding yes\n"),
 		"/etc/ssh/sshd_config.d/30-c.conf": []byte("PermitTTY yes\n"),
 	}
-	c, err := sshdconf.Parsed(files, "/etc/ssh/sshd_config", nil)
+	c, err := sshdconf.Load(memfs.New(files), "/etc/ssh/sshd_config", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestOrderModel(t *testing.T) {
 	// each file needs the other new.
 	main := "Include /etc/ssh/sshd_config.d/*.conf\nSubsystem sftp internal-sftp\n"
 	drop := "MaxAuthTries 3\n"
-	cfg, err := sshdconf.Parsed(map[string][]byte{ccMain: []byte(main), ccDrop: []byte(drop)}, ccMain, nil)
+	cfg, err := sshdconf.Load(memfs.New(map[string][]byte{ccMain: []byte(main), ccDrop: []byte(drop)}), ccMain, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestOrderTempsIncluded(t *testing.T) {
 			ccMain: []byte("Include " + tt.include + "\n"),
 			ccDrop: []byte("ClientAliveInterval 0\n"),
 		}
-		cfg, err := sshdconf.Parsed(files, ccMain, nil)
+		cfg, err := sshdconf.Load(memfs.New(files), ccMain, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -189,8 +189,9 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 		return a.Line == b.Line && a.Delete == b.Delete && slices.Equal(a.Insert, b.Insert)
 	})
 	eol := "\n"
-	for _, l := range f.Lines {
-		if l.Newline {
+	lines := f.Lines()
+	for _, l := range lines {
+		if l.Newline() {
 			eol = l.EOL()
 			break
 		}
@@ -200,11 +201,11 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 	next := 0 // index of the next line of f to copy
 	for _, e := range edits {
 		at := e.Line - 1
-		if at < next || at > len(f.Lines) || at+e.Delete > len(f.Lines) {
+		if at < next || at > len(lines) || at+e.Delete > len(lines) {
 			return FileChange{}, fmt.Errorf("%s:%d: overlapping or out-of-range edits", f.Name, e.Line)
 		}
 		for ; next < at; next++ {
-			writeLine(&b, f.Lines[next])
+			writeLine(&b, lines[next])
 		}
 		if b.Len() > 0 && b.Bytes()[b.Len()-1] != '\n' {
 			b.WriteString(eol) // inserting after a last line that had no line end
@@ -213,7 +214,7 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 		// without one); inserted lines get the file's.
 		lastEOL := eol
 		if e.Delete > 0 {
-			lastEOL = f.Lines[at+e.Delete-1].EOL()
+			lastEOL = lines[at+e.Delete-1].EOL()
 		}
 		outLine := bytes.Count(b.Bytes(), []byte{'\n'}) + 1
 		for i, text := range e.Insert {
@@ -227,16 +228,16 @@ func applyFile(f *sshdconf.File, edits []noted) (FileChange, error) {
 		next = at + e.Delete
 		notes = append(notes, note(f, e, outLine))
 	}
-	for ; next < len(f.Lines); next++ {
-		writeLine(&b, f.Lines[next])
+	for ; next < len(lines); next++ {
+		writeLine(&b, lines[next])
 	}
 	return FileChange{Name: f.Name, Old: old, New: b.Bytes(), Notes: notes}, nil
 }
 
 // writeLine writes l with its own line end.
 func writeLine(b *bytes.Buffer, l *sshdconf.Line) {
-	b.WriteString(l.Text)
-	if l.Newline {
+	b.WriteString(l.Text())
+	if l.Newline() {
 		b.WriteByte('\n')
 	}
 }
@@ -253,6 +254,6 @@ func note(f *sshdconf.File, e noted, line int) string {
 	if e.Delete == 0 {
 		return fmt.Sprintf("line %d: added %q%s", line, ins, why)
 	}
-	old := strings.TrimSuffix(f.Lines[e.Line-1].Text, "\r")
+	old := strings.TrimSuffix(f.Line(e.Line).Text(), "\r")
 	return fmt.Sprintf("line %d: %q -> %q%s", line, strings.TrimSpace(old), strings.TrimSpace(ins), why)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/sshwarden/sshwarden/internal/oracle"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -32,7 +33,7 @@ func stockTree(b *testing.B) (map[string][]byte, string, []lint.Requirement) {
 
 func BenchmarkLintStock(b *testing.B) {
 	files, main, reqs := stockTree(b)
-	cfg, err := sshdconf.Parsed(files, main, nil)
+	cfg, err := sshdconf.Load(memfs.New(files), main, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func BenchmarkLoadAndLint(b *testing.B) {
 	checks := lint.Checks()
 	b.ReportAllocs()
 	for b.Loop() {
-		cfg, err := sshdconf.Parsed(files, main, nil)
+		cfg, err := sshdconf.Load(memfs.New(files), main, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -55,8 +55,8 @@ func is(d *sshdconf.Directive, name string) bool {
 // argPos returns the position of argument i of d, or of d.
 func argPos(d *sshdconf.Directive, i int) sshdconf.Pos {
 	p := d.Pos
-	if d.Line != nil && i < len(d.Line.Args) {
-		p.Col = d.Line.Args[i].Off + 1
+	if d.Line != nil && i < len(d.Line.Args()) {
+		p.Col = d.Line.Args()[i].Off + 1
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -28,7 +29,7 @@ func FuzzLint(f *testing.F) {
 		for i, part := range bytes.SplitN(src, []byte{0x1e}, len(names)) {
 			files[names[i]] = part
 		}
-		cfg, err := sshdconf.Parsed(files, names[0], &sshdconf.LoadOptions{MaxLines: 20000})
+		cfg, err := sshdconf.Load(memfs.New(files), names[0], &sshdconf.LoadOptions{MaxLines: 20000})
 		var over *sshdconf.BudgetError
 		if errors.As(err, &over) {
 			return // too much work to model: lint says so and checks nothing

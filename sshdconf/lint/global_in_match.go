@@ -53,8 +53,8 @@ func hasGap(c *sshdconf.Config, file string, from, to int) bool {
 	if f == nil {
 		return false
 	}
-	for n := from + 1; n < to && n <= len(f.Lines); n++ {
-		if strings.TrimSpace(f.Lines[n-1].Text) == "" {
+	for n := from + 1; n < to && n <= f.NumLines(); n++ {
+		if strings.TrimSpace(f.Line(n).Text()) == "" {
 			return true
 		}
 	}

@@ -83,7 +83,7 @@ func includeSkipped() *Check {
 // hasDirectives reports whether b holds a line with an sshd keyword (a
 // README's prose does not).
 func hasDirectives(b []byte) bool {
-	for _, l := range sshdconf.Parse("", b).Lines {
+	for _, l := range sshdconf.Parse("", b).Lines() {
 		if l.IsDirective() && sshdconf.Lookup(l.KeywordName()) != nil {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/sshwarden/sshwarden/internal/sshdtest"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/sshdconf"
+	"github.com/sshwarden/sshwarden/sshdconf/internal/memfs"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
 )
 
@@ -25,7 +26,7 @@ func lintFiles(t *testing.T, files map[string]string, reqs []lint.Requirement, s
 	for n, s := range files {
 		b[n] = []byte(s)
 	}
-	cfg, err := sshdconf.Parsed(b, "/etc/ssh/sshd_config", nil)
+	cfg, err := sshdconf.Load(memfs.New(b), "/etc/ssh/sshd_config", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func setArgs(d *sshdconf.Directive, args []string) []Edit {
 	}
 	l := *d.Line
 	l.SetArgs(args...)
-	return []Edit{{File: d.Pos.File, Line: d.Pos.Line, Delete: 1, Insert: []string{strings.TrimSuffix(l.Text, "\r")}}}
+	return []Edit{{File: d.Pos.File, Line: d.Pos.Line, Delete: 1, Insert: []string{strings.TrimSuffix(l.Text(), "\r")}}}
 }
 
 // insertGlobal is the edit that adds "Keyword args" to the global section
@@ -145,9 +145,9 @@ func insertGlobal(c *sshdconf.Config, k *sshdconf.Keyword, args []string) []Edit
 	if f == nil {
 		return nil
 	}
-	end := len(f.Lines)
-	for i, l := range f.Lines {
-		if strings.ContainsRune(l.Text, 0) {
+	end := len(f.Lines())
+	for i, l := range f.Lines() {
+		if strings.ContainsRune(l.Text(), 0) {
 			return nil
 		}
 		if l.IsDirective() && strings.EqualFold(l.KeywordName(), "match") {
@@ -156,10 +156,10 @@ func insertGlobal(c *sshdconf.Config, k *sshdconf.Keyword, args []string) []Edit
 		}
 	}
 	at, lastDirective := -1, -1
-	for i, l := range f.Lines[:end] {
+	for i, l := range f.Lines()[:end] {
 		if l.IsDirective() {
 			lastDirective = i
-		} else if at < 0 && commentedDefault(l.Text, k.Name) {
+		} else if at < 0 && commentedDefault(l.Text(), k.Name) {
 			at = i + 1
 		}
 	}

@@ -1,0 +1,705 @@
+package sshdconf
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The keywords with a syntax of their own, one method each, in the order
+// of servconf.c's switch (see dirLine.directive in directive.go).
+
+// port ports sPort: every line adds a port, 256 at most.
+func (d *dirLine) port(o *options) bool {
+	arg, ok := d.arg("missing port number.")
+	if !ok {
+		return true
+	}
+	if len(o.ports) >= 256 {
+		return d.bad("too many ports.")
+	}
+	port := a2port(arg, d.e.c.opt.Services)
+	o.ports = append(o.ports, ival{port, d.l.pos})
+	if port <= 0 {
+		return d.bad("Badly formatted port number.")
+	}
+	return true
+}
+
+// listenAddress ports sListenAddress: parsing only; addresses are resolved
+// after all Port lines (process_queued_listen_addrs).
+func (d *dirLine) listenAddress(o *options) bool {
+	arg, ok := d.av.next()
+	if !ok || arg == "" {
+		return d.fatal(0, KindBadValue, "missing address")
+	}
+	addr, port := arg, 0
+	if c := strings.IndexByte(arg, ':'); !strings.Contains(arg, "[") && c >= 0 && strings.IndexByte(arg[c+1:], ':') >= 0 {
+		// a bare IPv6 address
+	} else {
+		host, more, okh := hpdelim(arg)
+		if !okh {
+			return d.fatal(0, KindBadValue, "bad address:port usage")
+		}
+		addr = host
+		if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") { // cleanhostname
+			addr = host[1 : len(host)-1]
+		}
+		if more != nil {
+			if port = a2port(*more, d.e.c.opt.Services); port <= 0 {
+				return d.fatal(0, KindBadValue, "bad port number")
+			}
+		}
+	}
+	// An optional "rdomain NAME": the model refuses every routing domain
+	// (sshd checks the name against the host's interfaces; see the known
+	// mismatches of edge_test.go).
+	if a, ok := d.av.next(); ok {
+		if _, ok2 := d.av.next(); a != "rdomain" || !ok2 {
+			return d.bad("bad ListenAddress syntax")
+		}
+		return d.bad("bad routing domain")
+	}
+	o.queuedListens = append(o.queuedListens, listenAddr{addr: addr, port: port, pos: d.l.pos})
+	return true
+}
+
+// hostKeyAgent ports sHostKeyAgent: a socket path, or SSH_AUTH_SOCK.
+func (d *dirLine) hostKeyAgent(o *options) bool {
+	arg, ok := d.arg("missing socket name.")
+	if !ok {
+		return true
+	}
+	if d.e.active && !o.hostKeyAgent.set {
+		v := arg
+		if arg != "SSH_AUTH_SOCK" {
+			v = d.e.derelativise(d.l, arg)
+		}
+		o.hostKeyAgent.set1(v, d.l.pos)
+	}
+	return true
+}
+
+// pubkeyAuthOptions ports sPubkeyAuthOptions: none, touch-required,
+// verify-required.
+func (d *dirLine) pubkeyAuthOptions(o *options) bool {
+	v := 0
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		switch {
+		case strings.EqualFold(arg, "none"):
+		case strings.EqualFold(arg, "touch-required"):
+			v |= 1
+		case strings.EqualFold(arg, "verify-required"):
+			v |= 2
+		default:
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
+			return false
+		}
+	}
+	d.setInt(&o.pubkeyAuthOptions, v)
+	return true
+}
+
+// gssKexAlgorithms ports sGssKexAlgorithms (Debian's GSSAPI patch).
+func (d *dirLine) gssKexAlgorithms(o *options) bool {
+	arg, ok := d.arg("Missing argument.")
+	if !ok {
+		return true
+	}
+	if !d.e.c.alg.gssKexValid(arg) {
+		return d.bad(fmt.Sprintf("Bad GSSAPI KexAlgorithms '%s'.", arg))
+	}
+	d.setStr(&o.gssKexAlgorithms, arg)
+	return true
+}
+
+// permitUserEnvironment ports sPermitUserEnvironment: yes, no, or a
+// pattern list of the variables allowed.
+func (d *dirLine) permitUserEnvironment(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v, list := 1, ""
+	switch arg {
+	case "yes":
+	case "no":
+		v = 0
+	default:
+		list = arg
+	}
+	if d.e.active && o.permitUserEnv.v == -1 {
+		o.permitUserEnv = ival{v, d.l.pos}
+		if list != "" {
+			o.permitUserEnvAllowlist.set1(list, d.l.pos)
+		}
+	}
+	return true
+}
+
+// rekeyLimit ports sRekeyLimit: a byte count ("default" or a scaled
+// number) and an optional time ("none" or a time).
+func (d *dirLine) rekeyLimit(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	var v int64
+	if arg != "default" {
+		n, errno := scanScaled(arg)
+		if errno != "" {
+			return d.bad(fmt.Sprintf("Bad %s number '%s': %s", d.l.kw, arg, errno))
+		}
+		if n != 0 && n < 16 {
+			return d.bad(fmt.Sprintf("%s too small", d.l.kw))
+		}
+		v = n
+	}
+	if d.e.active && o.rekeyLimit.v == -1 {
+		o.rekeyLimit = i64val{v, d.l.pos}
+	}
+	if d.av.left() != 0 {
+		if next, _ := d.av.peek(); next == "none" {
+			d.av.next()
+			return true
+		}
+		return d.time(&o.rekeyInterval)
+	}
+	return true
+}
+
+// logFacility ports sLogFacility, global only: the first value wins.
+func (d *dirLine) logFacility(o *options) bool {
+	arg, _ := d.av.next()
+	v := lookupState(logFacilities, arg, true)
+	if v == -1 {
+		if arg == "" && d.av.i == 0 {
+			arg = "<NONE>"
+		}
+		return d.bad(fmt.Sprintf("unsupported log facility '%s'", arg))
+	}
+	if o.logFacility.v == -1 {
+		o.logFacility = ival{v, d.l.pos}
+	}
+	return true
+}
+
+// logLevel ports sLogLevel.
+func (d *dirLine) logLevel(o *options) bool {
+	arg, _ := d.av.next()
+	v := lookupState(logLevels, arg, true)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("unsupported log level '%s'", arg))
+	}
+	d.setInt(&o.logLevel, v)
+	return true
+}
+
+// logVerbose ports sLogVerbose: the list of the first line; "none" alone.
+func (d *dirLine) logVerbose(o *options) bool {
+	found := len(o.logVerbose.v) == 0
+	i := 0
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" {
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
+			return false
+		}
+		if strings.EqualFold(arg, "none") && (i > 0 || d.av.left() > 0) {
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))
+			return false
+		}
+		i++
+		if found && d.e.active {
+			o.logVerbose.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+// subsystem ports sSubsystem: a name and a command, each name once, 256
+// at most.
+func (d *dirLine) subsystem(o *options) bool {
+	if len(o.subsystems) >= 256 {
+		return d.fatal(-1, KindBadValue, "too many subsystems defined.")
+	}
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if !d.e.active {
+		d.av.next()
+		return true
+	}
+	for _, s := range o.subsystems {
+		if s.name == arg {
+			return d.bad(fmt.Sprintf("Subsystem '%s' already defined.", arg))
+		}
+	}
+	name := arg
+	if arg, ok = d.arg("Missing subsystem command."); !ok {
+		return true
+	}
+	args := arg
+	for a, ok := d.av.next(); ok; a, ok = d.av.next() {
+		args += " " + a
+	}
+	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos})
+	return true
+}
+
+// maxStartups ports sMaxStartups: N or start:rate:full; the last line wins.
+func (d *dirLine) maxStartups(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	p := d.l.pos
+	vals := []int{o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v}
+	n := scanfInts(arg, vals)
+	o.maxStartupsBegin = ival{vals[0], p}
+	o.maxStartupsRate = ival{vals[1], p}
+	o.maxStartups = ival{vals[2], p}
+	invalid := fmt.Sprintf("Invalid %s spec.", d.l.kw)
+	switch {
+	case n == 3:
+		if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
+			return d.bad(invalid)
+		}
+	case n != 1:
+		return d.bad(invalid)
+	default:
+		o.maxStartups = ival{vals[0], p}
+	}
+	if o.maxStartups.v <= 0 || o.maxStartupsBegin.v <= 0 {
+		return d.bad(invalid)
+	}
+	return true
+}
+
+// perSourceNetBlockSize ports sPerSourceNetBlockSize: v4[:v6] prefix
+// lengths; the last line wins.
+func (d *dirLine) perSourceNetBlockSize(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	vals := []int{0, 0}
+	n := scanfInts(arg, vals)
+	switch n {
+	case 2:
+		if vals[1] < 0 || vals[1] > 128 {
+			n = -1
+		}
+		fallthrough
+	case 1:
+		if vals[0] < 0 || vals[0] > 32 {
+			n = -1
+		}
+	}
+	if n != 1 && n != 2 {
+		return d.bad(fmt.Sprintf("Invalid %s spec.", d.l.kw))
+	}
+	if d.e.active {
+		o.perSourceMasklenIPv4 = ival{vals[0], d.l.pos}
+		o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+	}
+	return true
+}
+
+// perSourceMaxStartups ports sPerSourceMaxStartups: a number or "none";
+// the last line wins.
+func (d *dirLine) perSourceMaxStartups(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v := intMax
+	if arg != "none" {
+		var errstr string
+		v, errstr = atoiErr(arg, true)
+		if errstr != "" {
+			return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
+		}
+	}
+	if d.e.active {
+		o.perSourceMaxStartups = ival{v, d.l.pos}
+	}
+	return true
+}
+
+// authorizedKeysFile ports sAuthorizedKeysFile: the list of the first
+// line, ~ expanded.
+func (d *dirLine) authorizedKeysFile(o *options) bool {
+	first := len(o.authorizedKeysFiles.v) == 0
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" {
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
+			return false
+		}
+		if d.e.active && first {
+			o.authorizedKeysFiles.add(d.e.tildeExpand(d.l, arg), d.l.pos)
+		}
+	}
+	return true
+}
+
+// authorizedPrincipalsFile ports sAuthorizedPrincipalsFile: a file name,
+// ~ expanded.
+func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if d.e.active && !o.authorizedPrincipalsFile.set {
+		o.authorizedPrincipalsFile.set1(d.e.tildeExpand(d.l, arg), d.l.pos)
+	}
+	return true
+}
+
+// acceptEnv ports sAcceptEnv: every line adds its names.
+func (d *dirLine) acceptEnv(o *options) bool {
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" || strings.Contains(arg, "=") {
+			return d.bad("Invalid environment name.")
+		}
+		if d.e.active {
+			o.acceptEnv.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+// setEnv ports sSetEnv: NAME=VALUE words of the first line, the first of
+// each name.
+func (d *dirLine) setEnv(o *options) bool {
+	first := len(o.setEnv.v) == 0
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" || !strings.Contains(arg, "=") {
+			return d.bad("Invalid environment.")
+		}
+		if !d.e.active || !first {
+			continue
+		}
+		name, _, _ := strings.Cut(arg, "=")
+		dup := false
+		for _, x := range o.setEnv.v {
+			dup = dup || strings.HasPrefix(x, name+"=")
+		}
+		if !dup {
+			o.setEnv.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+// permitTunnel ports sPermitTunnel: a tunnel mode, case sensitive.
+func (d *dirLine) permitTunnel(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v := lookupState(tunModes, arg, false)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("bad %s argument %s", d.l.kw, arg))
+	}
+	d.setInt(&o.permitTun, v)
+	return true
+}
+
+// forceCommand ports sForceCommand: the rest of the line.
+func (d *dirLine) forceCommand(o *options, line []byte) bool {
+	rest := string(cstr(line, d.str))
+	if rest == "" {
+		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	}
+	d.setStr(&o.admForcedCommand, strings.TrimLeft(rest, whitespace))
+	d.av.consume()
+	return true
+}
+
+// securityKeyProvider ports sSecurityKeyProvider: a library path, or
+// "internal".
+func (d *dirLine) securityKeyProvider(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if d.e.active && !o.skProvider.set {
+		v := arg
+		if !strings.EqualFold(arg, "internal") {
+			v = d.e.derelativise(d.l, arg)
+		}
+		o.skProvider.set1(v, d.l.pos)
+	}
+	return true
+}
+
+// ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins.
+func (d *dirLine) ipQoS(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v := parseIPQoS(arg)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+	}
+	v2 := v
+	if arg, ok = d.av.next(); ok {
+		if v2 = parseIPQoS(arg); v2 == -1 {
+			return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+		}
+	}
+	if d.e.active {
+		o.ipQoSInteractive = ival{v, d.l.pos}
+		o.ipQoSBulk = ival{v2, d.l.pos}
+	}
+	return true
+}
+
+// versionAddendum ports sVersionAddendum: the rest of the line, "none"
+// for nothing.
+func (d *dirLine) versionAddendum(o *options, line []byte) bool {
+	rest := string(cstr(line, d.str))
+	if rest == "" {
+		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	}
+	v := strings.TrimLeft(rest, whitespace)
+	if strings.Contains(v, "\r") {
+		return d.fatal(0, KindBadValue, fmt.Sprintf("Invalid %s argument", d.l.kw))
+	}
+	if d.e.active && !o.versionAddendum.set {
+		if strings.EqualFold(v, "none") {
+			v = ""
+		}
+		o.versionAddendum.set1(v, d.l.pos)
+	}
+	d.av.consume()
+	return true
+}
+
+// authenticationMethods ports sAuthenticationMethods: method lists of the
+// first line, or "any" alone.
+func (d *dirLine) authenticationMethods(o *options) bool {
+	found := len(o.authMethods.v) == 0
+	sawAny, parsed := false, false
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		switch {
+		case arg == "any":
+			if len(o.authMethods.v) > 0 {
+				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+			}
+			sawAny = true
+		case sawAny:
+			return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+		case !authMethodsValid(arg):
+			return d.bad(fmt.Sprintf("invalid %s method list.", d.l.kw))
+		}
+		parsed = true
+		if found && d.e.active {
+			o.authMethods.add(arg, d.l.pos)
+		}
+	}
+	if !parsed {
+		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.l.kw))
+	}
+	return true
+}
+
+// streamLocalBindMask ports sStreamLocalBindMask: an octal mask; the last
+// line wins.
+func (d *dirLine) streamLocalBindMask(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v, n, _ := strtoll(arg, 8)
+	if n == 0 || v < 0 || v > 0o777 {
+		return d.bad(fmt.Sprintf("Invalid %s.", d.l.kw))
+	}
+	if d.e.active {
+		o.streamLocalBindMask = ival{int(v), d.l.pos}
+	}
+	return true
+}
+
+// fingerprintHash ports sFingerprintHash: a digest name; the last line wins.
+func (d *dirLine) fingerprintHash(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	v := lookupState(digests, arg, true)
+	if v == -1 {
+		return d.bad(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg))
+	}
+	if d.e.active {
+		o.fingerprintHash = ival{v, d.l.pos}
+	}
+	return true
+}
+
+// rDomain ports sRDomain: Linux builds of OpenSSH 9.2 have no routing
+// domains.
+func (d *dirLine) rDomain() bool {
+	return d.fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
+}
+
+// channelTimeout ports sChannelTimeout: type=interval words of the first
+// line, or "none".
+func (d *dirLine) channelTimeout(o *options) bool {
+	first := len(o.channelTimeouts.v) == 0
+	i := 0
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		// sshd never counts i up here, so "none" is refused only when
+		// more arguments follow it.
+		if strings.EqualFold(arg, "none") {
+			if i > 0 || d.av.left() > 0 {
+				d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))
+				return false
+			}
+		} else if !validChannelTimeout(arg) {
+			return d.bad(fmt.Sprintf("invalid channel timeout %s", arg))
+		}
+		if d.e.active && first {
+			o.channelTimeouts.add(arg, d.l.pos)
+		}
+	}
+	return true
+}
+
+// unusedConnectionTimeout ports sUnusedConnectionTimeout: a time, or
+// "none", which wins over any earlier value.
+func (d *dirLine) unusedConnectionTimeout(o *options) bool {
+	if next, ok := d.av.peek(); ok && strings.EqualFold(next, "none") {
+		d.av.next()
+		if d.e.active {
+			o.unusedConnectionTimeout = ival{0, d.l.pos}
+		}
+		return true
+	}
+	return d.time(&o.unusedConnectionTimeout)
+}
+
+// validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
+func validChannelTimeout(s string) bool {
+	i := strings.IndexByte(s, '=')
+	return i > 0 && convtime(s[i+1:]) >= 0
+}
+
+// hpdelim ports hpdelim: it splits "host:port" or "[v6]:port". more is nil
+// when there is no port part; ok is false for a malformed field.
+func hpdelim(s string) (host string, more *string, ok bool) {
+	i := 0
+	if strings.HasPrefix(s, "[") {
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return "", nil, false
+		}
+		i = j + 1
+	} else if j := strings.IndexAny(s, ":/"); j >= 0 {
+		i = j
+	} else {
+		i = len(s)
+	}
+	if i == len(s) {
+		return s, nil, true
+	}
+	switch s[i] {
+	case ':':
+		rest := s[i+1:]
+		return s[:i], &rest, true
+	case '/':
+		return "", nil, false // hpdelim refuses '/' as a delimiter
+	}
+	return "", nil, false
+}
+
+// validUserPattern ports match_user(NULL, NULL, NULL, pattern) != -1: the
+// host part after '@' must be a valid address list.
+func validUserPattern(p string) bool {
+	i := strings.IndexByte(p, '@')
+	if i < 0 {
+		return true
+	}
+	return addrMatchList("", true, p[i+1:]) != -2
+}
+
+// authMethodsValid ports auth2_methods_valid(list, 0): comma-separated
+// methods, each "name" or "name:submethod" of a known method.
+func authMethodsValid(list string) bool {
+	if list == "" {
+		return false
+	}
+	for _, m := range strings.Split(list, ",") {
+		name, _, _ := strings.Cut(m, ":")
+		switch name {
+		case "gssapi-with-mic", "gssapi-keyex", "publickey", "keyboard-interactive", "password", "hostbased", "none":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// derelativise ports derelativise_path.
+func (e *evaluator) derelativise(l lineCtx, p string) string {
+	if strings.EqualFold(p, "none") {
+		return "none"
+	}
+	x := e.tildeExpand(l, p)
+	if strings.HasPrefix(x, "/") {
+		return x
+	}
+	return e.c.opt.Cwd + "/" + x
+}
+
+// tildeExpand ports tilde_expand_filename(path, getuid()) for root: "~",
+// "~/path", "~user" and "~user/path"; an unknown user or a result of
+// PATH_MAX bytes or more makes sshd exit.
+func (e *evaluator) tildeExpand(l lineCtx, p string) string {
+	if !strings.HasPrefix(p, "~") {
+		return p
+	}
+	rest := p[1:]
+	user, path, hasPath := "", "", false
+	switch {
+	case rest == "":
+	case rest[0] == '/':
+		path = strings.TrimLeft(rest, "/")
+		hasPath = path != ""
+	default:
+		user = rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			user = rest[:i]
+			path = strings.TrimLeft(rest[i+1:], "/")
+			hasPath = path != ""
+		}
+	}
+	lookup := user
+	if lookup == "" {
+		lookup = "root"
+	}
+	home, ok := "", false
+	if e.c.opt.Users != nil {
+		home, ok = e.c.opt.Users.Home(lookup)
+	}
+	if !ok && user == "" {
+		home, ok = "/root", true
+	}
+	if !ok {
+		msg := "tilde_expand: No such user " + user
+		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "no such user " + user + " for ~", SSHD: msg})
+		return p
+	}
+	out := home
+	if home == "" || !strings.HasSuffix(home, "/") {
+		out += "/"
+	}
+	if hasPath {
+		out += path
+	}
+	if len(out) >= 4096 {
+		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "path too long after ~ expansion", SSHD: "tilde_expand: Path too long"})
+	}
+	return out
+}
