@@ -224,12 +224,20 @@ type reloader struct {
 // valid; then it asks checks for the configuration checks that follow.
 func (r *reloader) reload(trigger string, checks *checks) {
 	s, a, st := r.s, r.s.Agent, &r.st
-	s.notify(reloadingNotice())
 	np, read, err := s.ReadPolicy(r.name)
 	key := read
 	if read == "" {
 		key, read = "unreadable: "+err.Error(), DigestNone
 	}
+	if trigger == TriggerFile && key == r.seen {
+		// The watch saw the version judged last: a SIGHUP for the same
+		// edit came first. Nothing changes and nobody waits for an
+		// answer; publishing one would replace the SIGHUP's, which
+		// `agent --reload` may not have read yet (it waits for a
+		// SIGHUP's answer, and then for 30 s in vain).
+		return
+	}
+	s.notify(reloadingNotice())
 	st.Generation++
 	st.Trigger, st.Read, st.Error = trigger, read, ""
 	why := "the file changed"
