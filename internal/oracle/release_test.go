@@ -157,12 +157,12 @@ func readRecorded(t *testing.T, dir, name string) (stdout, stderr string, rc int
 	return string(b[0]), string(b[1]), rc
 }
 
-var modulifileRE = regexp.MustCompile(`(?im)^modulifile (/\S+)/etc/moduli$`)
+var pidfileRE = regexp.MustCompile(`(?im)^pidfile (/\S+)/var/run/sshd\.pid$`)
 
-// recordedDest is the DESTDIR of a recorded upstream run (its modulifile
-// is DEST/etc/moduli), "" for a Debian build's (/etc/ssh/moduli).
+// recordedDest is the DESTDIR of a recorded upstream run (its pidfile is
+// DEST/var/run/sshd.pid), "" for a Debian build's (/run/sshd.pid).
 func recordedDest(out string) string {
-	if m := modulifileRE.FindStringSubmatch(out); m != nil {
+	if m := pidfileRE.FindStringSubmatch(out); m != nil {
 		return m[1]
 	}
 	return ""
