@@ -94,7 +94,8 @@ roots:
 # (internal/oracle.Release), built once into $(ROOTS_DIR):
 #   openssh/VER                upstream VER, from the tarballs beside the
 #                              repository ($(OPENSSH_SRC)/src) with its
-#                              build.sh: about 1-2 minutes each on 2 cores
+#                              build.sh: 1-2 minutes each on 2 quiet
+#                              cores, 3-11 under load from other jobs
 #   roots/trixie, roots/forky  Debian's 10.0p1 and 10.6p1: the roots above
 # A release already built takes no time. RELEASES selects upstream releases:
 #   make openssh RELEASES="8.7p1 9.6p1"
@@ -110,7 +111,8 @@ openssh:
 # recorded, so the oracle is that release. CI=true fails on a release that
 # is not built.
 test-openssh: openssh
-	SSHWARDEN_OPENSSH_TEST=1 $(GO) test -count=1 -v -run 'Release' ./internal/oracle
+	SSHWARDEN_OPENSSH_TEST=1 SSHWARDEN_OPENSSH_SRC=$(OPENSSH_SRC) SSHWARDEN_OPENSSH=$(ROOTS_DIR)/openssh \
+	SSHWARDEN_ROOTS=$(ROOTS_DIR)/roots $(GO) test -count=1 -v -run 'Release' ./internal/oracle
 
 # Boots Debian 12 and 13 (systemd as PID 1, their own sshd on their own
 # port 22, a private network) with the .deb that `make package` builds, and
