@@ -15,7 +15,7 @@ PKG_VERSION = $(shell packaging/pkgversion '$(VERSION)')
 BUILD    ?= build
 DIST     ?= dist
 
-.PHONY: all build test test-system roots deps lint fuzz bench bench-lint demo soak package clean
+.PHONY: all build test test-system roots openssh test-openssh deps lint fuzz bench bench-lint demo soak package clean
 
 all: build
 
@@ -89,6 +89,30 @@ roots:
 	rc=0; for p in $$pids; do wait $$p || rc=1; done; \
 	if [ $$rc != 0 ]; then tail -n 20 $(ROOTS_DIR)/roots/.*.log $(ROOTS_DIR)/lab/.*.log; exit 1; fi; \
 	echo "roots ready in $(ROOTS_DIR)"
+
+# The real sshd of every OpenSSH release a fleet runs, for the oracle tests
+# (internal/oracle.Release), built once into $(ROOTS_DIR):
+#   openssh/VER                upstream VER, from the tarballs beside the
+#                              repository ($(OPENSSH_SRC)/src) with its
+#                              build.sh: 1-2 minutes each on 2 quiet
+#                              cores, 3-11 under load from other jobs
+#   roots/trixie, roots/forky  Debian's 10.0p1 and 10.6p1: the roots above
+# A release already built takes no time. RELEASES selects upstream releases:
+#   make openssh RELEASES="8.7p1 9.6p1"
+# See test/openssh.sh.
+MAKEDIR     := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+OPENSSH_SRC ?= $(abspath $(MAKEDIR)../shared/openssh)
+RELEASES    ?= 8.0p1 8.2p1 8.4p1 8.7p1 8.9p1 9.6p1 9.9p2 10.2p1 10.5p1
+openssh:
+	bash test/openssh.sh $(ROOTS_DIR) $(OPENSSH_SRC) $(RELEASES)
+
+# The oracle tests over every release (make openssh first): each release's
+# sshd -T on its own stock sshd_config is the one ../shared/openssh/verify
+# recorded, so the oracle is that release. CI=true fails on a release that
+# is not built.
+test-openssh: openssh
+	SSHWARDEN_OPENSSH_TEST=1 SSHWARDEN_OPENSSH_SRC=$(OPENSSH_SRC) SSHWARDEN_OPENSSH=$(ROOTS_DIR)/openssh \
+	SSHWARDEN_ROOTS=$(ROOTS_DIR)/roots $(GO) test -count=1 -v -run 'Release' ./internal/oracle
 
 # Boots Debian 12 and 13 (systemd as PID 1, their own sshd on their own
 # port 22, a private network) with the .deb that `make package` builds, and

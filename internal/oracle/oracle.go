@@ -10,6 +10,11 @@
 // the change, and the host's /etc/ssh is never touched. It needs root,
 // unshare(1) and overlayfs.
 //
+// The sshd is the host's ([New]) or that of another OpenSSH release
+// ([NewRelease], [NeedRelease]): an upstream release built once into a
+// cache by `make openssh`, or a Debian root whose sshd runs chrooted, with
+// the tree laid over the root's /etc the same way. See [Release].
+//
 // The tree gets a host key, and /etc/passwd and /etc/group gain the test
 // users of [Passwd] and [Group], so that Match Group has users to look at.
 package oracle
@@ -51,28 +56,42 @@ type Result struct {
 	Exit   int
 }
 
-// Oracle runs sshd. It is safe for concurrent use.
+// Oracle runs the sshd of one release. It is safe for concurrent use.
 type Oracle struct {
+	rel     Release
 	hostKey []byte
 	passwd  []byte
 	group   []byte
 }
 
-// New checks that sshd can run here (root, sshd, unshare, /run/sshd) and
-// returns an Oracle with a fresh host key, or an error saying what is
-// missing.
+// New checks that the host's sshd can run here (root, sshd, unshare,
+// /run/sshd) and returns an Oracle with a fresh host key, or an error
+// saying what is missing.
 func New() (*Oracle, error) {
+	return NewRelease(Host)
+}
+
+// NewRelease is [New] for the sshd of rel.
+func NewRelease(rel Release) (*Oracle, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("oracle: needs root (private mount namespace)")
 	}
-	for _, p := range []string{SSHD, "/usr/bin/unshare", "/usr/bin/ssh-keygen"} {
+	tools := []string{"/usr/bin/unshare", "/usr/bin/ssh-keygen"}
+	if rel.Root != "" {
+		tools = append(tools, "/usr/sbin/chroot")
+	}
+	for _, p := range append([]string{rel.SSHD()}, tools...) {
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("oracle: %w (apt-get install openssh-server openssh-client util-linux)", err)
+			return nil, fmt.Errorf("oracle: %s: %w (%s)", rel.Name, err, rel.hint())
 		}
 	}
-	// sshd -t and -T exit 255 without its privilege separation directory.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		return nil, fmt.Errorf("oracle: %w", err)
+	// sshd -t and -T exit 255 without its privilege separation directory:
+	// /run/sshd for Debian's builds, DESTDIR/var/empty (made by the build)
+	// for upstream's.
+	if rel.Dest == "" {
+		if err := os.MkdirAll(filepath.Join(rel.Root, "/run/sshd"), 0o755); err != nil {
+			return nil, fmt.Errorf("oracle: %w", err)
+		}
 	}
 	dir, err := os.MkdirTemp("", "oracle-key")
 	if err != nil {
@@ -83,15 +102,16 @@ func New() (*Oracle, error) {
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("oracle: ssh-keygen: %v: %s", err, out)
 	}
-	o := &Oracle{}
+	o := &Oracle{rel: rel}
 	if o.hostKey, err = os.ReadFile(key); err != nil {
 		return nil, err
 	}
-	pw, err := os.ReadFile("/etc/passwd")
+	// A Debian root's sshd reads the root's users; the others, the host's.
+	pw, err := os.ReadFile(filepath.Join(rel.Root, "/etc/passwd"))
 	if err != nil {
 		return nil, err
 	}
-	gr, err := os.ReadFile("/etc/group")
+	gr, err := os.ReadFile(filepath.Join(rel.Root, "/etc/group"))
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +127,9 @@ func withNewline(b []byte) []byte {
 	return b
 }
 
+// Release is the release whose sshd o runs.
+func (o *Oracle) Release() Release { return o.rel }
+
 // Passwd and Group return the /etc/passwd and /etc/group sshd sees.
 func (o *Oracle) Passwd() []byte { return o.passwd }
 
@@ -117,6 +140,13 @@ func (o *Oracle) Group() []byte { return o.group }
 // directory and runs `sshd -T -f main -C spec` once per spec there, with
 // cwd /. An empty spec runs `sshd -T -f main` alone; the special spec "-t"
 // runs `sshd -t -f main`.
+//
+// The sshd of an upstream release also finds the tree's etc/ssh at its
+// build's sysconfdir (DESTDIR/etc, bind-mounted), so that relative
+// Includes and the default host keys resolve in the tree as they do for a
+// distribution's build; `sshd -T` still prints DESTDIR's paths (see
+// [Release.Canon]). A Debian root's sshd sees the tree over the root's
+// /etc, and runs chrooted.
 func (o *Oracle) Run(tree map[string][]byte, main string, specs []string) ([]Result, error) {
 	dir, err := os.MkdirTemp("", "oracle")
 	if err != nil {
@@ -157,8 +187,17 @@ func (o *Oracle) Run(tree map[string][]byte, main string, specs []string) ([]Res
 		return nil, err
 	}
 	var script strings.Builder
-	fmt.Fprintf(&script, "set -e\nmount -t overlay overlay -o lowerdir=%s:/etc /etc\nmount --bind %s /etc/ssh\ncd /\nset +e\n",
-		shellQuote(etc), shellQuote(filepath.Join(etc, "ssh")))
+	sysEtc := filepath.Join(o.rel.Root, "/etc") // the /etc sshd sees
+	fmt.Fprintf(&script, "set -e\nmount -t overlay overlay -o lowerdir=%s:%s %s\nmount --bind %s %s\n",
+		shellQuote(etc), shellQuote(sysEtc), shellQuote(sysEtc), shellQuote(filepath.Join(etc, "ssh")), shellQuote(filepath.Join(sysEtc, "ssh")))
+	if o.rel.Dest != "" {
+		fmt.Fprintf(&script, "mount --bind %s %s\n", shellQuote(filepath.Join(etc, "ssh")), shellQuote(filepath.Join(o.rel.Dest, "etc")))
+	}
+	script.WriteString("cd /\nset +e\n")
+	sshd := shellQuote(o.rel.SSHD())
+	if o.rel.Root != "" {
+		sshd = "/usr/sbin/chroot " + shellQuote(o.rel.Root) + " " + SSHD
+	}
 	for i, spec := range specs {
 		args := "-T -f " + shellQuote(main)
 		switch {
@@ -167,9 +206,10 @@ func (o *Oracle) Run(tree map[string][]byte, main string, specs []string) ([]Res
 		case spec != "":
 			args += " -C " + shellQuote(spec)
 		}
-		fmt.Fprintf(&script, "%s %s >%s/out.%d 2>%s/err.%d; echo $? >%s/rc.%d\n", SSHD, args, dir, i, dir, i, dir, i)
+		fmt.Fprintf(&script, "%s %s >%s/out.%d 2>%s/err.%d; echo $? >%s/rc.%d\n", sshd, args, dir, i, dir, i, dir, i)
 	}
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script.String())
+	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
