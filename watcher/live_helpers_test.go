@@ -259,20 +259,11 @@ func processes(t *testing.T) map[int]psProc {
 
 // descendants returns the pids below root in procs, sorted.
 func descendants(procs map[int]psProc, root int) []int {
-	children := map[int][]int{}
+	parent := make(map[int]int, len(procs))
 	for _, p := range procs {
-		children[p.PPID] = append(children[p.PPID], p.PID)
+		parent[p.PID] = p.PPID
 	}
-	var out []int
-	queue := slices.Clone(children[root])
-	for len(queue) > 0 {
-		pid := queue[0]
-		queue = queue[1:]
-		out = append(out, pid)
-		queue = append(queue, children[pid]...)
-	}
-	slices.Sort(out)
-	return out
+	return sshdtest.Below(parent, root)
 }
 
 // sessionID reads /proc/PID/sessionid (ps has no column for it).

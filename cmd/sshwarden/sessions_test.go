@@ -34,21 +34,11 @@ func TestSessionsJSON(t *testing.T) {
 		}
 	}()
 
+	// The contract's fields (relSession, shared with the release
+	// tests), and the policy and the next action.
 	type session struct {
-		PID        int      `json:"pid"`
-		User       string   `json:"user"`
-		UID        int      `json:"uid"`
-		RemoteAddr string   `json:"remote_addr"`
-		RemotePort int      `json:"remote_port"`
-		LocalAddr  string   `json:"local_addr"`
-		LocalPort  int      `json:"local_port"`
-		TTY        string   `json:"tty"`
-		Kind       string   `json:"kind"`
-		Started    string   `json:"started"`
-		Idle       *float64 `json:"idle_seconds"`
-		SessionID  uint32   `json:"session_id"`
-		Command    string   `json:"command"`
-		Policy     *struct {
+		relSession
+		Policy *struct {
 			Name               string `json:"name"`
 			IdleTimeoutSeconds int64  `json:"idle_timeout_seconds"`
 			IdleTimeoutRule    string `json:"idle_timeout_rule"`

@@ -182,12 +182,22 @@ func ParseSSAddr(s string) (netip.AddrPort, error) {
 
 // Descendants returns the pids below pid, sorted.
 func (sn *Snapshot) Descendants(pid int) []int {
-	children := map[int][]int{}
+	parent := make(map[int]int, len(sn.Procs))
 	for _, p := range sn.Procs {
-		children[p.PPID] = append(children[p.PPID], p.PID)
+		parent[p.PID] = p.PPID
+	}
+	return Below(parent, pid)
+}
+
+// Below returns the pids below root, sorted, given the parent of each
+// process.
+func Below(parent map[int]int, root int) []int {
+	children := map[int][]int{}
+	for pid, ppid := range parent {
+		children[ppid] = append(children[ppid], pid)
 	}
 	var out []int
-	queue := slices.Clone(children[pid])
+	queue := slices.Clone(children[root])
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
