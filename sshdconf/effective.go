@@ -116,14 +116,21 @@ func (k *Keyword) Printed() string {
 	return opName(k.op)
 }
 
-// Newer reports whether k came after the OpenSSH release modelled (9.2),
-// which therefore refuses it.
-func (k *Keyword) Newer() bool { return k.Since != "" && versionLess("9.2", k.Since) }
+// Newer reports whether k came after release r, which therefore refuses
+// it.
+func (k *Keyword) Newer(r *Release) bool { return k.Since != "" && r.Before(k.Since) }
 
 // Normalize returns the value sshd -T prints for one line "keyword args...",
 // read on its own (times in seconds, "prohibit-password" as
-// "without-password", ...), or the reason sshd refuses the line.
+// "without-password", ...), or the reason sshd refuses the line, as
+// [DefaultRelease] reads it.
 func Normalize(keyword string, args []string) (string, error) {
+	return DefaultRelease().Normalize(keyword, args)
+}
+
+// Normalize returns the value r's sshd -T prints for one line "keyword
+// args...", read on its own, or the reason r's sshd refuses the line.
+func (r *Release) Normalize(keyword string, args []string) (string, error) {
 	k := Lookup(keyword)
 	if k == nil || k.Printed() == "" {
 		return "", fmt.Errorf("%s: not a keyword sshd -T prints", keyword)
@@ -135,7 +142,7 @@ func Normalize(keyword string, args []string) (string, error) {
 		b.WriteString(QuoteArg(a))
 	}
 	// Evaluate the one line as sshd's first pass would, without a file.
-	c := &Config{alg: alg92, opt: LoadOptions{MaxLines: 1}}
+	c := &Config{rel: r, alg: r.alg, opt: LoadOptions{Release: r, MaxLines: 1}}
 	c.opt.setDefaults()
 	e := newEvaluator(c, nil)
 	o := newOptions()

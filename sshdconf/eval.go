@@ -308,7 +308,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	kw := Lookup(keyword)
 	op, flags := sBadOption, 0
-	if kw != nil && kw.Since != "" && versionLess("9.2", kw.Since) {
+	if kw != nil && !kw.In(e.c.rel) {
 		kw = nil // a keyword of a later OpenSSH
 	}
 	if kw != nil {

@@ -179,9 +179,15 @@ type Keyword struct {
 	// now stands for, if any.
 	Deprecated string
 	AliasOf    string
-	op         opcode
-	flags      int
-	lower      string // strings.ToLower(Name)
+	// Until is the first release that no longer knows the keyword ("" when
+	// every release from Since on does).
+	Until string
+	// Debian marks keywords only Debian's build knows (its patches), and
+	// GSS those a build without GSSAPI calls unsupported.
+	Debian, GSS bool
+	op          opcode
+	flags       int
+	lower       string // strings.ToLower(Name)
 }
 
 // keywords is servconf.c's keywords[] for OpenSSH 9.2p1 as built by Debian
@@ -226,9 +232,9 @@ var keywords = []Keyword{
 	{Name: "GSSAPICleanupCredentials", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
 	{Name: "GSSAPICleanupCreds", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, AliasOf: "GSSAPICleanupCredentials"},
 	{Name: "GSSAPIStrictAcceptorCheck", op: sGssStrictAcceptor, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "GSSAPIKeyExchange", op: sGssKeyEx, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
-	{Name: "GSSAPIStoreCredentialsOnRekey", op: sGssStoreRekey, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
-	{Name: "GSSAPIKexAlgorithms", op: sGssKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos},
+	{Name: "GSSAPIKeyExchange", op: sGssKeyEx, flags: cfgGlobal, Type: TypeFlag, Debian: true, Default: "no"},
+	{Name: "GSSAPIStoreCredentialsOnRekey", op: sGssStoreRekey, flags: cfgGlobal, Type: TypeFlag, Debian: true, Default: "no"},
+	{Name: "GSSAPIKexAlgorithms", op: sGssKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos, Debian: true},
 	{Name: "GSSUseSessionCCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
 	{Name: "GSSAPIUseSessionCredCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
 	{Name: "PasswordAuthentication", op: sPasswordAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
@@ -316,7 +322,7 @@ var keywords = []Keyword{
 	{Name: "ChannelTimeout", op: sChannelTimeout, flags: cfgAll, Type: TypeSpecial, Combine: FirstLine, Since: "9.2"},
 	{Name: "UnusedConnectionTimeout", op: sUnusedConnectionTimeout, flags: cfgAll, Type: TypeTime, Combine: NoneWins, Default: "none", Since: "9.2"},
 	// Debian's patch: on by default, and sshd -T does not print it.
-	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag},
+	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag, Debian: true},
 	// Added after 9.2 (sshd 9.2 refuses them as bad configuration options).
 	{Name: "PerSourcePenalties", op: sPerSourcePenalties, flags: cfgGlobal, Type: TypeSpecial, Since: "9.8"},
 	{Name: "PerSourcePenaltyExemptList", op: sPerSourcePenaltyExemptList, flags: cfgGlobal, Type: TypePatterns, Since: "9.8"},
@@ -357,6 +363,12 @@ func buildIndex() ([]Keyword, map[string]*Keyword, []*Keyword) {
 		}
 	}
 	return t, names, ops
+}
+
+// In reports whether release r's sshd knows k (it may still ignore it, as
+// a deprecated or unsupported keyword).
+func (k *Keyword) In(r *Release) bool {
+	return (k.Since == "" || r.AtLeast(k.Since)) && (k.Until == "" || r.Before(k.Until)) && (!k.Debian || r.debian)
 }
 
 // Keywords returns the keyword table, in servconf.c's order.

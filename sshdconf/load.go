@@ -19,9 +19,12 @@ import (
 // sshd on Debian: relative Includes against /etc/ssh, cwd "/", no user
 // database (Match Group then matches nobody: pass one).
 type LoadOptions struct {
-	SSHDir string // where relative Include paths point; default "/etc/ssh"
-	Cwd    string // sshd's working directory, for relative file names; default "/"
-	Users  Users  // for Match Group and ~ in file names
+	// Release is the OpenSSH build whose sshd reads the configuration;
+	// nil means DefaultRelease (Debian 12's 9.2).
+	Release *Release
+	SSHDir  string // where relative Include paths point; default "/etc/ssh"
+	Cwd     string // sshd's working directory, for relative file names; default "/"
+	Users   Users  // for Match Group and ~ in file names
 	// Services resolves a TCP service name for Port ("ssh" -> 22); the
 	// default reads etc/services from the FS.
 	Services func(name string) (int, bool)
@@ -48,6 +51,9 @@ type LoadOptions struct {
 
 // setDefaults fills the zero fields of o with their defaults.
 func (o *LoadOptions) setDefaults() {
+	if o.Release == nil {
+		o.Release = DefaultRelease()
+	}
 	if o.SSHDir == "" {
 		o.SSHDir = "/etc/ssh"
 	}
@@ -84,7 +90,8 @@ type Config struct {
 
 	fsys   fs.FS
 	opt    LoadOptions
-	alg    *algorithms
+	rel    *Release
+	alg    *algorithms // rel.alg
 	byName map[string]*source
 	globs  map[string]globbed
 	global *options
@@ -209,11 +216,12 @@ func Load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
 // load is Load, returning the Config even when it fails (for tests of the
 // budget).
 func load(fsys fs.FS, name string, opt *LoadOptions) (*Config, error) {
-	c := &Config{Main: name, fsys: fsys, alg: alg92, byName: map[string]*source{}, globs: map[string]globbed{}, dirs: map[string][]fs.DirEntry{}}
+	c := &Config{Main: name, fsys: fsys, byName: map[string]*source{}, globs: map[string]globbed{}, dirs: map[string][]fs.DirEntry{}}
 	if opt != nil {
 		c.opt = *opt
 	}
 	c.opt.setDefaults()
+	c.rel, c.alg = c.opt.Release, c.opt.Release.alg
 	if c.opt.Services == nil {
 		c.opt.Services = ServicesFile(fsys)
 	}

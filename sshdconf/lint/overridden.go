@@ -23,7 +23,7 @@ func overridden() *Check {
 			seenInBlock := map[*sshdconf.Directive]map[string]*sshdconf.Directive{}
 			for _, d := range dirs {
 				k := d.Keyword
-				if k == nil || k.Newer() || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
+				if k == nil || k.Newer(p.Config.Release()) || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
 					continue
 				}
 				if inBlock(d) {
@@ -58,7 +58,7 @@ func overridden() *Check {
 					continue
 				}
 				sev := Warning
-				if v, err := sshdconf.Normalize(d.Name, d.Args); err == nil && v == winners[0].Value {
+				if v, err := p.Config.Release().Normalize(d.Name, d.Args); err == nil && v == winners[0].Value {
 					sev = Info // a repeat of the value in effect: harmless
 				}
 				p.Report(Finding{Severity: sev, Pos: d.Pos, Related: []sshdconf.Pos{w},

@@ -56,7 +56,7 @@ func policy() *Check {
 						continue
 					}
 					seen[d.Match] = true
-					v, err := sshdconf.Normalize(d.Keyword.Name, d.Args)
+					v, err := p.Config.Release().Normalize(d.Keyword.Name, d.Args)
 					if err != nil {
 						continue // sshd-refuses reports it
 					}
