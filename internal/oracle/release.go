@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,4 +178,48 @@ func (r Release) Canon(out string) string {
 	}
 	d := strings.TrimSuffix(r.Dest, "/")
 	return strings.NewReplacer(d+"/etc/", "/etc/ssh/", d+"/libexec/", "/usr/libexec/", d+"/var/", "/var/").Replace(out)
+}
+
+// ReleasesEnv names the environment variable that chooses the releases the
+// per-release tests compare with: names separated by blanks, or "all".
+const ReleasesEnv = "SSHWARDEN_OPENSSH_RELEASES"
+
+// CIReleases are the releases every `make test` (and CI) compares with:
+// RHEL 9's 8.7, Debian 12's 9.2 (the host's), Ubuntu 24.04's 9.6, Debian
+// 13's 10.0, and the newest (upstream 10.5p1, Debian forky's 10.6p1).
+// `make test-openssh` runs all of Releases().
+var CIReleases = []string{"8.7p1", "9.2-debian", "9.6p1", "10.0-debian", "10.5p1", "10.6-debian"}
+
+// Selected returns the releases the per-release tests compare with:
+// $SSHWARDEN_OPENSSH_RELEASES ("all" for every release), or CIReleases.
+// An unknown name is an error.
+func Selected() ([]string, error) {
+	v := strings.Fields(os.Getenv(ReleasesEnv))
+	switch {
+	case len(v) == 0:
+		return append([]string(nil), CIReleases...), nil
+	case len(v) == 1 && v[0] == "all":
+		return Releases(), nil
+	}
+	known := Releases()
+	for _, n := range v {
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("%s: unknown release %q (known: %s)", ReleasesEnv, n, strings.Join(known, " "))
+		}
+	}
+	return v, nil
+}
+
+// ForEachRelease runs f as a subtest for each selected release (Selected),
+// with that release's oracle; a release not built here fails the subtest
+// under CI=true and skips it otherwise (NeedRelease).
+func ForEachRelease(t *testing.T, f func(t *testing.T, o *Oracle)) {
+	t.Helper()
+	names, err := Selected()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { f(t, NeedRelease(t, name)) })
+	}
 }
