@@ -15,7 +15,7 @@ PKG_VERSION = $(shell packaging/pkgversion '$(VERSION)')
 BUILD    ?= build
 DIST     ?= dist
 
-.PHONY: all build test test-system roots openssh test-openssh deps lint fuzz bench bench-lint demo soak package clean
+.PHONY: all build test test-system roots openssh openssh-ci test-openssh deps lint fuzz bench bench-lint demo soak package clean
 
 all: build
 
@@ -63,7 +63,8 @@ deps:
 # The package tests install the packages on this host (/usr/sbin/sshwarden,
 # /etc/sshwarden/policy.conf), which other tests would see: they run alone,
 # after the others. Then the system test (test-system).
-test: deps build roots
+test: deps build roots openssh-ci
+	SSHWARDEN_OPENSSH=$(ROOTS_DIR)/openssh SSHWARDEN_OPENSSH_SRC=$(OPENSSH_SRC) \
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/packaging$$' -e '/test/system$$')
 	SSHWARDEN_PACKAGE_TEST=1 $(GO) test -count=1 ./packaging
 	$(MAKE) test-system
@@ -106,13 +107,21 @@ RELEASES    ?= 8.0p1 8.2p1 8.4p1 8.7p1 8.9p1 9.6p1 9.9p2 10.2p1 10.5p1
 openssh:
 	bash test/openssh.sh $(ROOTS_DIR) $(OPENSSH_SRC) $(RELEASES)
 
+# The upstream releases every `make test` compares with, besides the host's
+# 9.2 and the Debian roots (internal/oracle.CIReleases): RHEL 9's 8.7p1,
+# Ubuntu 24.04's 9.6p1 and the newest tag.
+CI_RELEASES ?= 8.7p1 9.6p1 10.5p1
+openssh-ci:
+	ROOTS= bash test/openssh.sh $(ROOTS_DIR) $(OPENSSH_SRC) $(CI_RELEASES)
+
 # The oracle tests over every release (make openssh first): each release's
 # sshd -T on its own stock sshd_config is the one ../shared/openssh/verify
 # recorded, so the oracle is that release. CI=true fails on a release that
 # is not built.
 test-openssh: openssh
-	SSHWARDEN_OPENSSH_TEST=1 SSHWARDEN_OPENSSH_SRC=$(OPENSSH_SRC) SSHWARDEN_OPENSSH=$(ROOTS_DIR)/openssh \
-	SSHWARDEN_ROOTS=$(ROOTS_DIR)/roots $(GO) test -count=1 -v -run 'Release' ./internal/oracle
+	SSHWARDEN_OPENSSH_TEST=1 SSHWARDEN_OPENSSH_RELEASES=all SSHWARDEN_OPENSSH_SRC=$(OPENSSH_SRC) \
+	SSHWARDEN_OPENSSH=$(ROOTS_DIR)/openssh SSHWARDEN_ROOTS=$(ROOTS_DIR)/roots \
+	$(GO) test -count=1 -timeout 60m -run 'Release' ./internal/oracle ./sshdconf/...
 
 # Boots Debian 12 and 13 (systemd as PID 1, their own sshd on their own
 # port 22, a private network) with the .deb that `make package` builds, and
