@@ -1,0 +1,169 @@
+package sshdtest_test
+
+// The claims of lint's release-dependent checks, measured with the real sshd
+// of each release they name: the host's (Debian 12, 9.2), the upstream
+// builds of `make openssh` (8.0p1, 8.2p1, 10.5p1) and the sshd of the Debian
+// roots (trixie's 10.0p1, forky's 10.6p1). A release that is not built here
+// skips its subtest, or with CI=true fails it. Every wait is bounded by a
+// few seconds; the measured times are logged (`go test -v`).
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
+)
+
+// startReleaseServer starts the sshd of the release called name (as
+// internal/oracle names them: "9.2-debian" is the host's) with opts.
+func startReleaseServer(t *testing.T, name string, opts sshdtest.Options) *sshdtest.Server {
+	t.Helper()
+	switch suite, debian := oracle.Debian[name]; {
+	case name == oracle.Host.Name:
+	case debian:
+		opts.Root = sshdtest.DebianRoot(t, suite)
+	default:
+		r, err := oracle.FindRelease(name)
+		if err != nil {
+			sshdtest.Missing(t, err.Error())
+		}
+		opts.Binary = r.SSHD()
+	}
+	s := sshdtest.Start(t, opts)
+	t.Logf("sshd %s (%s), port %d", s.Release, name, s.Port)
+	return s
+}
+
+// TestClaimClientAliveCountMaxRelease: what ClientAliveCountMax 0 does
+// changed in 8.2 (upstream commit 69334996a, serverloop.c
+// client_alive_check: "options.client_alive_count_max > 0 &&"). Before,
+// sshd closed the connection the first time ClientAliveInterval passed
+// without traffic, before sending any probe, so that a client that would
+// have answered was dropped too; from 8.2 a count of 0 switches the check
+// off. (TestClaimClientAliveCountMax measures the host's 9.2.)
+func TestClaimClientAliveCountMaxRelease(t *testing.T) {
+	t.Parallel()
+	extra := []string{"ClientAliveInterval 1", "ClientAliveCountMax 0"}
+
+	t.Run("8.0p1 drops a frozen client", func(t *testing.T) {
+		t.Parallel()
+		s := startReleaseServer(t, "8.0p1", sshdtest.Options{Extra: extra})
+		c, mon, _ := frozenClient(t, s)
+		frozen := time.Now()
+		gone := waitUntil(frozenFor, func() bool { return !sshdtest.Alive(mon) })
+		dropped := time.Since(frozen)
+		if !gone {
+			t.Errorf("8.0p1, ClientAliveInterval 1, ClientAliveCountMax 0: a client frozen for %v is still connected (monitor %d); "+
+				"want it dropped after about 1 s\nsshd log:\n%s", dropped.Round(10*time.Millisecond), mon, s.Log())
+		}
+		if !strings.Contains(s.Log(), "Timeout, client not responding") {
+			t.Errorf("8.0p1: sshd closed the login without logging %q:\n%s", "Timeout, client not responding", s.Log())
+		}
+		r := thaw(t, c)
+		t.Logf("measured: 8.0p1, ClientAliveInterval 1, ClientAliveCountMax 0: frozen client dropped %v after SIGSTOP; client: %v",
+			dropped.Round(10*time.Millisecond), r)
+	})
+
+	t.Run("8.0p1 drops an idle client that answers", func(t *testing.T) {
+		t.Parallel()
+		s := startReleaseServer(t, "8.0p1", sshdtest.Options{Extra: extra})
+		r := s.Run(t.Context(), 20*time.Second, "-o", "ServerAliveInterval=0", "sleep", "8")
+		if r.Exit != 255 || r.Elapsed > 6*time.Second {
+			t.Errorf("8.0p1, ClientAliveInterval 1, ClientAliveCountMax 0: a live, idle client running `sleep 8`: %v; "+
+				"want it closed (exit 255) after about 1 s of silence\nsshd log:\n%s", r, s.Log())
+		}
+		if !strings.Contains(s.Log(), "Timeout, client not responding") {
+			t.Errorf("8.0p1: sshd closed the login without logging %q:\n%s", "Timeout, client not responding", s.Log())
+		}
+		t.Logf("measured: 8.0p1, ClientAliveInterval 1, ClientAliveCountMax 0: live idle client running `sleep 8`: %v", r)
+	})
+
+	t.Run("8.2p1 keeps a frozen client", func(t *testing.T) {
+		t.Parallel()
+		s := startReleaseServer(t, "8.2p1", sshdtest.Options{Extra: extra})
+		c, mon, cmd := frozenClient(t, s)
+		time.Sleep(frozenFor)
+		if !sshdtest.Alive(mon) || !sshdtest.Alive(cmd) || strings.Contains(s.Log(), "Timeout, client not responding") {
+			t.Errorf("8.2p1, ClientAliveInterval 1, ClientAliveCountMax 0: sshd dropped a client frozen for %v "+
+				"(monitor %d alive %v, remote sleep %d alive %v); want it kept: a count of 0 disables the check\nsshd log:\n%s",
+				frozenFor, mon, sshdtest.Alive(mon), cmd, sshdtest.Alive(cmd), s.Log())
+		}
+		t.Logf("measured: 8.2p1, ClientAliveInterval 1, ClientAliveCountMax 0: client frozen for %v, its login still open", frozenFor)
+		c.Wait(0)
+	})
+}
+
+// TestClaimChannelTimeoutInMatch: a ChannelTimeout set in a Match block is
+// what `sshd -T -C` prints for the user, but before 10.5 the running
+// session does not get it (sshd sets the channel timeouts from the global
+// options before it applies the Match block for the user; fixed in 10.5,
+// upstream commit caa6d7d19): a silent command outlives it. The same line
+// outside Match closes it on every release that knows it.
+func TestClaimChannelTimeoutInMatch(t *testing.T) {
+	t.Parallel()
+	const (
+		timeout = "session:*=3s"
+		run     = 8 * time.Second // the silent command: `sleep 8`
+	)
+	for _, tc := range []struct {
+		release string
+		closes  bool // the Match value closes the session
+	}{
+		{"9.2-debian", false},
+		{"10.0-debian", false},
+		{"10.5p1", true},
+		{"10.6-debian", true},
+	} {
+		t.Run(tc.release+" in Match", func(t *testing.T) {
+			t.Parallel()
+			s := startReleaseServer(t, tc.release, sshdtest.Options{Extra: []string{
+				"Match User " + sshdtest.DefaultUser, "\tChannelTimeout " + timeout}})
+			spec := "user=" + s.User + ",host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=" + strconv.Itoa(s.Port)
+			out, err := s.Effective(spec)
+			if err != nil || !hasLineFold(out, "channeltimeout "+timeout) {
+				t.Errorf("%s: sshd -T -C %s: %v; want it to print \"channeltimeout %s\"\n%s", tc.release, spec, err, timeout, out)
+			}
+			r := s.Run(t.Context(), run+10*time.Second, "sleep", strconv.Itoa(int(run/time.Second)))
+			closed := strings.Contains(s.Log(), "seconds of inactivity")
+			switch {
+			case tc.closes && (r.TimedOut || r.Elapsed > run-2*time.Second || !closed):
+				t.Errorf("%s: Match User %s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
+					"want the channel closed after about 3 s, as from 10.5 on\nsshd log:\n%s", tc.release, s.User, timeout, run/time.Second, r, closed, s.Log())
+			case !tc.closes && (r.Exit != 0 || r.Elapsed < run-500*time.Millisecond || closed):
+				t.Errorf("%s: Match User %s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
+					"want it to run to its end: before 10.5 the session does not get a Match block's ChannelTimeout\nsshd log:\n%s",
+					tc.release, s.User, timeout, run/time.Second, r, closed, s.Log())
+			}
+			t.Logf("measured: %s: sshd -T -C prints channeltimeout %s for %s; Match User %s / ChannelTimeout %s: `sleep %d`: %v, channel timeout logged: %v",
+				tc.release, timeout, s.User, s.User, timeout, run/time.Second, r, closed)
+		})
+	}
+	// The control: the same line, global, closes the session on the
+	// releases above where Match does not (9.2 is TestClaimChannelTimeout).
+	t.Run("10.0-debian global", func(t *testing.T) {
+		t.Parallel()
+		s := startReleaseServer(t, "10.0-debian", sshdtest.Options{Extra: []string{"ChannelTimeout " + timeout}})
+		r := s.Run(t.Context(), run+10*time.Second, "sleep", strconv.Itoa(int(run/time.Second)))
+		if r.TimedOut || r.Elapsed > run-2*time.Second || !strings.Contains(s.Log(), "seconds of inactivity") {
+			t.Errorf("10.0-debian: global ChannelTimeout %s: `sleep %d` with no output: %v; want the channel closed after about 3 s\nsshd log:\n%s",
+				timeout, run/time.Second, r, s.Log())
+		}
+		t.Logf("measured: 10.0-debian: global ChannelTimeout %s: `sleep %d`: %v", timeout, run/time.Second, r)
+	})
+}
+
+// hasLineFold reports whether out has the line want, the keyword in any
+// case (sshd -T prints mixed case from 10.5 on).
+func hasLineFold(out, want string) bool {
+	for l := range strings.Lines(out) {
+		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
+		wk, wv, _ := strings.Cut(want, " ")
+		if strings.EqualFold(k, wk) && v == wv {
+			return true
+		}
+	}
+	return false
+}
