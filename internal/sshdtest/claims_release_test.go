@@ -38,8 +38,8 @@ func startReleaseServer(t *testing.T, name string, opts sshdtest.Options) *sshdt
 }
 
 // TestClaimClientAliveCountMaxRelease: what ClientAliveCountMax 0 does
-// changed in 8.2 (upstream commit 69334996a, serverloop.c
-// client_alive_check: "options.client_alive_count_max > 0 &&"). Before,
+// changed in 8.2 (serverloop.c client_alive_check: 8.2p1 tests
+// "options.client_alive_count_max > 0" first, 8.0p1 does not). Before,
 // sshd closed the connection the first time ClientAliveInterval passed
 // without traffic, before sending any probe, so that a client that would
 // have answered was dropped too; from 8.2 a count of 0 switches the check
@@ -98,47 +98,65 @@ func TestClaimClientAliveCountMaxRelease(t *testing.T) {
 
 // TestClaimChannelTimeoutInMatch: a ChannelTimeout set in a Match block is
 // what `sshd -T -C` prints for the user, but before 10.5 the running
-// session does not get it (sshd sets the channel timeouts from the global
-// options before it applies the Match block for the user; fixed in 10.5,
-// upstream commit caa6d7d19): a silent command outlives it. The same line
-// outside Match closes it on every release that knows it.
+// session does not get it: a silent command outlives it. (10.5p1's
+// getpwnamallow, in auth.c, sets the channel timeouts again after applying
+// the user's Match blocks; 10.2p1's does not.) The same line outside Match
+// closes it, and so does a "Match all" block.
 func TestClaimChannelTimeoutInMatch(t *testing.T) {
 	t.Parallel()
 	const (
 		timeout = "session:*=3s"
 		run     = 8 * time.Second // the silent command: `sleep 8`
 	)
+	user := "Match User " + sshdtest.DefaultUser
 	for _, tc := range []struct {
 		release string
-		closes  bool // the Match value closes the session
+		global  string // a global ChannelTimeout, or ""
+		match   string // the Match line
+		value   string // its ChannelTimeout, what sshd -T -C prints
+		closes  bool   // the session is closed after about 3 s
 	}{
-		{"9.2-debian", false},
-		{"10.0-debian", false},
-		{"10.5p1", true},
-		{"10.6-debian", true},
+		{"9.2-debian", "", user, timeout, false},
+		{"10.0-debian", "", user, timeout, false},
+		{"10.5p1", "", user, timeout, true},
+		{"10.6-debian", "", user, timeout, true},
+		// The session keeps the global value, not the Match block's.
+		{"9.2-debian", timeout, user, "session:*=1h", true},
+		// sshd applies "Match all" blocks when it reads its configuration
+		// at start (as sshd -T without -C does): their values are the
+		// global ones.
+		{"9.2-debian", "", "Match all", timeout, true},
+		{"10.0-debian", "", "Match all", timeout, true},
 	} {
-		t.Run(tc.release+" in Match", func(t *testing.T) {
+		name := tc.release + " " + tc.match
+		if tc.global != "" {
+			name += " under a global " + tc.global
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s := startReleaseServer(t, tc.release, sshdtest.Options{Extra: []string{
-				"Match User " + sshdtest.DefaultUser, "\tChannelTimeout " + timeout}})
+			var extra []string
+			if tc.global != "" {
+				extra = append(extra, "ChannelTimeout "+tc.global)
+			}
+			s := startReleaseServer(t, tc.release, sshdtest.Options{Extra: append(extra, tc.match, "\tChannelTimeout "+tc.value)})
 			spec := "user=" + s.User + ",host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=" + strconv.Itoa(s.Port)
 			out, err := s.Effective(spec)
-			if err != nil || !hasLineFold(out, "channeltimeout "+timeout) {
-				t.Errorf("%s: sshd -T -C %s: %v; want it to print \"channeltimeout %s\"\n%s", tc.release, spec, err, timeout, out)
+			if err != nil || !hasLineFold(out, "channeltimeout "+tc.value) {
+				t.Errorf("%s: sshd -T -C %s: %v; want it to print \"channeltimeout %s\"\n%s", name, spec, err, tc.value, out)
 			}
 			r := s.Run(t.Context(), run+10*time.Second, "sleep", strconv.Itoa(int(run/time.Second)))
 			closed := strings.Contains(s.Log(), "seconds of inactivity")
 			switch {
 			case tc.closes && (r.TimedOut || r.Elapsed > run-2*time.Second || !closed):
-				t.Errorf("%s: Match User %s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
-					"want the channel closed after about 3 s, as from 10.5 on\nsshd log:\n%s", tc.release, s.User, timeout, run/time.Second, r, closed, s.Log())
+				t.Errorf("%s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
+					"want the channel closed after about 3 s\nsshd log:\n%s", name, tc.value, run/time.Second, r, closed, s.Log())
 			case !tc.closes && (r.Exit != 0 || r.Elapsed < run-500*time.Millisecond || closed):
-				t.Errorf("%s: Match User %s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
+				t.Errorf("%s / ChannelTimeout %s: `sleep %d` with no output: %v (sshd logged a channel timeout: %v); "+
 					"want it to run to its end: before 10.5 the session does not get a Match block's ChannelTimeout\nsshd log:\n%s",
-					tc.release, s.User, timeout, run/time.Second, r, closed, s.Log())
+					name, tc.value, run/time.Second, r, closed, s.Log())
 			}
-			t.Logf("measured: %s: sshd -T -C prints channeltimeout %s for %s; Match User %s / ChannelTimeout %s: `sleep %d`: %v, channel timeout logged: %v",
-				tc.release, timeout, s.User, s.User, timeout, run/time.Second, r, closed)
+			t.Logf("measured: %s: sshd -T -C prints channeltimeout %s for %s; `sleep %d`: %v, channel timeout logged: %v",
+				name, tc.value, s.User, run/time.Second, r, closed)
 		})
 	}
 	// The control: the same line, global, closes the session on the
