@@ -45,6 +45,14 @@ func TestChecksRelease(t *testing.T) {
 		name: "a Debian patch on Debian's build", release: "10.0-debian",
 		config: "DebianBanner no\n",
 	}, {
+		name: "Include before 8.2: refused, and nothing about what it matches", release: "8.0",
+		config: "Include /etc/ssh/sshd_config.d/*.conf\n",
+		want:   []string{`/etc/ssh/sshd_config:1:1: error: Include needs OpenSSH 8.2; this tree is checked as OpenSSH 8.0p1 (sshd: /etc/ssh/sshd_config: line 1: Bad configuration option: Include) (sshd-refuses)`},
+	}, {
+		name: "Include from 8.2", release: "8.2",
+		config: "Include /etc/ssh/sshd_config.d/*.conf\n",
+		want:   []string{`/etc/ssh/sshd_config:1:1: warning: Include /etc/ssh/sshd_config.d/*.conf matches no file: /etc/ssh/sshd_config.d does not exist, so nothing is included (include-no-match)`},
+	}, {
 		name: "a typo stays a typo", release: "8.0",
 		config: "PermitRootLogn no\n",
 		want:   []string{`/etc/ssh/sshd_config:1:1: error: unknown keyword "PermitRootLogn" (sshd: /etc/ssh/sshd_config: line 1: Bad configuration option: PermitRootLogn) (sshd-refuses)`},
