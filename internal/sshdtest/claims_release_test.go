@@ -185,3 +185,25 @@ func hasLineFold(out, want string) bool {
 	}
 	return false
 }
+
+// TestClaimUnusedConnectionTimeoutInMatch: unlike ChannelTimeout, an
+// UnusedConnectionTimeout set in a Match block reaches the session: an
+// `ssh -N` login of the user it matches is closed after about its time.
+// This is why channeltimeout-in-match is about ChannelTimeout only.
+func TestClaimUnusedConnectionTimeoutInMatch(t *testing.T) {
+	t.Parallel()
+	for _, release := range []string{"9.2-debian", "10.0-debian"} {
+		t.Run(release, func(t *testing.T) {
+			t.Parallel()
+			s := startReleaseServer(t, release, sshdtest.Options{Extra: []string{
+				"Match User " + sshdtest.DefaultUser, "\tUnusedConnectionTimeout 2s"}})
+			c := startClient(t, s, forwardOnly(t)...)
+			r := c.Wait(15 * time.Second)
+			if r.TimedOut || r.Elapsed > 8*time.Second {
+				t.Errorf("%s: Match User %s / UnusedConnectionTimeout 2s: `ssh -N` without a channel: %v; want it closed after about 2-4 s\nsshd log:\n%s",
+					release, s.User, r, s.Log())
+			}
+			t.Logf("measured: %s: Match User %s / UnusedConnectionTimeout 2s: `ssh -N`: %v", release, s.User, r)
+		})
+	}
+}
