@@ -82,7 +82,8 @@ func channelTimeoutInMatch() *Check {
 			"running session keeps the global ChannelTimeout (measured on 9.2 and 10.0: a command " +
 			"under a Match block's session:*=3s ran on, and under a global 3s with a Match block's 1h " +
 			"it was closed after 3 s); 10.5 applies it. A \"Match all\" block is applied with the global " +
-			"configuration and works. Set ChannelTimeout globally, or give those users an IdleTimeout " +
+			"configuration and works, and UnusedConnectionTimeout in a Match block reaches the session " +
+			"(measured on 9.2 and 10.0). Set ChannelTimeout globally, or give those users an IdleTimeout " +
 			"in a Match block of the sshwarden policy. Reported only for releases before 10.5.",
 		Run: func(p *Pass) {
 			rel := p.Config.Release()
