@@ -40,3 +40,9 @@ func sshdIdleTimeouts(c *sshdconf.Config) string {
 	}
 	return ""
 }
+
+// fileLine is a line of a file, as sshd numbers them.
+type fileLine struct {
+	file string
+	line int
+}

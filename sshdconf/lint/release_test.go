@@ -42,6 +42,13 @@ func TestChecksRelease(t *testing.T) {
 		config: "DebianBanner no\n",
 		want:   []string{`/etc/ssh/sshd_config:1:1: error: DebianBanner is a Debian patch; OpenSSH 10.5p1 upstream refuses it (sshd: /etc/ssh/sshd_config: line 1: Bad configuration option: DebianBanner) (sshd-refuses)`},
 	}, {
+		name: "a Debian patch twice on an upstream build: refused, not overridden", release: "9.6p1",
+		config: "DebianBanner no\nDebianBanner yes\n",
+		want: []string{
+			`/etc/ssh/sshd_config:1:1: error: DebianBanner is a Debian patch; OpenSSH 9.6p1 upstream refuses it (sshd: /etc/ssh/sshd_config: line 1: Bad configuration option: DebianBanner) (sshd-refuses)`,
+			`/etc/ssh/sshd_config:2:1: error: DebianBanner is a Debian patch; OpenSSH 9.6p1 upstream refuses it (sshd: /etc/ssh/sshd_config: line 2: Bad configuration option: DebianBanner) (sshd-refuses)`,
+		},
+	}, {
 		name: "a Debian patch on Debian's build", release: "10.0-debian",
 		config: "DebianBanner no\n",
 	}, {

@@ -23,10 +23,6 @@ func sshdRefuses() *Check {
 			// Lines that hold a keyword of another release: sshd also says
 			// such a keyword "is not allowed within a Match block" (it knows
 			// nothing of it), which the first finding explains.
-			type fileLine struct {
-				file string
-				line int
-			}
 			otherRelease := map[fileLine]bool{}
 			for _, d := range p.Config.Diags() {
 				if d.Kind == sshdconf.KindBadOption && badOptionMessage(d, rel) != d.Msg {
