@@ -565,7 +565,7 @@ func TestLintGitHubEscaping(t *testing.T) {
 	})
 	out, _, _ = lintOut(t, "lint", "--root", "gh2", "--policy", "none", "--format", "github")
 	wantLine := "::warning file=gh2/etc/ssh/sshd_config.d/50%2Ca%3Ab%25c%0D.conf,line=1,col=21,title=clientalivecountmax-zero::" +
-		"ClientAliveCountMax 0 disables disconnection of unresponsive clients (since OpenSSH 8.2), it does not close idle sessions; write ClientAliveCountMax 3"
+		"ClientAliveCountMax 0 disables disconnection of unresponsive clients on OpenSSH 9.2 (Debian), as on every OpenSSH from 8.2 on; it does not close idle sessions; write ClientAliveCountMax 3"
 	if diff := gocmp.Diff([]string{wantLine}, lines(t, out)); diff != "" {
 		t.Errorf("GitHub output (-want +got):\n%s", diff)
 	}

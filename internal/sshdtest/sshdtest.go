@@ -267,17 +267,25 @@ func (s *Server) runSSHD(args ...string) (string, error) {
 	return runTool(argv[0], argv[1:]...)
 }
 
+// Effective runs `sshd -T -C spec` on the server's configuration with the
+// server's own sshd, and returns what it printed: the values sshd says a
+// connection of spec gets ("user=U,host=H,addr=A,laddr=L,lport=P").
+func (s *Server) Effective(spec string) (string, error) {
+	return s.runSSHD("-T", "-f", s.inside(s.ConfigPath), "-p", strconv.Itoa(s.Port), "-C", spec)
+}
+
 // release runs sshd -V: "OpenSSH_10.0p2 Debian-7+deb13u4, OpenSSL 3.5.9
-// 29 Sep 2026" on stderr, exit 0 (from 9.2 on; older releases print a
-// usage text whose first line is the version, exit 1).
+// 29 Sep 2026" on stderr, exit 0 (from 9.2 on; older releases print
+// "unknown option -- V", then a usage text whose first line is the
+// version, exit 1).
 func (s *Server) release() (string, error) {
 	out, err := s.runSSHD("-V")
-	first, _, _ := strings.Cut(out, "\n")
-	rel, _, _ := strings.Cut(strings.TrimSpace(first), ", ")
-	if !strings.HasPrefix(rel, "OpenSSH_") {
-		return "", fmt.Errorf("sshd -V printed %q (%v), not a release", out, err)
+	for l := range strings.Lines(out) {
+		if rel, _, _ := strings.Cut(strings.TrimSpace(l), ", "); strings.HasPrefix(rel, "OpenSSH_") {
+			return rel, nil
+		}
 	}
-	return rel, nil
+	return "", fmt.Errorf("sshd -V printed %q (%v), not a release", out, err)
 }
 
 // ReleaseAtLeast reports whether s runs OpenSSH major.minor or later.

@@ -10,6 +10,7 @@ func Checks() []*Check {
 		clientAliveNotIdle(),
 		channelTimeoutSession(),
 		channelTimeoutAlone(),
+		channelTimeoutInMatch(),
 		globalInMatch(),
 		includeNoMatch(),
 		includeSkipped(),

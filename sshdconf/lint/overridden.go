@@ -21,9 +21,18 @@ func overridden() *Check {
 			dirs := p.Config.Directives()
 			matchAll := matchAllLines(dirs)
 			seenInBlock := map[*sshdconf.Directive]map[string]*sshdconf.Directive{}
-			for _, d := range dirs {
+			// Reading order, to tell whether the line that won came after
+			// (the last value won) or before: which one wins is the model's
+			// to say, per keyword and release.
+			order := map[fileLine]int{}
+			for i, d := range dirs {
+				if _, ok := order[fileLine{d.Pos.File, d.Pos.Line}]; !ok {
+					order[fileLine{d.Pos.File, d.Pos.Line}] = i
+				}
+			}
+			for i, d := range dirs {
 				k := d.Keyword
-				if k == nil || k.Newer(p.Config.Release()) || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
+				if k == nil || !k.In(p.Config.Release()) || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
 					continue
 				}
 				if inBlock(d) {
@@ -62,7 +71,7 @@ func overridden() *Check {
 					sev = Info // a repeat of the value in effect: harmless
 				}
 				p.Report(Finding{Severity: sev, Pos: d.Pos, Related: []sshdconf.Pos{w},
-					Message: overriddenMessage(p.Config, d, k, w, winners[0].Value)})
+					Message: overriddenMessage(p.Config, d, k, w, winners[0].Value, order[fileLine{w.File, w.Line}] > i)})
 			}
 		},
 	}
@@ -91,12 +100,14 @@ func matchAllLines(dirs []*sshdconf.Directive) map[string]*sshdconf.Directive {
 	return out
 }
 
-func overriddenMessage(c *sshdconf.Config, d *sshdconf.Directive, k *sshdconf.Keyword, w sshdconf.Pos, value string) string {
+// overriddenMessage says why d never takes effect: the line at w won,
+// read after d when later is set.
+func overriddenMessage(c *sshdconf.Config, d *sshdconf.Directive, k *sshdconf.Keyword, w sshdconf.Pos, value string, later bool) string {
 	why := "sshd keeps the first value it reads"
-	if k.Combine == sshdconf.LastWins {
-		why = "for " + k.Name + " sshd keeps the last value it reads"
-	} else if k.Combine == sshdconf.NoneWins && strings.EqualFold(value, "none") {
+	if k.Combine == sshdconf.NoneWins && strings.EqualFold(value, "none") {
 		why = "\"" + k.Name + " none\" wins over any other value"
+	} else if later {
+		why = "for " + k.Name + " sshd keeps the last value it reads"
 	}
 	msg := fmt.Sprintf("%s never takes effect: %s, and %s %s at %s wins", lineText(d), why, k.Name, value, short(w))
 	if w.File != d.Pos.File {

@@ -16,7 +16,9 @@ func policy() *Check {
 			"Every sshd_config keyword in the policy is a requirement on the effective configuration " +
 			"for every connection: times and counts are upper bounds and must be above 0, other " +
 			"values must match. The global value and every Match block that sets the keyword are " +
-			"checked, at the line that sets the value (in the drop-in, in the Match block).",
+			"checked, at the line that sets the value (in the drop-in, in the Match block). A requirement " +
+			"on a keyword that the release the tree is checked as refuses cannot be met there, and is " +
+			"reported without a fix.",
 		Run: func(p *Pass) {
 			if len(p.Requirements) == 0 {
 				return
@@ -28,6 +30,15 @@ func policy() *Check {
 			for _, r := range p.Requirements {
 				k := sshdconf.Lookup(r.Keyword)
 				if k == nil || k.Printed() == "" {
+					continue
+				}
+				if why := refusal(k, p.Config.Release()); why != "" {
+					// No line can meet it: the release refuses the keyword.
+					msg := fmt.Sprintf("%s is required by %s, and no line can meet it: %s", k.Name, short(r.Pos), why)
+					if k.Name == "ChannelTimeout" || k.Name == "UnusedConnectionTimeout" {
+						msg += "; close idle sessions with the sshwarden agent's IdleTimeout instead"
+					}
+					p.Report(Finding{Severity: Error, Pos: mainPos, Related: []sshdconf.Pos{r.Pos}, Message: msg})
 					continue
 				}
 				// The value connections get unless a Match block overrides it
