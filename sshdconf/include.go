@@ -156,7 +156,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				}
 			}
 			if ci == nil || addr == "" {
-				if addrMatchList("", true, arg) != 0 {
+				if e.addrRules().matchList("", true, arg) != 0 {
 					what := "address"
 					if strings.EqualFold(attrib, "localaddress") {
 						what = "localaddress"
@@ -168,7 +168,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				result = 0
 				continue
 			}
-			switch addrMatchList(addr, false, arg) {
+			switch e.addrRules().matchList(addr, false, arg) {
 			case 1:
 			case -2:
 				return -1
