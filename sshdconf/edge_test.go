@@ -485,6 +485,12 @@ var addressCases = []edgeCase{
 	{name: "mask-too-long", files: conf("Match Address 10.0.0.0/200\n\tX11Forwarding yes\n"), specs: []string{"addr=10.1.2.3"}},
 	{name: "mask-leading-zero", files: conf("Match Address 10.0.0.0/08,2001:db8::/032\n\tX11Forwarding yes\n"), specs: []string{"addr=10.1.2.3", "addr=2001:db8::5"}},
 	{name: "mask-huge", files: conf("Match Address 10.0.0.0/99999999999\n\tX11Forwarding yes\n"), specs: []string{"addr=10.1.2.3"}},
+	// AllowUsers and DenyUsers check the list after '@' as an address list
+	// (match_user in test mode), with the same zones and mask syntax.
+	{name: "allowusers-mask-too-long", files: conf("AllowUsers alice@10.0.0.0/200\n")},
+	{name: "allowusers-mask-minus-zero", files: conf("AllowUsers alice@10.0.0.0/-0\n")},
+	{name: "allowusers-zone-host-bits", files: conf("AllowUsers bob alice@fe80::1%lo/64\n")},
+	{name: "denyusers-zone-unknown", files: conf("DenyUsers alice@fe80::1%nosuch0/64,fe80::%lo/64\n")},
 
 	// -C specs: service names, odd and empty fields.
 	{name: "spec-lport-service", files: conf("Match LocalPort 22\n\tX11Forwarding yes\nMatch LocalPort 80\n\tMaxSessions 2\n"),
