@@ -61,6 +61,13 @@ func compareAddressCase(t *testing.T, o *oracle.Oracle, rel *sshdconf.Release, s
 	}
 	const main = "/etc/ssh/sshd_config"
 	specs := append([]string{"-t", ""}, c.specs...)
+	if rel.Before("8.2") {
+		// sshd 8.0 -T without -C dies at any Match criterion but "all"
+		// ("'Match Address' in configuration but 'addr' not in connection
+		// test specification."): a Match criteria difference, not an
+		// address one, left out here.
+		specs = append([]string{"-t"}, c.specs...)
+	}
 	res, err := o.Run(files, main, specs)
 	if err != nil {
 		t.Fatal(err)

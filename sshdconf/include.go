@@ -156,7 +156,9 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				}
 			}
 			if ci == nil || addr == "" {
-				if e.addrRules().matchList("", true, arg) != 0 {
+				// Checked without an address from 8.4 (8.2p1 accepts
+				// "Match Address 10.0.0.1/8" until a spec has addr=).
+				if e.c.rel.AtLeast("8.4") && e.addrRules().matchList("", true, arg) != 0 {
 					what := "address"
 					if strings.EqualFold(attrib, "localaddress") {
 						what = "localaddress"
