@@ -441,7 +441,7 @@ func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg 
 
 func (d *dirLine) userPatterns(dst *lval) bool {
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-		if arg == "" || !validUserPattern(arg) {
+		if arg == "" || !validUserPattern(arg, d.e.addrRules()) {
 			return d.bad(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg))
 		}
 		if d.e.active {

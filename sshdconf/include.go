@@ -156,7 +156,9 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				}
 			}
 			if ci == nil || addr == "" {
-				if addrMatchList("", true, arg) != 0 {
+				// Checked without an address from 8.4 (8.2p1 accepts
+				// "Match Address 10.0.0.1/8" until a spec has addr=).
+				if e.c.rel.AtLeast("8.4") && e.addrRules().matchList("", true, arg) != 0 {
 					what := "address"
 					if strings.EqualFold(attrib, "localaddress") {
 						what = "localaddress"
@@ -168,7 +170,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				result = 0
 				continue
 			}
-			switch addrMatchList(addr, false, arg) {
+			switch e.addrRules().matchList(addr, false, arg) {
 			case 1:
 			case -2:
 				return -1

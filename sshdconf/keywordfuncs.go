@@ -615,13 +615,13 @@ func hpdelim(s string) (host string, more *string, ok bool) {
 }
 
 // validUserPattern ports match_user(NULL, NULL, NULL, pattern) != -1: the
-// host part after '@' must be a valid address list.
-func validUserPattern(p string) bool {
+// host part after '@' must be a valid address list, as ar reads it.
+func validUserPattern(p string, ar addrRules) bool {
 	i := strings.IndexByte(p, '@')
 	if i < 0 {
 		return true
 	}
-	return addrMatchList("", true, p[i+1:]) != -2
+	return ar.matchList("", true, p[i+1:]) != -2
 }
 
 // authMethodsValid ports auth2_methods_valid(list, 0): comma-separated

@@ -93,9 +93,10 @@ func matchHostname(host, pattern string) int {
 	return matchPatternList(asciiLower(host), pattern, true)
 }
 
-// parseAddr ports addr_pton: getaddrinfo(AI_NUMERICHOST), which reads IPv4
-// the way inet_aton does (1 to 4 parts, decimal, octal or hex) and IPv6 with
-// an optional %scope.
+// parseAddr reads a numeric address as getaddrinfo(AI_NUMERICHOST) does
+// (IPv4 the way inet_aton does: 1 to 4 parts, decimal, octal or hex), an
+// IPv6 %zone accepted unchecked and dropped. Address lists read zones as
+// sshd does: see addrRules.pton.
 func parseAddr(s string) (netip.Addr, bool) {
 	if s == "" {
 		return netip.Addr{}, false
@@ -162,90 +163,6 @@ func inetAton(s string) (netip.Addr, bool) {
 	return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}), true
 }
 
-// parseCIDR ports addr_pton_cidr: 0 and a prefix, -1 when s is not an
-// address (try it as a wildcard), -2 for an inconsistent mask (host bits set,
-// or too long for the family).
-func parseCIDR(s string) (netip.Prefix, int) {
-	if len(s) >= 64 {
-		return netip.Prefix{}, -1
-	}
-	addr, mask := s, ""
-	hasMask := false
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		addr, mask, hasMask = s[:i], s[i+1:], true
-		if mask == "" || mask[0] < '0' || mask[0] > '9' {
-			return netip.Prefix{}, -1
-		}
-		for j := 0; j < len(mask); j++ {
-			if mask[j] < '0' || mask[j] > '9' {
-				return netip.Prefix{}, -1
-			}
-		}
-	}
-	a, ok := parseAddr(addr)
-	if !ok {
-		return netip.Prefix{}, -1
-	}
-	bits := a.BitLen()
-	n := bits
-	if hasMask {
-		v, _, over := strtoll(mask, 10)
-		if over || v > 128 {
-			return netip.Prefix{}, -1
-		}
-		n = int(v)
-	}
-	if n > bits {
-		return netip.Prefix{}, -2
-	}
-	p := netip.PrefixFrom(a, n)
-	if p.Masked().Addr() != a {
-		return netip.Prefix{}, -2
-	}
-	return p, 0
-}
-
-// addrMatchList ports addr_match_list. With addr "" the list is only
-// checked: 0 when well formed, -2 when not. Otherwise 1 on a match, -1 on a
-// negated match, 0 on none, -2 for a malformed entry.
-func addrMatchList(addr string, check bool, list string) int {
-	var try netip.Addr
-	if !check {
-		a, ok := parseAddr(addr)
-		if !ok {
-			return 0
-		}
-		try = a
-	}
-	ret := 0
-	for _, cp := range strings.Split(list, ",") {
-		neg := strings.HasPrefix(cp, "!")
-		if neg {
-			cp = cp[1:]
-		}
-		if cp == "" {
-			return -2
-		}
-		p, r := parseCIDR(cp)
-		found := false
-		switch r {
-		case -2:
-			return -2
-		case 0:
-			found = !check && try.BitLen() == p.Addr().BitLen() && p.Contains(try)
-		default:
-			found = !check && matchPattern(addr, cp)
-		}
-		if found {
-			if neg {
-				return -1
-			}
-			ret = 1
-		}
-	}
-	return ret
-}
-
 // ConnSpec is the connection a configuration is evaluated for: the fields
 // of `sshd -T -C user=U,host=H,addr=A,laddr=L,lport=P,rdomain=R`. A field
 // left empty makes the Match criteria that need it fail, as in sshd's test
@@ -261,8 +178,19 @@ type ConnSpec struct {
 
 // ParseConnSpec parses the argument of sshd's -C flag with sshd's rules
 // (parse_server_match_testspec): comma-separated key=value, parsing stops at
-// an empty element.
+// an empty element. lport= takes a number only: sshd also takes a TCP
+// service name ("lport=ssh"), which [ParseConnSpecWith] resolves. An error
+// is a *[SpecError].
 func ParseConnSpec(s string) (ConnSpec, error) {
+	return ParseConnSpecWith(s, nil)
+}
+
+// ParseConnSpecWith is [ParseConnSpec] with the services database that sshd's
+// a2port reads for lport= (getservbyname(name, "tcp"), the same in every
+// release from 8.0 to 10.6): pass the [LoadOptions.Services] of the
+// configuration the spec is for, such as [ServicesFile]; nil takes numbers
+// only.
+func ParseConnSpecWith(s string, services func(name string) (int, bool)) (ConnSpec, error) {
 	var c ConnSpec
 	for _, p := range strings.Split(s, ",") {
 		if p == "" {
@@ -280,16 +208,31 @@ func ParseConnSpec(s string) (ConnSpec, error) {
 		case strings.HasPrefix(p, "rdomain="):
 			c.RDomain = p[8:]
 		case strings.HasPrefix(p, "lport="):
-			c.LPort = a2port(p[6:], nil)
+			c.LPort = a2port(p[6:], services)
 			if c.LPort == -1 {
-				return c, fmt.Errorf("invalid port '%s' in test mode specification %s", p[6:], p)
+				return c, &SpecError{
+					Msg:  fmt.Sprintf("invalid port '%s' in test mode specification %s", p[6:], p),
+					SSHD: fmt.Sprintf("Invalid port '%s' in test mode specification %s", p[6:], p),
+				}
 			}
 		default:
-			return c, fmt.Errorf("invalid test mode specification %s", p)
+			return c, &SpecError{
+				Msg:  "invalid test mode specification " + p,
+				SSHD: "Invalid test mode specification " + p,
+			}
 		}
 	}
 	return c, nil
 }
+
+// SpecError is a connection spec that sshd -C refuses: sshd prints SSHD
+// and exits 1, before it reads the configuration.
+type SpecError struct {
+	Msg  string // what is wrong, for a Go error
+	SSHD string // sshd's message, word for word
+}
+
+func (e *SpecError) Error() string { return e.Msg }
 
 // String formats c as sshd's -C argument.
 func (c ConnSpec) String() string {

@@ -1,6 +1,7 @@
 package sshdconf_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,8 @@ func compareTree(t *testing.T, o *oracle.Oracle, name string, files map[string][
 	for n, b := range files {
 		abs["/"+n] = b
 	}
-	cfg, err := sshdconf.Load(memfs.New(abs), main, &sshdconf.LoadOptions{Users: oracleUsers(o), Services: sshdconf.ServicesFile(os.DirFS("/"))})
+	services := sshdconf.ServicesFile(os.DirFS("/"))
+	cfg, err := sshdconf.Load(memfs.New(abs), main, &sshdconf.LoadOptions{Users: oracleUsers(o), Services: services})
 	if err != nil {
 		t.Fatalf("%s: Load: %v", name, err)
 	}
@@ -58,9 +60,14 @@ func compareTree(t *testing.T, o *oracle.Oracle, name string, files map[string][
 			}
 			continue
 		}
-		cs, err := sshdconf.ParseConnSpec(spec)
+		cs, err := sshdconf.ParseConnSpecWith(spec, services)
 		if err != nil {
-			t.Fatalf("%s: bad spec %q: %v", name, spec, err)
+			// sshd -C refuses the spec before it reads the configuration.
+			var se *sshdconf.SpecError
+			if !errors.As(err, &se) || r.Exit != 1 || lastLine(r.Stderr) != se.SSHD {
+				t.Errorf("%s [%s]: sshd exit %d (%s), the model refuses the spec: %v", name, spec, r.Exit, lastLine(r.Stderr), err)
+			}
+			continue
 		}
 		eff, err := cfg.Effective(cs)
 		if r.Exit != 0 {

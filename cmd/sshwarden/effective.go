@@ -77,8 +77,9 @@ func (c *configFlags) load() (*sshdconf.Config, func(string) string, error) {
 // --root DIR reads DIR as if it were "/", with chroot semantics: every
 // name, symbolic link (absolute ones too) and ".." is resolved inside DIR
 // by sshdconf.RootFS, so that a tree cannot make sshwarden read or print a
-// file of this host. The host's users, groups and service names (Match
-// Group, Port ssh) are still this host's: a checkout has none.
+// file of this host. The host's users, groups, service names and network
+// interfaces (Match Group, Port ssh, fe80::1%eth0) are still this host's:
+// a checkout has none.
 func (c *configFlags) open() (*sshdconf.Config, func(string) string, func(), error) {
 	main := c.file
 	var fsys fs.FS = sshdconf.DirFS("/")
@@ -166,7 +167,11 @@ func runEffective(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	cs, err := sshdconf.ParseConnSpec(*spec)
+	// lport= may name a service (lport=ssh), as for sshd: the host's.
+	if cf.host == nil {
+		cf.host = hostFiles()
+	}
+	cs, err := sshdconf.ParseConnSpecWith(*spec, cf.host.Services)
 	if err != nil {
 		e.errorf("-C: %v", err)
 		return exitUsage
