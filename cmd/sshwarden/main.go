@@ -45,7 +45,7 @@ Commands:
   agent       the daemon: warn, then close idle sessions; audit to journald
   report      sum up the agent's audit trail: closes, warnings heeded, per user and rule
   effective   print the effective sshd configuration for a connection
-  version     print the version
+  version     print the version, and the OpenSSH releases it models
   help        print this help
 
 Run "sshwarden COMMAND -h" for the flags of a command.
@@ -136,5 +136,6 @@ func runVersion(e *env, args []string) int {
 		return code
 	}
 	fmt.Fprintf(e.stdout, "sshwarden %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	writeReleases(e.stdout)
 	return exitOK
 }

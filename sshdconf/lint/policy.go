@@ -30,6 +30,13 @@ func policy() *Check {
 				if k == nil || k.Printed() == "" {
 					continue
 				}
+				if rel := p.Config.Release(); !k.In(rel) {
+					// No edit can meet it: fix must not write a keyword
+					// the release's sshd refuses.
+					p.Report(Finding{Severity: Error, Pos: mainPos, Related: []sshdconf.Pos{r.Pos},
+						Message: fmt.Sprintf("the policy requires %s (required by %s), which %s; this tree is checked as %s, whose sshd refuses it", k.Name, short(r.Pos), notIn(k, rel), rel)})
+					continue
+				}
 				// The value connections get unless a Match block overrides it
 				// (a "Match all" block overrides it for all of them).
 				if s := global.Get(k.Printed()); len(s) > 0 && matchAll[k.Printed()] == nil {
@@ -69,6 +76,17 @@ func policy() *Check {
 			}
 		},
 	}
+}
+
+// notIn says why release rel lacks keyword k.
+func notIn(k *sshdconf.Keyword, rel *sshdconf.Release) string {
+	switch {
+	case k.Since != "" && rel.Before(k.Since):
+		return fmt.Sprintf("needs OpenSSH %s or later", k.Since)
+	case k.Until != "" && !rel.Before(k.Until):
+		return fmt.Sprintf("OpenSSH %s removed", k.Until)
+	}
+	return "only Debian's build of OpenSSH has"
 }
 
 // violation says how the printed value v breaks r, or "".
