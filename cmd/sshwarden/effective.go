@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,14 +57,14 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 // resolve chooses the release when --openssh did not: under --root the
 // newest release known (said on stderr: a checkout does not say which sshd
 // serves it), else this host's sshd.
-func (c *configFlags) resolve(stderr io.Writer) {
+func (c *configFlags) resolve(e *env) {
 	switch {
 	case c.rel != nil:
 	case c.root != "":
 		c.rel = sshdconf.Newest()
-		newestNote(stderr, []string{c.root}, false)
+		newestNote(e.stderr, []string{c.root}, false)
 	default:
-		c.rel = hostRelease(stderr)
+		c.rel = e.hostRelease()
 	}
 }
 
@@ -202,7 +201,7 @@ func runEffective(e *env, args []string) int {
 			return exitUsage
 		}
 	}
-	cf.resolve(e.stderr)
+	cf.resolve(e)
 	cfg, display, done, err := cf.open()
 	if err != nil {
 		e.errorf("%v", err)

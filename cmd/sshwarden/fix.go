@@ -97,7 +97,7 @@ func runFix(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	cf.resolve(e.stderr)
+	cf.resolve(e)
 	var display func(string) string
 	res, err := host.Apply(context.Background(), host.ApplyOptions{
 		Main: cf.file,

@@ -114,7 +114,7 @@ func runLint(e *env, args []string) int {
 		files = []string{*mainFile}
 	}
 	targets := lintTargets(roots, files)
-	releases := resolveReleases(e.stderr, targets, rel, *rootsFrom != "")
+	releases := e.resolveReleases(targets, rel, *rootsFrom != "")
 	results := lintAll(targets, reqs, disabled)
 	var all []format.Finding
 	seen := map[string]bool{} // a drop-in shared by several main files
@@ -273,7 +273,7 @@ const maxRoots = 100000
 // release known (said once on stderr for all such trees), else this
 // host's sshd (found once). It returns the names of the releases the
 // targets are read as, in the order first met.
-func resolveReleases(stderr io.Writer, targets []lintTarget, rel *sshdconf.Release, listed bool) []string {
+func (e *env) resolveReleases(targets []lintTarget, rel *sshdconf.Release, listed bool) []string {
 	var (
 		newest []string
 		hostR  *sshdconf.Release
@@ -292,7 +292,7 @@ func resolveReleases(stderr io.Writer, targets []lintTarget, rel *sshdconf.Relea
 			}
 		default:
 			if hostR == nil {
-				hostR = hostRelease(stderr)
+				hostR = e.hostRelease()
 			}
 			c.rel = hostR
 		}
@@ -301,7 +301,7 @@ func resolveReleases(stderr io.Writer, targets []lintTarget, rel *sshdconf.Relea
 		}
 	}
 	if len(newest) > 0 {
-		newestNote(stderr, newest, listed)
+		newestNote(e.stderr, newest, listed)
 	}
 	return names
 }

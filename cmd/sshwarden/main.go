@@ -60,6 +60,7 @@ type command struct {
 type env struct {
 	stdout, stderr io.Writer
 	policies       policy.Loader // how policies are read: the zero Loader but in tests
+	sshd           string        // this host's sshd, whose release is the default: host.DefaultSSHD but in tests
 }
 
 func main() {
@@ -67,12 +68,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	return runWith(args, stdout, stderr, policy.Loader{})
+	return runWith(args, stdout, stderr, policy.Loader{}, "")
 }
 
-// runWith is run, reading policies with policies.
-func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader) int {
-	e := &env{stdout: stdout, stderr: stderr, policies: policies}
+// runWith is run, reading policies with policies, and telling the host's
+// release from the sshd binary at sshd ("": host.DefaultSSHD).
+func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader, sshd string) int {
+	e := &env{stdout: stdout, stderr: stderr, policies: policies, sshd: sshd}
 	commands := []command{
 		{"lint", runLint},
 		{"effective", runEffective},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,20 +38,22 @@ const opensshUsage = "read the configuration as the sshd of OpenSSH `version` re
 	"(-debian for Debian's and Ubuntu's builds; sshwarden version lists them). " +
 	"Default: this host's sshd (sshd -V); with --root, the newest release known"
 
-// hostRelease is the release of this host's sshd, or when it cannot be
-// told (no sshd installed, a binary that does not answer), the newest
-// release known, with a note on stderr saying why and how to choose.
-func hostRelease(stderr io.Writer) *sshdconf.Release {
-	rel, err := host.SSHDRelease(context.Background(), host.DefaultSSHD)
+// hostRelease is the release of this host's sshd (e.sshd, by default
+// host.DefaultSSHD), or when it cannot be told (no sshd installed, a binary
+// that does not answer), the newest release known, with a note on stderr
+// saying why and how to choose.
+func (e *env) hostRelease() *sshdconf.Release {
+	sshd := cmp.Or(e.sshd, host.DefaultSSHD)
+	rel, err := host.SSHDRelease(context.Background(), sshd)
 	if err == nil {
 		return rel
 	}
 	why := fmt.Sprintf("cannot tell the release of this host's sshd (%v)", err)
 	if errors.Is(err, fix.ErrNoSSHD) {
-		why = fmt.Sprintf("sshd is not installed here (no %s)", host.DefaultSSHD)
+		why = fmt.Sprintf("sshd is not installed here (no %s)", sshd)
 	}
 	newest := sshdconf.Newest()
-	fmt.Fprintf(stderr, "sshwarden: note: %s: reading the configuration as %s, the newest release known; "+
+	fmt.Fprintf(e.stderr, "sshwarden: note: %s: reading the configuration as %s, the newest release known; "+
 		"pass --openssh VERSION for another (sshwarden version lists them)\n", why, newest)
 	return newest
 }
