@@ -100,13 +100,13 @@ var shippedIn = map[string]string{
 func writeReleases(w io.Writer) {
 	all := sshdconf.Releases()
 	fmt.Fprintf(w, "\nOpenSSH releases modelled (--openssh VERSION):\n")
-	fmt.Fprintf(w, "  %-12s %-24s %-20s %s\n", "VERSION", "READ AS THE SSHD OF", "CHECKED AGAINST", "RUN BY")
+	fmt.Fprintf(w, "  %-12s %-24s %-22s %s\n", "VERSION", "READ AS THE SSHD OF", "CHECKED AGAINST", "RUN BY")
 	for _, r := range all {
 		checked := "unchecked"
 		if r.Checked() != "" {
 			checked = "its sshd, " + r.Checked()
 		}
-		fmt.Fprintf(w, "  %-12s %-24s %-20s %s\n", r.Name(), r.String(), checked, shippedIn[r.Name()])
+		fmt.Fprintf(w, "  %-12s %-24s %-22s %s\n", r.Name(), r.String(), checked, shippedIn[r.Name()])
 	}
 	fmt.Fprintf(w, "Versions in between (%s to %s, upstream or -debian) are modelled by the same rules, unchecked.\n",
 		all[0].Version(), all[len(all)-1].Version())
