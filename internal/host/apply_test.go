@@ -3,11 +3,13 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sshwarden/sshwarden/internal/host"
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -149,5 +151,44 @@ func TestApplyUnfixable(t *testing.T) {
 	}
 	if len(unfixable.Findings) == 0 {
 		t.Errorf("Unfixable has no findings")
+	}
+}
+
+// TestApplyOtherRelease: where the host's sshd is another release than the
+// one the configuration is read as, its sshd -t does not judge it: Apply
+// goes on, the model of the release the only check, and says why.
+func TestApplyOtherRelease(t *testing.T) {
+	hostRel, err := host.SSHDRelease(context.Background(), host.DefaultSSHD)
+	if err != nil {
+		sshdtest.Missing(t, "this test needs the host's sshd: "+err.Error())
+	}
+	other := sshdconf.MustRelease("8.7p1")
+	if host.SameRelease(hostRel, other) {
+		other = sshdconf.MustRelease("10.5p1")
+	}
+	dir := t.TempDir()
+	main := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(main, []byte("ClientAliveInterval 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []lint.Requirement{{Keyword: "clientaliveinterval", Max: 300, Pos: sshdconf.Pos{File: "policy", Line: 1}}}
+	res, err := host.Apply(context.Background(), host.ApplyOptions{
+		Main: main, Requirements: reqs, Until: host.StepWrite,
+		Load: func() (*sshdconf.Config, error) {
+			return sshdconf.Load(sshdconf.DirFS("/"), main, &sshdconf.LoadOptions{Release: other})
+		},
+	})
+	if err != nil {
+		t.Fatalf("Apply: %v, want no error", err)
+	}
+	var o *host.OtherRelease
+	if res.Checked || !errors.As(res.Unchecked, &o) || o.Want != other || !host.SameRelease(o.Host, hostRel) {
+		t.Errorf("Checked, Unchecked = %v, %v; want false, no sshd of %s runs here", res.Checked, res.Unchecked, other)
+	}
+	if want := fmt.Sprintf("no sshd of %s runs here (this host's is %s)", other, hostRel); res.Unchecked != nil && res.Unchecked.Error() != want {
+		t.Errorf("Unchecked = %q, want %q", res.Unchecked, want)
+	}
+	if b, _ := os.ReadFile(main); string(b) != "ClientAliveInterval 300\n" || !res.Written {
+		t.Errorf("on disk: %q (written %v), want the fix written", b, res.Written)
 	}
 }
