@@ -42,7 +42,8 @@ release reads it: this host's sshd (sshd -V), the release --openssh names
 release known (said on stderr). Fix never writes a keyword that release
 refuses. "sshd -t" checks the change only where this host's sshd is that
 release; otherwise the sshdconf model of the release is the only check,
-and a note on stderr says so.
+and a note on stderr says so. This host's own configuration is always
+checked by its sshd before -w writes it: that sshd reads it next.
 
 Exit status: 0 nothing to change; 3 changes were needed (written with -w,
 shown without); 1 refused (sshd refuses the configuration before or after

@@ -128,8 +128,8 @@ func (e *Unfixable) Error() string {
 // o.Until. A plan without changes stops after StepPlan with no error.
 //
 // Where sshd is not installed, or is another release than the one the
-// configuration was read as (Config.Release), the sshdconf model is the
-// only check.
+// configuration was read as (Config.Release) and Apply does not write this
+// host's own configuration, the sshdconf model is the only check.
 // Where sshd is installed but cannot run (no root for the mount
 // namespace), Apply goes on unchecked unless it writes this host's
 // configuration, which it then refuses. Either way Applied.Unchecked says
@@ -187,12 +187,18 @@ func Apply(ctx context.Context, o ApplyOptions) (*Applied, error) {
 		// The host's sshd judges the configuration only when it is the
 		// release the configuration was read as: another release's sshd
 		// -t refuses keywords this one has, or takes ones it refuses.
+		// This host's own configuration, once written, is read by this
+		// host's sshd whatever release it was read as: its sshd -t
+		// checks every write of it.
 		err := hostRelease(cctx, cfg.Release())
+		hostWrite := o.Until >= StepWrite && o.Root == ""
 		switch {
 		case err == nil, errors.Is(err, fix.ErrNoSSHD):
 		case errors.As(err, &other):
-			res.Unchecked = err
-		case o.Until >= StepWrite && o.Root == "":
+			if !hostWrite {
+				res.Unchecked = err
+			}
+		case hostWrite:
 			return fail(StepCheck, fmt.Errorf("telling the release of this host's sshd: %w", err))
 		default:
 			res.Unchecked = err
