@@ -8,6 +8,7 @@ BIN      := bin/sshwarden
 FUZZTIME ?= 30s
 DEMO     := testdata/hosts/ubuntu-cloud-init
 DEMO_POLICY := testdata/hosts/site-policy.conf
+DEMO_OPENSSH := 8.9-debian
 STATICCHECK := $(GO) tool -modfile=tools/go.mod staticcheck
 NFPM     := $(GO) tool -modfile=tools/go.mod nfpm
 ARCHES   ?= amd64 arm64
@@ -187,23 +188,23 @@ demo: build
 	@echo '$$ grep -n "PasswordAuthentication\|ClientAliveInterval\|^Include" $(DEMO)/etc/ssh/sshd_config $(DEMO)/etc/ssh/sshd_config.d/*.conf'
 	@grep -n "^PasswordAuthentication\|^ClientAliveInterval\|^Include" $(DEMO)/etc/ssh/sshd_config $(DEMO)/etc/ssh/sshd_config.d/*.conf
 	@echo
-	@echo '$$ $(BIN) effective --root $(DEMO) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin'
-	@$(BIN) effective --root $(DEMO) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin
+	@echo '$$ $(BIN) effective --root $(DEMO) --openssh $(DEMO_OPENSSH) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin'
+	@$(BIN) effective --root $(DEMO) --openssh $(DEMO_OPENSSH) --explain passwordauthentication clientaliveinterval clientalivecountmax permitrootlogin
 	@echo
 	@echo
-	@echo '$$ $(BIN) lint --root $(DEMO) --policy none'
-	@$(BIN) lint --root $(DEMO) --policy none || true
+	@echo '$$ $(BIN) lint --root $(DEMO) --openssh $(DEMO_OPENSSH) --policy none'
+	@$(BIN) lint --root $(DEMO) --openssh $(DEMO_OPENSSH) --policy none || true
 	@echo
 	@echo '$$ cat $(DEMO_POLICY)'
 	@grep -v '^#' $(DEMO_POLICY)
-	@echo '$$ $(BIN) fix --root $(DEMO) --policy $(DEMO_POLICY)'
-	@$(BIN) fix --root $(DEMO) --policy $(DEMO_POLICY) || true
+	@echo '$$ $(BIN) fix --root $(DEMO) --openssh $(DEMO_OPENSSH) --policy $(DEMO_POLICY)'
+	@$(BIN) fix --root $(DEMO) --openssh $(DEMO_OPENSSH) --policy $(DEMO_POLICY) || true
 	@echo
 	@tmp=$$(mktemp -d) && cp -a $(DEMO)/. $$tmp && \
-	echo "\$$ $(BIN) fix --root COPY -w --policy $(DEMO_POLICY)    # on a copy in $$tmp" && \
-	{ $(BIN) fix --root $$tmp -w --policy $(DEMO_POLICY); echo "exit status $$?"; } && \
-	echo "\$$ $(BIN) effective --root COPY --explain passwordauthentication" && \
-	$(BIN) effective --root $$tmp --explain passwordauthentication | sed "s|$$tmp|COPY|" && \
+	echo "\$$ $(BIN) fix --root COPY --openssh $(DEMO_OPENSSH) -w --policy $(DEMO_POLICY)    # on a copy in $$tmp" && \
+	{ $(BIN) fix --root $$tmp --openssh $(DEMO_OPENSSH) -w --policy $(DEMO_POLICY); echo "exit status $$?"; } && \
+	echo "\$$ $(BIN) effective --root COPY --openssh $(DEMO_OPENSSH) --explain passwordauthentication" && \
+	$(BIN) effective --root $$tmp --openssh $(DEMO_OPENSSH) --explain passwordauthentication | sed "s|$$tmp|COPY|" && \
 	rm -rf $$tmp
 	@echo
 	@if [ "$$(id -u)" = 0 ]; then ./demo/agent.sh $(BIN); \

@@ -210,9 +210,10 @@ func ParseBanner(text string, debian bool) (*Release, error) {
 
 // IsDebianBuild reports whether an sshd binary's bytes are Debian's build:
 // Debian's patch adds the DebianBanner keyword, which no upstream sshd
-// knows.
+// knows. Its keyword table spells it "debianbanner" up to 10.0 and
+// "DebianBanner" from 10.5 on (Debian forky's 10.6p1, measured).
 func IsDebianBuild(binary []byte) bool {
-	return bytes.Contains(binary, []byte("debianbanner"))
+	return bytes.Contains(binary, []byte("debianbanner")) || bytes.Contains(binary, []byte("DebianBanner"))
 }
 
 // Release returns the release c was read as.

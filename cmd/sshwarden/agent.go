@@ -28,7 +28,8 @@ Runs the daemon: finds the SSH sessions of this host through /proc, warns
 on a session's terminal WarnBefore its idle limit, closes it at IdleTimeout
 (and at MaxSessionTime, active or not), per the policy's User, Group and
 Address rules. It also watches sshd_config (and every file it includes)
-for drift from the policy, and with "EnforceConfig yes" fixes it. Every
+for drift from the policy, and with "EnforceConfig yes" fixes it, reading
+it as this host's sshd does (its release, told by sshd -V at start). Every
 action is an audit record in journald (SYSLOG_IDENTIFIER=sshwarden, fields
 SSHWARDEN_*), or a JSON line on stderr where no journald runs.
 
@@ -115,6 +116,11 @@ func runAgent(e *env, args []string) int {
 		e.errorf("%v", err)
 		return exitUsage
 	}
+	// The drift check reads the configuration as this host's sshd does:
+	// its release, told once here by sshd -V (within host.ReleaseWait).
+	// An upgrade of sshd restarts neither sshd's sessions nor the agent;
+	// systemctl restart sshwarden reads the release again.
+	cf.rel = e.hostRelease()
 
 	trail := audit.NewJournal(audit.Options{Stderr: e.stderr})
 	defer func() {

@@ -825,3 +825,63 @@ func TestAgentOnceDryRunStderr(t *testing.T) {
 		t.Errorf("a dry run warned the session: %q", r.Stdout)
 	}
 }
+
+// The agent's drift check reads sshd_config as the host's sshd does: the
+// release that sshd -V names, told at start. A stand-in sshd plays the
+// host's (SSHWARDEN_TEST_SSHD): as RHEL 9's 8.7, UnusedConnectionTimeout
+// (9.2) is refused, a config-drift record; as Debian 12's 9.2, it is not.
+func TestAgentDriftHostRelease(t *testing.T) {
+	sshdtest.RequireTools(t, "unshare", "mount")
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	config := write("sshd_config", "ClientAliveInterval 300\nClientAliveCountMax 3\nUnusedConnectionTimeout 5m\n", 0o644)
+	policy := write("policy.conf", "Exempt yes\n", 0o644)
+	stands := map[string]string{
+		"8.7p1":      "echo 'unknown option -- V' >&2\necho 'OpenSSH_8.7p1, OpenSSL 3.0.7 1 Nov 2022' >&2\nexit 1",
+		"9.2-debian": "# debianbanner\necho 'OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026' >&2",
+	}
+	bin, err := exec.LookPath("sshwarden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, body := range stands {
+		sshd := write("sshd-"+rel, "#!/bin/sh\n"+body+"\n", 0o755)
+		// An empty /run/systemd/journal in a mount namespace of its own:
+		// the records are JSON lines on stderr.
+		cmd := exec.CommandContext(t.Context(), "unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mkdir -p /run/systemd/journal && mount -t tmpfs none /run/systemd/journal && exec "$@"`,
+			"sh", bin, "agent", "--once", "--dry-run", "--policy", policy, "-f", config)
+		cmd.Env = append(os.Environ(), "SSHWARDEN_TEST_SSHD="+sshd)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: agent --once --dry-run: %v\n%s", rel, err, stderr.String())
+		}
+		var drift []string
+		for line := range strings.Lines(stderr.String()) {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%s: stderr line %q is not JSON: %v", rel, line, err)
+			}
+			if r["SSHWARDEN_ACTION"] == "config-drift" {
+				drift = append(drift, fmt.Sprint(r["msg"]))
+			}
+		}
+		switch rel {
+		case "8.7p1":
+			if len(drift) != 1 || !strings.Contains(drift[0], "UnusedConnectionTimeout") {
+				t.Errorf("as 8.7p1: config-drift records %q, want one naming UnusedConnectionTimeout", drift)
+			}
+		default:
+			if len(drift) != 0 {
+				t.Errorf("as %s: config-drift records %q, want none", rel, drift)
+			}
+		}
+	}
+}

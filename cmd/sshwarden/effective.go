@@ -15,16 +15,22 @@ import (
 	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
-const effectiveUsage = `usage: sshwarden effective [-f FILE] [--root DIR] [-C SPEC] [--explain] [KEYWORD...]
+const effectiveUsage = `usage: sshwarden effective [-f FILE] [--root DIR] [--openssh VERSION] [-C SPEC]
+                          [--explain] [KEYWORD...]
 
 Prints the configuration sshd uses for a connection, exactly as
 "sshd -T -f FILE -C SPEC" prints it, without running sshd. With --explain
 each line ends with the file:line that set it, or "# default".
 
+It reads the configuration as the sshd of one OpenSSH release does: this
+host's (sshd -V), the release --openssh names, or under --root without
+--openssh the newest release known (said on stderr).
+
 Examples:
   sshwarden effective clientaliveinterval clientalivecountmax
   sshwarden effective --explain -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
   sshwarden effective --root ./checkout --explain passwordauthentication
+  sshwarden effective --root ./hosts/rhel9 --openssh 8.7 clientalivecountmax
 
 Flags:
 `
@@ -33,6 +39,9 @@ Flags:
 type configFlags struct {
 	file string
 	root string
+	// rel is the release whose sshd reads the configuration: --openssh,
+	// or once resolved, the host's sshd or the newest (see resolve).
+	rel *sshdconf.Release
 	// host, when set, holds the host's users and services for every
 	// configuration loaded with it (lint reads them once for all its
 	// trees); otherwise each load reads them again.
@@ -42,6 +51,21 @@ type configFlags struct {
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.file, "f", "/etc/ssh/sshd_config", "the main sshd configuration `file`")
 	fs.Var((*onceFlag)(&c.root), "root", "read the tree `dir` as if it were / (every path, link and .. stays inside it)")
+	fs.Var(releaseFlag{&c.rel}, "openssh", opensshUsage)
+}
+
+// resolve chooses the release when --openssh did not: under --root the
+// newest release known (said on stderr: a checkout does not say which sshd
+// serves it), else this host's sshd.
+func (c *configFlags) resolve(e *env) {
+	switch {
+	case c.rel != nil:
+	case c.root != "":
+		c.rel = sshdconf.Newest()
+		newestNote(e.stderr, []string{c.root}, false)
+	default:
+		c.rel = e.hostRelease()
+	}
 }
 
 // onceFlag is a string flag that may be given once: a second --root would
@@ -105,7 +129,7 @@ func (c *configFlags) open() (*sshdconf.Config, func(string) string, func(), err
 	if c.root == "" {
 		cwd = host.Cwd // relative names resolve as for sshd -T run here
 	}
-	opt := &sshdconf.LoadOptions{Users: host.Users, Services: host.Services, Cwd: cwd}
+	opt := &sshdconf.LoadOptions{Users: host.Users, Services: host.Services, Cwd: cwd, Release: c.rel}
 	cfg, err := sshdconf.Load(fsys, main, opt)
 	if err != nil {
 		done()
@@ -182,6 +206,7 @@ func runEffective(e *env, args []string) int {
 			return exitUsage
 		}
 	}
+	cf.resolve(e)
 	cfg, display, done, err := cf.open()
 	if err != nil {
 		e.errorf("%v", err)

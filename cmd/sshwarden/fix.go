@@ -13,7 +13,8 @@ import (
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 )
 
-const fixUsage = `usage: sshwarden fix [-f FILE] [--root DIR] [--policy FILE|builtin:NAME] [-d] [-w] [--reload]
+const fixUsage = `usage: sshwarden fix [-f FILE] [--root DIR] [--openssh VERSION] [--policy FILE|builtin:NAME]
+                    [-d] [-w] [--reload]
 
 Changes sshd_config so that the effective values meet the policy for every
 connection, with the smallest edit: the line that takes effect is edited
@@ -35,6 +36,15 @@ private mount namespace: only sshd's binary and libraries come from this
 host), so the files a tree names (Include, HostKey, Banner, ...) are the
 tree's.
 
+The configuration is read, fixed and checked as the sshd of one OpenSSH
+release reads it: this host's sshd (sshd -V), the release --openssh names
+(8.7, 9.6p1, 10.0-debian), or under --root without --openssh the newest
+release known (said on stderr). Fix never writes a keyword that release
+refuses. "sshd -t" checks the change only where this host's sshd is that
+release; otherwise the sshdconf model of the release is the only check,
+and a note on stderr says so. This host's own configuration is always
+checked by its sshd before -w writes it: that sshd reads it next.
+
 Exit status: 0 nothing to change; 3 changes were needed (written with -w,
 shown without); 1 refused (sshd refuses the configuration before or after
 the change, or a value cannot be fixed), nothing written; 2 the job could
@@ -44,6 +54,7 @@ Examples:
   sshwarden fix                          # show the diff for /etc/ssh/sshd_config
   sshwarden fix -w --reload              # write it, then reload sshd
   sshwarden fix --policy builtin:cis --root ./hosts/web1 -w
+  sshwarden fix --root ./hosts/rhel9 --openssh 8.7
 
 Flags:
 `
@@ -87,6 +98,7 @@ func runFix(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	cf.resolve(e)
 	var display func(string) string
 	res, err := host.Apply(context.Background(), host.ApplyOptions{
 		Main: cf.file,
@@ -113,10 +125,14 @@ func runFix(e *env, args []string) int {
 	})
 	// What was done is reported in the order it was done: the note of an
 	// unchecked change, the diff, the writes, the reload.
+	var other *host.OtherRelease
 	if res.Unchecked != nil {
-		if errors.Is(res.Unchecked, fix.ErrNoSSHD) {
+		switch {
+		case errors.As(res.Unchecked, &other):
+			fmt.Fprintf(e.stderr, "sshwarden: note: %v, so sshd -t did not check the change; the sshdconf model of %s did\n", other, other.Want)
+		case errors.Is(res.Unchecked, fix.ErrNoSSHD):
 			fmt.Fprintf(e.stderr, "sshwarden: note: sshd is not installed here, so sshd -t did not check the change; the sshdconf model did\n")
-		} else {
+		default:
 			fmt.Fprintf(e.stderr, "sshwarden: note: sshd -t could not check the change (%v); the sshdconf model did\n", res.Unchecked)
 		}
 	}

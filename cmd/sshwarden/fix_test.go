@@ -54,7 +54,7 @@ func TestFixWrite(t *testing.T) {
 	before := stat(t, other)
 
 	var stderr bytes.Buffer
-	if got := run([]string{"fix", "--root", root, "-w"}, io.Discard, &stderr); got != exitChanged {
+	if got := run([]string{"fix", "--root", root, "--openssh", "9.2-debian", "-w"}, io.Discard, &stderr); got != exitChanged {
 		t.Fatalf("fix -w = %d, want %d\n%s", got, exitChanged, &stderr)
 	}
 	b, err := os.ReadFile(main)
@@ -86,7 +86,7 @@ func TestFixWrite(t *testing.T) {
 		}
 	}
 	mainBefore := stat(t, main)
-	if got := run([]string{"fix", "--root", root, "-w"}, io.Discard, io.Discard); got != exitOK {
+	if got := run([]string{"fix", "--root", root, "--openssh", "9.2-debian", "-w"}, io.Discard, io.Discard); got != exitOK {
 		t.Errorf("second fix -w = %d, want %d", got, exitOK)
 	}
 	if after := stat(t, main); after.Mtim != mainBefore.Mtim || after.Ino != mainBefore.Ino {
@@ -224,7 +224,7 @@ func TestFixRootConfined(t *testing.T) {
 			treeBefore := hashTree(t, root)
 			changed := true
 			for _, args := range [][]string{{"fix"}, {"fix", "-w", "-d"}} {
-				args = append(args, "--root", root, "--policy", policy)
+				args = append(args, "--root", root, "--openssh", "9.2-debian", "--policy", policy)
 				var stdout, stderr bytes.Buffer
 				code := run(args, &stdout, &stderr)
 				all := stdout.String() + stderr.String()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,7 +23,7 @@ import (
 	"github.com/sshwarden/sshwarden/sshdconf/lint/format"
 )
 
-const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR]... [--roots-from FILE]
+const lintUsage = `usage: sshwarden lint [-f FILE] [--root DIR]... [--roots-from FILE] [--openssh VERSION]
                      [--policy FILE|builtin:NAME|none] [--format text|json|sarif|github]
                      [--disable CHECK,...] [FILE...]
 
@@ -33,10 +34,20 @@ requirements of the policy. Exit status: 0 no finding of severity warning
 or above, 1 there is one, 2 the check could not be done (for one tree of
 several: the others are still checked and reported).
 
+The configuration is read as the sshd of one OpenSSH release reads it
+(keywords, defaults, what it refuses): this host's sshd (sshd -V), the
+release --openssh names (8.7, 9.6p1, 10.0-debian; sshwarden version lists
+them), or under --root without --openssh the newest release known, said on
+stderr.
+
 A repository of host trees is checked in one run: give --root once per
 tree, or list the trees in a file (--roots-from, one directory per line,
-relative to that file's folder; # comments; - reads standard input). Every
-finding names its file under its tree, so one SARIF file covers them all.
+relative to that file's folder; # comments; - reads standard input). A
+line may end with the release of its host, "hosts/rhel9 --openssh 8.7", so
+that one run checks a fleet of mixed releases; --openssh is the release of
+the trees whose line names none. Every finding names its file under its
+tree, so one SARIF file covers them all; JSON and SARIF name the release
+each tree was read as.
 
 Examples:
   sshwarden lint
@@ -44,6 +55,7 @@ Examples:
   sshwarden lint --root hosts/web1 --format github
   sshwarden lint --roots-from roots.txt --policy policy.conf --format sarif > sshd.sarif
   sshwarden lint --policy none -f ./sshd_config
+  sshwarden lint --root hosts/rhel9 --openssh 8.7 --policy none
 
 Flags:
 `
@@ -61,7 +73,9 @@ func runLint(e *env, args []string) int {
 		roots = append(roots, lintRoot{dir: v})
 		return nil
 	})
-	rootsFrom := fs.String("roots-from", "", "read the --root directories from `file`, one per line (- for standard input)")
+	rootsFrom := fs.String("roots-from", "", "read the --root directories from `file`, one per line, each optionally ending with --openssh VERSION (- for standard input)")
+	var rel *sshdconf.Release
+	fs.Var(releaseFlag{&rel}, "openssh", opensshUsage+" (the trees a --roots-from line gives no release)")
 	policyName := fs.String("policy", "", "policy `file`, builtin:NAME, or none (default: "+policy.DefaultPath+" if present, else builtin:default)")
 	outFormat := fs.String("format", "text", "output `format`: text, json, sarif or github")
 	disable := fs.String("disable", "", "comma-separated `checks` to skip")
@@ -100,6 +114,7 @@ func runLint(e *env, args []string) int {
 		files = []string{*mainFile}
 	}
 	targets := lintTargets(roots, files)
+	releases := e.resolveReleases(targets, rel, *rootsFrom != "")
 	results := lintAll(targets, reqs, disabled)
 	var all []format.Finding
 	seen := map[string]bool{} // a drop-in shared by several main files
@@ -130,7 +145,7 @@ func runLint(e *env, args []string) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Message, b.Message))
 	})
-	if err := format.Write(e.stdout, *outFormat, all, version); err != nil {
+	if err := format.WriteRun(e.stdout, *outFormat, all, format.Run{Version: version, Releases: releases}); err != nil {
 		e.errorf("%v", err)
 		return exitUsage
 	}
@@ -200,7 +215,7 @@ func lintOne(c *configFlags, reqs []lint.Requirement, disabled map[string]bool) 
 	pass := &lint.Pass{Config: cfg, Requirements: reqs, Stat: c.stat(cfg)}
 	var r lintResult
 	for _, fd := range lint.Run(pass, lint.Checks(), disabled) {
-		lf := format.Finding{Finding: fd, File: show(fd.Pos.File)}
+		lf := format.Finding{Finding: fd, File: show(fd.Pos.File), Release: cfg.Release().Name()}
 		for _, rel := range fd.Related {
 			lf.Related = append(lf.Related, show(rel.File))
 		}
@@ -210,9 +225,10 @@ func lintOne(c *configFlags, reqs []lint.Requirement, disabled map[string]bool) 
 }
 
 // lintRoot is a --root directory, and where a --roots-from list named it
-// (FILE:LINE, for its error messages).
+// (FILE:LINE, for its error messages) with the release its line gives.
 type lintRoot struct {
 	dir, origin string
+	rel         *sshdconf.Release // nil: --openssh, or the default
 }
 
 // lintTarget is one main file to check, under its root.
@@ -222,7 +238,8 @@ type lintTarget struct {
 }
 
 // lintTargets is every main file under every root (each file once when
-// there is no root), a root given twice counted once.
+// there is no root), a root given twice with the same release counted
+// once.
 func lintTargets(roots []lintRoot, files []string) []lintTarget {
 	if len(roots) == 0 {
 		roots = []lintRoot{{}}
@@ -235,11 +252,14 @@ func lintTargets(roots []lintRoot, files []string) []lintTarget {
 		}
 		for _, f := range files {
 			key := r.dir + "\x00" + f
+			if r.rel != nil {
+				key += "\x00" + r.rel.Name()
+			}
 			if seen[key] {
 				continue
 			}
 			seen[key] = true
-			out = append(out, lintTarget{configFlags{file: f, root: r.dir}, r.origin})
+			out = append(out, lintTarget{configFlags{file: f, root: r.dir, rel: r.rel}, r.origin})
 		}
 	}
 	return out
@@ -248,9 +268,52 @@ func lintTargets(roots []lintRoot, files []string) []lintTarget {
 // maxRoots bounds a --roots-from list (a fleet repository, not a disk).
 const maxRoots = 100000
 
+// resolveReleases chooses the release of each target that its line of
+// --roots-from did not: --openssh (rel), else under a root the newest
+// release known (said once on stderr for all such trees), else this
+// host's sshd (found once). It returns the names of the releases the
+// targets are read as, in the order first met.
+func (e *env) resolveReleases(targets []lintTarget, rel *sshdconf.Release, listed bool) []string {
+	var (
+		newest []string
+		hostR  *sshdconf.Release
+		names  []string
+	)
+	for i := range targets {
+		c := &targets[i].configFlags
+		switch {
+		case c.rel != nil:
+		case rel != nil:
+			c.rel = rel
+		case c.root != "":
+			c.rel = sshdconf.Newest()
+			if !slices.Contains(newest, c.root) {
+				newest = append(newest, c.root)
+			}
+		default:
+			if hostR == nil {
+				hostR = e.hostRelease()
+			}
+			c.rel = hostR
+		}
+		if !slices.Contains(names, c.rel.Name()) {
+			names = append(names, c.rel.Name())
+		}
+	}
+	if len(newest) > 0 {
+		newestNote(e.stderr, newest, listed)
+	}
+	return names
+}
+
+// releaseSuffix is the end of a --roots-from line that gives the release
+// of its tree: "hosts/rhel9 --openssh 8.7" (or --openssh=8.7).
+var releaseSuffix = regexp.MustCompile(`^(.*?)[ \t]+--openssh(?:[ \t]+|=)([^ \t]+)$`)
+
 // readRoots reads a --roots-from list: one directory per line, relative
-// to the list's folder (to the current one for standard input); blank
-// lines and lines starting with # are skipped.
+// to the list's folder (to the current one for standard input), ending
+// with " --openssh VERSION" when the line gives the release of its tree;
+// blank lines and lines starting with # are skipped.
 func readRoots(name string, stdin io.Reader) ([]lintRoot, error) {
 	r, base, label := stdin, "", "stdin"
 	if name != "-" {
@@ -277,10 +340,20 @@ func readRoots(name string, stdin io.Reader) ([]lintRoot, error) {
 		if len(roots) == maxRoots {
 			return nil, fmt.Errorf("%s:%d: more than %d directories", label, line, maxRoots)
 		}
+		var rel *sshdconf.Release
+		if m := releaseSuffix.FindStringSubmatch(text); m != nil {
+			r, err := sshdconf.ParseRelease(m[2])
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: --openssh: %w", label, line, err)
+			}
+			text, rel = m[1], r
+		} else if strings.Contains(text, "--openssh") {
+			return nil, fmt.Errorf("%s:%d: want DIR or DIR --openssh VERSION", label, line)
+		}
 		if base != "" && !filepath.IsAbs(text) {
 			text = filepath.Join(base, text)
 		}
-		roots = append(roots, lintRoot{dir: text, origin: fmt.Sprintf("%s:%d", label, line)})
+		roots = append(roots, lintRoot{dir: text, origin: fmt.Sprintf("%s:%d", label, line), rel: rel})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", label, line+1, err)

@@ -88,7 +88,7 @@ func inFixture(t *testing.T) {
 
 // fixtureArgs lints the fixture in format f.
 func fixtureArgs(f string) []string {
-	return []string{"lint", "--root", "tree", "--policy", "policy.conf", "--format", f}
+	return []string{"lint", "--root", "tree", "--openssh", "9.2-debian", "--policy", "policy.conf", "--format", f}
 }
 
 // lintFixture runs lint over the fixture in format f; it must exit 1.
@@ -101,7 +101,8 @@ func lintFixture(t *testing.T, f string) string {
 	return out
 }
 
-// contractFinding is exactly the JSON contract of DESIGN.md plus "related".
+// contractFinding is exactly the JSON contract of DESIGN.md plus
+// "related" and "openssh" (the release the file was read as).
 type contractFinding struct {
 	Check    string   `json:"check"`
 	Severity string   `json:"severity"`
@@ -110,6 +111,7 @@ type contractFinding struct {
 	Column   int      `json:"column"`
 	Message  string   `json:"message"`
 	Related  []string `json:"related"`
+	OpenSSH  string   `json:"openssh"`
 }
 
 // decodeContract decodes JSON output strictly: no unknown field, every
@@ -119,6 +121,7 @@ func decodeContract(t *testing.T, out string) []contractFinding {
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	var doc struct {
+		OpenSSH  []string          `json:"openssh"`
 		Findings []contractFinding `json:"findings"`
 	}
 	if err := dec.Decode(&doc); err != nil {
@@ -171,6 +174,7 @@ func TestLintJSON(t *testing.T) {
 			`and PasswordAuthentication yes at /etc/ssh/sshd_config.d/50-cloud-init.conf:1 wins ` +
 			`(/etc/ssh/sshd_config.d/50-cloud-init.conf is read first: line 1 includes /etc/ssh/sshd_config.d/*.conf)`,
 		Related: []string{"tree/etc/ssh/sshd_config.d/50-cloud-init.conf:1"},
+		OpenSSH: "9.2-debian",
 	}
 	if len(fs) == 0 {
 		t.Fatal("no findings")
@@ -198,7 +202,7 @@ func TestLintJSON(t *testing.T) {
 
 	// No finding: an empty array, not null.
 	writeTree(t, "clean", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin no\n"})
-	out, _, code := lintOut(t, "lint", "--root", "clean", "--policy", "none", "--format", "json")
+	out, _, code := lintOut(t, "lint", "--root", "clean", "--openssh", "9.2-debian", "--policy", "none", "--format", "json")
 	if code != exitOK {
 		t.Errorf("clean config: exit %d", code)
 	}
@@ -412,7 +416,7 @@ func TestLintSARIF(t *testing.T) {
 
 	// No finding: still valid, with an empty results array.
 	writeTree(t, "clean", map[string]string{"etc/ssh/sshd_config": "PermitRootLogin no\n"})
-	out, _, code := lintOut(t, "lint", "--root", "clean", "--policy", "none", "--format", "sarif")
+	out, _, code := lintOut(t, "lint", "--root", "clean", "--openssh", "9.2-debian", "--policy", "none", "--format", "sarif")
 	if code != exitOK {
 		t.Errorf("clean config: exit %d", code)
 	}
@@ -426,7 +430,7 @@ func TestLintSARIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, _ = lintOut(t, "lint", "--root", abs, "--policy", "none", "--format", "sarif")
+	out, _, _ = lintOut(t, "lint", "--root", abs, "--openssh", "9.2-debian", "--policy", "none", "--format", "sarif")
 	validateSARIF(t, sch, out)
 	_, results = checkSARIF(t, out)
 	for i, r := range results {
@@ -535,7 +539,7 @@ func TestLintGitHubEscaping(t *testing.T) {
 		"etc/ssh/sshd_config.d/50,a:b%c.conf": "AuthorizedKeysFile %h/.ssh/authorized_keys\n",
 		"etc/ssh/sshd_config.d/60-x.conf":     "AuthorizedKeysFile .ssh/keys\n",
 	})
-	out, errOut, code := lintOut(t, "lint", "--root", "gh", "--policy", "none", "--format", "github")
+	out, errOut, code := lintOut(t, "lint", "--root", "gh", "--openssh", "9.2-debian", "--policy", "none", "--format", "github")
 	if code != exitFindings || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -563,7 +567,7 @@ func TestLintGitHubEscaping(t *testing.T) {
 		"etc/ssh/sshd_config":                   "Include /etc/ssh/sshd_config.d/*.conf\n",
 		"etc/ssh/sshd_config.d/50,a:b%c\r.conf": "ClientAliveCountMax 0\n",
 	})
-	out, _, _ = lintOut(t, "lint", "--root", "gh2", "--policy", "none", "--format", "github")
+	out, _, _ = lintOut(t, "lint", "--root", "gh2", "--openssh", "9.2-debian", "--policy", "none", "--format", "github")
 	wantLine := "::warning file=gh2/etc/ssh/sshd_config.d/50%2Ca%3Ab%25c%0D.conf,line=1,col=21,title=clientalivecountmax-zero::" +
 		"ClientAliveCountMax 0 disables disconnection of unresponsive clients on OpenSSH 9.2 (Debian), as on every OpenSSH from 8.2 on; it does not close idle sessions; write ClientAliveCountMax 3"
 	if diff := gocmp.Diff([]string{wantLine}, lines(t, out)); diff != "" {
@@ -612,7 +616,7 @@ func TestLintSARIFURIEscaping(t *testing.T) {
 		"etc/ssh/sshd_config":          "Include /etc/ssh/sshd_config.d/*.conf\n",
 		"etc/ssh/sshd_config.d/" + odd: "ClientAliveCountMax 0\n",
 	})
-	out, _, code := lintOut(t, "lint", "--root", "odd", "--policy", "none", "--format", "sarif")
+	out, _, code := lintOut(t, "lint", "--root", "odd", "--openssh", "9.2-debian", "--policy", "none", "--format", "sarif")
 	if code != exitFindings {
 		t.Fatalf("exit %d", code)
 	}
@@ -656,7 +660,7 @@ func TestLintManyRoots(t *testing.T) {
 	}
 	policy := filepath.Join(fleet, "policy.conf")
 	// --disable file-permissions: the copies carry this checkout's modes.
-	out, errOut, code := lintOut(t, "lint", "--policy", policy, "--disable", "file-permissions", "--roots-from", "roots.txt")
+	out, errOut, code := lintOut(t, "lint", "--openssh", "9.2-debian", "--policy", policy, "--disable", "file-permissions", "--roots-from", "roots.txt")
 	if code != exitUsage {
 		t.Errorf("exit %d, want %d (two roots are missing)", code, exitUsage)
 	}
@@ -671,7 +675,7 @@ func TestLintManyRoots(t *testing.T) {
 		if strings.HasPrefix(root, "missing") {
 			continue
 		}
-		o, e, c := lintOut(t, "lint", "--policy", policy, "--disable", "file-permissions", "--root", root)
+		o, e, c := lintOut(t, "lint", "--openssh", "9.2-debian", "--policy", policy, "--disable", "file-permissions", "--root", root)
 		if c == exitUsage || e != "" {
 			t.Fatalf("--root %s: exit %d, %s", root, c, e)
 		}

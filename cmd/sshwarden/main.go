@@ -45,7 +45,7 @@ Commands:
   agent       the daemon: warn, then close idle sessions; audit to journald
   report      sum up the agent's audit trail: closes, warnings heeded, per user and rule
   effective   print the effective sshd configuration for a connection
-  version     print the version
+  version     print the version, and the OpenSSH releases it models
   help        print this help
 
 Run "sshwarden COMMAND -h" for the flags of a command.
@@ -60,6 +60,7 @@ type command struct {
 type env struct {
 	stdout, stderr io.Writer
 	policies       policy.Loader // how policies are read: the zero Loader but in tests
+	sshd           string        // this host's sshd, whose release is the default: host.DefaultSSHD but in tests
 }
 
 func main() {
@@ -67,12 +68,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	return runWith(args, stdout, stderr, policy.Loader{})
+	return runWith(args, stdout, stderr, policy.Loader{}, "")
 }
 
-// runWith is run, reading policies with policies.
-func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader) int {
-	e := &env{stdout: stdout, stderr: stderr, policies: policies}
+// runWith is run, reading policies with policies, and telling the host's
+// release from the sshd binary at sshd ("": host.DefaultSSHD).
+func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader, sshd string) int {
+	e := &env{stdout: stdout, stderr: stderr, policies: policies, sshd: sshd}
 	commands := []command{
 		{"lint", runLint},
 		{"effective", runEffective},
@@ -136,5 +138,6 @@ func runVersion(e *env, args []string) int {
 		return code
 	}
 	fmt.Fprintf(e.stdout, "sshwarden %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	writeReleases(e.stdout)
 	return exitOK
 }

@@ -83,8 +83,10 @@ type Applied struct {
 	Ordered []fix.FileChange
 	// Checked says that sshd -t accepted the configuration as it is and
 	// as it will be. When it did not check, Unchecked says why:
-	// [fix.ErrNoSSHD] (sshd is not installed), or why sshd could not run;
-	// the sshdconf model (which Make runs) was the only check.
+	// [fix.ErrNoSSHD] (sshd is not installed), an *[OtherRelease] (the
+	// host's sshd is not the release the configuration was read as), or
+	// why sshd could not run; the sshdconf model of the configuration's
+	// release (which Make runs) was the only check.
 	Checked   bool
 	Unchecked error
 	// Written says the files were replaced.
@@ -125,7 +127,9 @@ func (e *Unfixable) Error() string {
 // atomically ([Write]) and reloads sshd ([Reload]), each step only up to
 // o.Until. A plan without changes stops after StepPlan with no error.
 //
-// Where sshd is not installed, the sshdconf model is the only check.
+// Where sshd is not installed, or is another release than the one the
+// configuration was read as (Config.Release) and Apply does not write this
+// host's own configuration, the sshdconf model is the only check.
 // Where sshd is installed but cannot run (no root for the mount
 // namespace), Apply goes on unchecked unless it writes this host's
 // configuration, which it then refuses. Either way Applied.Unchecked says
@@ -172,17 +176,40 @@ func Apply(ctx context.Context, o ApplyOptions) (*Applied, error) {
 		return res, nil
 	}
 
-	checker := o.Checker
-	if checker == nil {
-		checker = &Checker{Root: o.Root}
-	}
 	cctx, cancel := ctx, context.CancelFunc(func() {})
 	if o.CheckWait > 0 {
 		cctx, cancel = context.WithTimeout(ctx, o.CheckWait)
 	}
 	defer cancel()
-	res.Checked = true
+	checker := o.Checker
+	var other *OtherRelease
+	if checker == nil {
+		// The host's sshd judges the configuration only when it is the
+		// release the configuration was read as: another release's sshd
+		// -t refuses keywords this one has, or takes ones it refuses.
+		// This host's own configuration, once written, is read by this
+		// host's sshd whatever release it was read as: its sshd -t
+		// checks every write of it.
+		err := hostRelease(cctx, cfg.Release())
+		hostWrite := o.Until >= StepWrite && o.Root == ""
+		switch {
+		case err == nil, errors.Is(err, fix.ErrNoSSHD):
+		case errors.As(err, &other):
+			if !hostWrite {
+				res.Unchecked = err
+			}
+		case hostWrite:
+			return fail(StepCheck, fmt.Errorf("telling the release of this host's sshd: %w", err))
+		default:
+			res.Unchecked = err
+		}
+		checker = &Checker{Root: o.Root}
+	}
+	res.Checked = res.Unchecked == nil
 	for _, fixed := range []bool{false, true} {
+		if res.Unchecked != nil {
+			break
+		}
 		var changes []fix.FileChange
 		if fixed {
 			changes = plan.Files

@@ -3,11 +3,13 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sshwarden/sshwarden/internal/host"
+	"github.com/sshwarden/sshwarden/internal/sshdtest"
 	"github.com/sshwarden/sshwarden/sshdconf"
 	"github.com/sshwarden/sshwarden/sshdconf/fix"
 	"github.com/sshwarden/sshwarden/sshdconf/lint"
@@ -149,5 +151,84 @@ func TestApplyUnfixable(t *testing.T) {
 	}
 	if len(unfixable.Findings) == 0 {
 		t.Errorf("Unfixable has no findings")
+	}
+}
+
+// TestApplyOtherRelease: where the host's sshd is another release than the
+// one a --root tree is read as, its sshd -t does not judge the tree: Apply
+// goes on, the model of the release the only check, and says why. This
+// host's own configuration, written, is checked by its sshd whatever
+// release it was read as: that sshd reads it next.
+func TestApplyOtherRelease(t *testing.T) {
+	hostRel, err := host.SSHDRelease(context.Background(), host.DefaultSSHD)
+	if err != nil {
+		sshdtest.Missing(t, "this test needs the host's sshd: "+err.Error())
+	}
+	other := sshdconf.MustRelease("8.7p1")
+	if host.SameRelease(hostRel, other) {
+		other = sshdconf.MustRelease("10.5p1")
+	}
+	root := t.TempDir()
+	main := filepath.Join(root, "etc/ssh/sshd_config")
+	if err := os.MkdirAll(filepath.Dir(main), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, []byte("ClientAliveInterval 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []lint.Requirement{{Keyword: "clientaliveinterval", Max: 300, Pos: sshdconf.Pos{File: "policy", Line: 1}}}
+	load := func(dir string) func() (*sshdconf.Config, error) {
+		return func() (*sshdconf.Config, error) {
+			r, err := sshdconf.OpenRoot(dir)
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() { r.Close() })
+			return sshdconf.Load(r, "/etc/ssh/sshd_config", &sshdconf.LoadOptions{Release: other})
+		}
+	}
+	res, err := host.Apply(context.Background(), host.ApplyOptions{
+		Main: "/etc/ssh/sshd_config", Root: root, Requirements: reqs, Until: host.StepWrite, Load: load(root),
+	})
+	if err != nil {
+		t.Fatalf("Apply: %v, want no error", err)
+	}
+	var o *host.OtherRelease
+	if res.Checked || !errors.As(res.Unchecked, &o) || o.Want != other || !host.SameRelease(o.Host, hostRel) {
+		t.Errorf("Checked, Unchecked = %v, %v; want false, no sshd of %s runs here", res.Checked, res.Unchecked, other)
+	}
+	if want := fmt.Sprintf("no sshd of %s runs here (this host's is %s)", other, hostRel); res.Unchecked != nil && res.Unchecked.Error() != want {
+		t.Errorf("Unchecked = %q, want %q", res.Unchecked, want)
+	}
+	if b, _ := os.ReadFile(main); string(b) != "ClientAliveInterval 300\n" || !res.Written {
+		t.Errorf("on disk: %q (written %v), want the fix written", b, res.Written)
+	}
+
+	// This host's configuration (a file of this host, no --root), written:
+	// the host's sshd -t checks it, though it is another release than the
+	// one the configuration was read as, since it is the sshd that reads
+	// it next. It refuses a configuration whose only host key is missing,
+	// which the model does not look at.
+	if os.Geteuid() != 0 {
+		sshdtest.Missing(t, "sshd -t in a mount namespace needs root")
+	}
+	dir := t.TempDir()
+	own := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(own, []byte("HostKey /nonexistent/ssh_host_ed25519_key\nClientAliveInterval 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = host.Apply(context.Background(), host.ApplyOptions{
+		Main: own, Requirements: reqs, Until: host.StepWrite,
+		Load: func() (*sshdconf.Config, error) {
+			return sshdconf.Load(sshdconf.DirFS("/"), own, &sshdconf.LoadOptions{Release: other})
+		},
+	})
+	var failed *host.ApplyError
+	var refused *fix.SSHDRefused
+	if !errors.As(err, &failed) || failed.Step != host.StepCheck || !errors.As(err, &refused) {
+		t.Errorf("Apply of this host's configuration read as %s: %v, want the host's sshd -t to refuse it", other, err)
+	}
+	if b, _ := os.ReadFile(own); string(b) != "HostKey /nonexistent/ssh_host_ed25519_key\nClientAliveInterval 0\n" {
+		t.Errorf("on disk: %q, want it unchanged", b)
 	}
 }

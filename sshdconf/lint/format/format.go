@@ -23,6 +23,18 @@ type Finding struct {
 	lint.Finding
 	File    string   // the name of Finding.Pos.File to show
 	Related []string // the name to show for each of Finding.Related
+	// Release names the OpenSSH release the finding's configuration was
+	// read as ("10.0-debian", sshdconf.Release.Name); "" when not known.
+	Release string
+}
+
+// Run is what a whole lint run says beside its findings.
+type Run struct {
+	Version string // the tool's version, which SARIF carries
+	// Releases name the OpenSSH releases the run read its configurations
+	// as (sshdconf.Release.Name), in the order first met; JSON and SARIF
+	// carry them.
+	Releases []string
 }
 
 // Names lists the formats Write knows, as --format takes them.
@@ -36,15 +48,22 @@ func Known(name string) bool { return slices.Contains(Names(), name) }
 // otherwise. version is the tool's version, which SARIF carries. An error
 // is a failed write, or an unknown format.
 func Write(out io.Writer, name string, fs []Finding, version string) error {
+	return WriteRun(out, name, fs, Run{Version: version})
+}
+
+// WriteRun is [Write] with what the run says beside its findings: JSON
+// and SARIF name the releases the configurations were read as, at the top
+// and per finding.
+func WriteRun(out io.Writer, name string, fs []Finding, run Run) error {
 	w := bufio.NewWriterSize(out, 64<<10)
 	var err error
 	switch name {
 	case "text":
 		err = Text(w, fs)
 	case "json":
-		err = JSON(w, fs)
+		err = jsonRun(w, fs, run.Releases)
 	case "sarif":
-		err = SARIF(w, fs, version)
+		err = writeSARIF(w, fs, run)
 	case "github":
 		err = GitHub(w, fs)
 	default:

@@ -2,10 +2,12 @@ package format
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,6 +140,70 @@ func TestGitHubEscapeFuncs(t *testing.T) {
 		}
 		if got := ghUnescape(tt.prop); got != tt.in {
 			t.Errorf("unescape(ghProperty(%q)) = %q", tt.in, got)
+		}
+	}
+}
+
+// TestReleases: JSON and SARIF name the releases a run read its
+// configurations as, at the top and per finding; text and GitHub do not
+// change, and Write (no releases) writes what it always did.
+func TestReleases(t *testing.T) {
+	fs := sample()[:2]
+	fs[0].Release = "8.7p1"
+	fs[1].Release = "10.0-debian"
+	run := Run{Version: "1.2.3", Releases: []string{"8.7p1", "10.0-debian"}}
+
+	var b bytes.Buffer
+	if err := WriteRun(&b, "json", fs, run); err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		OpenSSH  []string `json:"openssh"`
+		Findings []struct {
+			OpenSSH string `json:"openssh"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(j.OpenSSH, run.Releases) || len(j.Findings) != 2 || j.Findings[0].OpenSSH != "8.7p1" || j.Findings[1].OpenSSH != "10.0-debian" {
+		t.Errorf("WriteRun(json) = %s, want openssh %q at the top and 8.7p1, 10.0-debian per finding", b.String(), run.Releases)
+	}
+
+	b.Reset()
+	if err := WriteRun(&b, "sarif", fs, run); err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Runs []struct {
+			Properties struct {
+				OpenSSH []string `json:"openssh"`
+			} `json:"properties"`
+			Results []struct {
+				Properties struct {
+					OpenSSH string `json:"openssh"`
+				} `json:"properties"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Runs) != 1 || !slices.Equal(s.Runs[0].Properties.OpenSSH, run.Releases) ||
+		len(s.Runs[0].Results) != 2 || s.Runs[0].Results[1].Properties.OpenSSH != "10.0-debian" {
+		t.Errorf("WriteRun(sarif) = %s, want the run's and each result's property openssh", b.String())
+	}
+
+	for _, f := range []string{"text", "github"} {
+		var with, without bytes.Buffer
+		if err := WriteRun(&with, f, fs, run); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(&without, f, sample()[:2], "1.2.3"); err != nil {
+			t.Fatal(err)
+		}
+		if with.String() != without.String() {
+			t.Errorf("WriteRun(%s) with releases = %q, want %q", f, with.String(), without.String())
 		}
 	}
 }

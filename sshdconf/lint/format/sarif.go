@@ -20,6 +20,14 @@ type sarifLog struct {
 type sarifRun struct {
 	Tool    sarifTool     `json:"tool"`
 	Results []sarifResult `json:"results"`
+	// Properties (a SARIF property bag) name the OpenSSH releases read.
+	Properties *sarifReleases `json:"properties,omitempty"`
+}
+
+// sarifReleases is the property bag of a run ("openssh": the releases the
+// run read its configurations as) and of a result (its file's release).
+type sarifReleases struct {
+	OpenSSH any `json:"openssh"`
 }
 
 type sarifTool struct {
@@ -54,6 +62,7 @@ type sarifResult struct {
 	Message          sarifText       `json:"message"`
 	Locations        []sarifLocation `json:"locations"`
 	RelatedLocations []sarifLocation `json:"relatedLocations,omitempty"`
+	Properties       *sarifReleases  `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -103,6 +112,13 @@ func newLocation(file string, line, col int) sarifLocation {
 // URI (GitHub resolves it against the repository), an absolute one a file:
 // URI.
 func SARIF(w io.Writer, fs []Finding, version string) error {
+	return writeSARIF(w, fs, Run{Version: version})
+}
+
+// writeSARIF is SARIF, with the releases the run read its configurations
+// as in the run's property bag "openssh", and each result's in its own.
+func writeSARIF(w io.Writer, fs []Finding, run Run) error {
+	version := run.Version
 	checks := lint.Checks()
 	index := map[string]int{}
 	var rules []sarifRule
@@ -123,6 +139,9 @@ func SARIF(w io.Writer, fs []Finding, version string) error {
 			l.ID = i + 1
 			res.RelatedLocations = append(res.RelatedLocations, l)
 		}
+		if f.Release != "" {
+			res.Properties = &sarifReleases{OpenSSH: f.Release}
+		}
 		results = append(results, res)
 	}
 	log := sarifLog{
@@ -133,6 +152,9 @@ func SARIF(w io.Writer, fs []Finding, version string) error {
 				InformationURI: "https://github.com/sshwarden/sshwarden", Rules: rules}},
 			Results: results,
 		}},
+	}
+	if len(run.Releases) > 0 {
+		log.Runs[0].Properties = &sarifReleases{OpenSSH: run.Releases}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
