@@ -119,7 +119,10 @@ type Report struct {
 	// ClosesByHour is the number of closes by the hour of the day of their
 	// record, in TimeZone.
 	ClosesByHour [24]int `json:"closes_by_hour"`
-	TimeZone     string  `json:"time_zone"`
+	// ClosesByDay is the number of closes per day (in TimeZone) that had
+	// any, oldest first.
+	ClosesByDay []DayCount `json:"closes_by_day"`
+	TimeZone    string     `json:"time_zone"`
 	// Suggestions are hints that follow from the numbers, each citing
 	// them; not verdicts.
 	Suggestions []string `json:"suggestions"`
@@ -677,6 +680,7 @@ type reportReader struct {
 	idleBuckets     [len(idleBuckets) + 1]int
 	firstUs, lastUs int64
 	recent          recentEntries
+	days            map[string]int         // closes by day
 	life            map[string][]lifecycle // by host
 	lifeN           int
 	lastSeen        map[string]int64 // by host: the last record's time, for lifecycle
@@ -738,6 +742,7 @@ func newReportReader(opt ReportOptions) *reportReader {
 		rules: rowSet{m: map[string]*ReportRow{}},
 		ports: rowSet{m: map[string]*ReportRow{}},
 		pairs: map[[2]*ReportRow]int{},
+		days:  map[string]int{},
 	}
 	if x.loc == nil {
 		x.loc = time.Local
@@ -949,7 +954,12 @@ func (x *reportReader) session(r *rawRecord, t int64, host *ReportRow) {
 		if _, ok := x.pairs[pair]; ok || len(x.pairs) < maxReportKeys {
 			x.pairs[pair]++
 		}
-		x.rep.ClosesByHour[time.UnixMicro(t).In(x.loc).Hour()]++
+		at := time.UnixMicro(t).In(x.loc)
+		x.rep.ClosesByHour[at.Hour()]++
+		day := at.Format(time.DateOnly)
+		if _, ok := x.days[day]; ok || len(x.days) < maxReportKeys {
+			x.days[day]++
+		}
 		if v, ok := decimal.Parse(r.Idle); ok && idle {
 			x.idle.add(v)
 			i := 0
@@ -1010,7 +1020,18 @@ func (x *reportReader) finish() *Report {
 	rep.IdleAtClose = ia
 	rep.Suggestions = x.suggest()
 	rep.Gaps = x.gaps()
+	rep.ClosesByDay = []DayCount{}
+	for d, n := range x.days {
+		rep.ClosesByDay = append(rep.ClosesByDay, DayCount{d, n})
+	}
+	sort.Slice(rep.ClosesByDay, func(i, j int) bool { return rep.ClosesByDay[i].Day < rep.ClosesByDay[j].Day })
 	return rep
+}
+
+// DayCount is a number of closes on a day ("2026-12-07").
+type DayCount struct {
+	Day    string `json:"day"`
+	Closes int    `json:"closes"`
 }
 
 // Gap is a period the agent did not run on a host: no session was

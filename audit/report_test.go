@@ -741,7 +741,7 @@ func TestReportJSON(t *testing.T) {
 	wantKeys := []string{
 		"warned", "closed", "heeded", "closed_by_reason", "warn_failed", "close_failed",
 		"dry_run", "first", "last", "records", "lost_records", "skipped",
-		"by_host", "by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "time_zone", "suggestions", "gaps",
+		"by_host", "by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "closes_by_day", "time_zone", "suggestions", "gaps",
 	}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("JSON keys (-want +got):\n%s\n%s", diff, b)
@@ -765,6 +765,8 @@ func TestReportJSON(t *testing.T) {
 		"by_host":          `[{"key":"","warned":2,"closed":1,"heeded":1,"close_failed":0}]`,
 		"skipped":          `{}`,
 		"suggestions":      `[]`,
+		"closes_by_day":    `[{"day":"2026-11-22","closes":1}]`,
+		"gaps":             `[]`,
 		"idle_at_close": `{"count":1,"median_seconds":900,"p90_seconds":900,"max_seconds":900,"resolution_seconds":1,` +
 			`"buckets":[{"le_seconds":300,"count":0},{"le_seconds":900,"count":1},{"le_seconds":1800,"count":0},{"le_seconds":3600,"count":0},{"le_seconds":7200,"count":0},{"le_seconds":14400,"count":0},{"count":0}]}`,
 	} {
