@@ -117,12 +117,21 @@ func channelTimeout(cfg *sshdconf.Config, g *sshdconf.Effective, rel *sshdconf.R
 		m.Configured = true
 		at := posOf(d.Pos)
 		if rel.Before("10.5") {
-			m.note("%s: ChannelTimeout in a Match block (%s) is printed by sshd -T but not applied to the session by %s (fixed in 10.5)", at, strings.Join(d.Match.Args, " "), rel)
+			m.note("%s: ChannelTimeout in a Match block (%s) is printed by sshd -T but not applied to the session by %s (fixed in 10.5)%s", at, strings.Join(d.Match.Args, " "), rel, lineText(d))
 		} else {
 			m.note("%s: ChannelTimeout %s applies only to connections matching Match %s", at, strings.Join(d.Args, " "), strings.Join(d.Match.Args, " "))
 		}
 	}
 	return m
+}
+
+// lineText is the directive's line as written (comments included), for
+// an auditor to find it: ": `...`", or "" without a syntax line.
+func lineText(d *sshdconf.Directive) string {
+	if d.Line == nil {
+		return ""
+	}
+	return ": `" + strings.TrimSpace(d.Line.Text()) + "`"
 }
 
 // channelLimit returns the timeout a ChannelTimeout value gives the
