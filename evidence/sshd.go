@@ -190,6 +190,16 @@ func unusedTimeout(cfg *sshdconf.Config, g *sshdconf.Effective) Mechanism {
 		m.closes(KindForward, time.Duration(secs)*time.Second)
 		m.note("closes a connection once it has had no open channel for this long: ssh -N, and a connection whose channels ChannelTimeout closed")
 	}
+	// Unlike ChannelTimeout, a Match block's UnusedConnectionTimeout
+	// reaches the session (measured on 9.2 and 10.0,
+	// internal/sshdtest/claims_test.go).
+	for _, d := range cfg.Directives() {
+		if d.Match == nil || d.MatchAll() || d.Keyword == nil || d.Keyword.Name != "UnusedConnectionTimeout" {
+			continue
+		}
+		m.Configured = true
+		m.note("%s: UnusedConnectionTimeout %s applies to the connections matching Match %s", posOf(d.Pos), strings.Join(d.Args, " "), strings.Join(d.Match.Args, " "))
+	}
 	return m
 }
 
