@@ -36,8 +36,8 @@ build:
 # Prometheus server starts on this machine.
 DEPS_PKGS := openssh-server openssh-client util-linux patch dbus-daemon iproute2 procps systemd lintian rpm man-db groff-base debootstrap systemd-container perl
 DEPS_CMDS := /usr/sbin/sshd ssh-keygen unshare setpriv patch dbus-daemon ss ps journalctl lintian rpm man dpkg-deb debootstrap systemd-nspawn perl
-FLEET_PKGS := git ansible-core python3-apt systemd-journal-remote pre-commit shellcheck
-FLEET_CMDS := git ansible-playbook /lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-upload pre-commit shellcheck
+FLEET_PKGS := git ansible-core python3-apt systemd-journal-remote pre-commit shellcheck chromium
+FLEET_CMDS := git ansible-playbook /lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-upload pre-commit shellcheck chromium
 PROMTOOL := bin/promtool
 deps:
 	@missing=; for c in $(DEPS_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \

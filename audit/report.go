@@ -119,10 +119,19 @@ type Report struct {
 	// ClosesByHour is the number of closes by the hour of the day of their
 	// record, in TimeZone.
 	ClosesByHour [24]int `json:"closes_by_hour"`
-	TimeZone     string  `json:"time_zone"`
+	// ClosesByDay is the number of closes per day (in TimeZone) that had
+	// any, oldest first.
+	ClosesByDay []DayCount `json:"closes_by_day"`
+	TimeZone    string     `json:"time_zone"`
 	// Suggestions are hints that follow from the numbers, each citing
 	// them; not verdicts.
 	Suggestions []string `json:"suggestions"`
+	// Gaps are the periods the agent did not run, per host, found from
+	// its agent-started and agent-stopped records (in time order, as
+	// journalctl gives them). GapsTruncated says more lifecycle records
+	// were read than are kept (maxLifecycle): the gaps are of the first.
+	Gaps          []Gap `json:"gaps"`
+	GapsTruncated bool  `json:"gaps_truncated,omitempty"`
 
 	loc *time.Location
 }
@@ -671,6 +680,10 @@ type reportReader struct {
 	idleBuckets     [len(idleBuckets) + 1]int
 	firstUs, lastUs int64
 	recent          recentEntries
+	days            map[string]int         // closes by day
+	life            map[string][]lifecycle // by host
+	lifeN           int
+	lastSeen        map[string]int64 // by host: the last record's time, for lifecycle
 }
 
 // recentEntries remembers the hashes of the last repeatWindow journal
@@ -729,6 +742,7 @@ func newReportReader(opt ReportOptions) *reportReader {
 		rules: rowSet{m: map[string]*ReportRow{}},
 		ports: rowSet{m: map[string]*ReportRow{}},
 		pairs: map[[2]*ReportRow]int{},
+		days:  map[string]int{},
 	}
 	if x.loc == nil {
 		x.loc = time.Local
@@ -823,6 +837,14 @@ func (x *reportReader) line(b []byte) {
 	// The host is journald's _HOSTNAME of the line, also for a record
 	// found in its MESSAGE: the agent's stderr lines carry none.
 	host := x.hosts.get(x.rec.Host)
+	switch action {
+	case ActionAgentStarted, ActionAgentStopped:
+		x.lifecycleRecord(string(x.rec.Host), t, action == ActionAgentStarted)
+	}
+	if x.lastSeen == nil {
+		x.lastSeen = map[string]int64{}
+	}
+	x.lastSeen[string(x.rec.Host)] = t
 	if session {
 		x.session(r, t, host)
 	} else if action == ActionError {
@@ -932,7 +954,12 @@ func (x *reportReader) session(r *rawRecord, t int64, host *ReportRow) {
 		if _, ok := x.pairs[pair]; ok || len(x.pairs) < maxReportKeys {
 			x.pairs[pair]++
 		}
-		x.rep.ClosesByHour[time.UnixMicro(t).In(x.loc).Hour()]++
+		at := time.UnixMicro(t).In(x.loc)
+		x.rep.ClosesByHour[at.Hour()]++
+		day := at.Format(time.DateOnly)
+		if _, ok := x.days[day]; ok || len(x.days) < maxReportKeys {
+			x.days[day]++
+		}
 		if v, ok := decimal.Parse(r.Idle); ok && idle {
 			x.idle.add(v)
 			i := 0
@@ -992,7 +1019,104 @@ func (x *reportReader) finish() *Report {
 	}
 	rep.IdleAtClose = ia
 	rep.Suggestions = x.suggest()
+	rep.Gaps = x.gaps()
+	rep.ClosesByDay = []DayCount{}
+	for d, n := range x.days {
+		rep.ClosesByDay = append(rep.ClosesByDay, DayCount{d, n})
+	}
+	sort.Slice(rep.ClosesByDay, func(i, j int) bool { return rep.ClosesByDay[i].Day < rep.ClosesByDay[j].Day })
 	return rep
+}
+
+// DayCount is a number of closes on a day ("2026-12-07").
+type DayCount struct {
+	Day    string `json:"day"`
+	Closes int    `json:"closes"`
+}
+
+// Gap is a period the agent did not run on a host: no session was
+// watched, warned or closed there.
+type Gap struct {
+	Host string `json:"host"`
+	// From is the agent-stopped record that began it. For an agent that
+	// ended without one (killed, crashed, the machine lost power), Clean
+	// is false and From is the host's last record before the next start,
+	// the latest time the agent is known to have run (zero when none was
+	// read).
+	From  time.Time `json:"from,omitzero"`
+	Clean bool      `json:"clean"`
+	// To is the agent-started record that ended it; zero when the agent
+	// had not started again by the end of the records read.
+	To time.Time `json:"to,omitzero"`
+}
+
+// lifecycle is an agent-started or agent-stopped record of a host, with
+// the time of the host's last record read before it.
+type lifecycle struct {
+	t, before int64 // µs; before is 0 when no record came before
+	start     bool
+}
+
+// maxLifecycle bounds the lifecycle records kept for Gaps.
+const maxLifecycle = 10000
+
+// lifecycleRecord keeps an agent-started or agent-stopped record of host
+// at t.
+func (x *reportReader) lifecycleRecord(host string, t int64, start bool) {
+	if x.lifeN >= maxLifecycle {
+		x.rep.GapsTruncated = true
+		return
+	}
+	if x.life == nil {
+		x.life = map[string][]lifecycle{}
+	}
+	x.lifeN++
+	x.life[host] = append(x.life[host], lifecycle{t: t, before: x.lastSeen[host], start: start})
+}
+
+// gaps turns the lifecycle records of each host into the periods the
+// agent did not run.
+func (x *reportReader) gaps() []Gap {
+	out := []Gap{}
+	hosts := make([]string, 0, len(x.life))
+	for h := range x.life {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	at := func(us int64) time.Time {
+		if us == 0 {
+			return time.Time{}
+		}
+		return time.UnixMicro(us).In(x.loc)
+	}
+	for _, h := range hosts {
+		ev := x.life[h]
+		sort.SliceStable(ev, func(i, j int) bool { return ev[i].t < ev[j].t })
+		running := false // known to run: a start was read, and no stop since
+		var open *Gap
+		for i, e := range ev {
+			switch {
+			case !e.start && running:
+				running = false
+				out = append(out, Gap{Host: h, From: at(e.t), Clean: true})
+				open = &out[len(out)-1]
+			case !e.start:
+				// A stop with no start before it: it ran before the range.
+				out = append(out, Gap{Host: h, From: at(e.t), Clean: true})
+				open = &out[len(out)-1]
+			case open != nil:
+				open.To, open, running = at(e.t), nil, true
+			case running || i == 0 && e.before != 0:
+				// A start while running (or after other records): the
+				// previous run ended without a stop record.
+				out = append(out, Gap{Host: h, From: at(e.before), To: at(e.t)})
+				running = true
+			default:
+				running = true // the first run seen
+			}
+		}
+	}
+	return out
 }
 
 // percentOf is 100*a/b rounded.

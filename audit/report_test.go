@@ -741,7 +741,7 @@ func TestReportJSON(t *testing.T) {
 	wantKeys := []string{
 		"warned", "closed", "heeded", "closed_by_reason", "warn_failed", "close_failed",
 		"dry_run", "first", "last", "records", "lost_records", "skipped",
-		"by_host", "by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "time_zone", "suggestions",
+		"by_host", "by_user", "by_rule", "by_local_port", "idle_at_close", "closes_by_hour", "closes_by_day", "time_zone", "suggestions", "gaps",
 	}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("JSON keys (-want +got):\n%s\n%s", diff, b)
@@ -765,6 +765,8 @@ func TestReportJSON(t *testing.T) {
 		"by_host":          `[{"key":"","warned":2,"closed":1,"heeded":1,"close_failed":0}]`,
 		"skipped":          `{}`,
 		"suggestions":      `[]`,
+		"closes_by_day":    `[{"day":"2026-11-22","closes":1}]`,
+		"gaps":             `[]`,
 		"idle_at_close": `{"count":1,"median_seconds":900,"p90_seconds":900,"max_seconds":900,"resolution_seconds":1,` +
 			`"buckets":[{"le_seconds":300,"count":0},{"le_seconds":900,"count":1},{"le_seconds":1800,"count":0},{"le_seconds":3600,"count":0},{"le_seconds":7200,"count":0},{"le_seconds":14400,"count":0},{"count":0}]}`,
 	} {
@@ -1347,5 +1349,41 @@ func TestReportRepeat(t *testing.T) {
 	}
 	if r.repeated(&first, &first) {
 		t.Error("an entry older than the window is still remembered")
+	}
+}
+
+// TestReportGaps: the periods the agent did not run, per host, from its
+// start and stop records: a clean stop and start, a start with no stop
+// before it (killed: the gap begins at the host's last record), a stop
+// with no start after it, and a host whose agent never stopped.
+func TestReportGaps(t *testing.T) {
+	t.Parallel()
+	life := func(sec int64, action, host string) string {
+		return jline(sec, "SSHWARDEN_ACTION="+action, "MESSAGE_ID="+MessageID(action), "_HOSTNAME="+host)
+	}
+	rep := readLines(t, []string{
+		life(0, ActionAgentStarted, "a"),
+		life(0, ActionAgentStarted, "b"),
+		act(100, "warn", "1", "_HOSTNAME=a"),
+		life(200, ActionAgentStopped, "a"), // clean: a is down 200..300
+		life(300, ActionAgentStarted, "a"),
+		act(400, "warn", "1", "_HOSTNAME=a"), // a killed after 400
+		life(900, ActionAgentStarted, "a"),   // a down 400..900, unclean
+		life(950, ActionAgentStopped, "a"),   // a down from 950 on
+		act(500, "warn", "2", "_HOSTNAME=b"), // b never stops
+		life(50, ActionAgentStopped, "c"),    // c ran before the range, down from 50 on
+	}, ReportOptions{Location: time.UTC})
+	at := func(sec int64) time.Time { return time.Unix(reportBase+sec, 0).UTC() }
+	want := []Gap{
+		{Host: "a", From: at(200), Clean: true, To: at(300)},
+		{Host: "a", From: at(400), To: at(900)},
+		{Host: "a", From: at(950), Clean: true},
+		{Host: "c", From: at(50), Clean: true},
+	}
+	if diff := cmp.Diff(want, rep.Gaps); diff != "" {
+		t.Errorf("Gaps (-want +got):\n%s", diff)
+	}
+	if rep.GapsTruncated {
+		t.Error("GapsTruncated with 7 lifecycle records")
 	}
 }

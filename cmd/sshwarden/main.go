@@ -33,6 +33,7 @@ Examples:
   sshwarden sessions                           # who is logged in over SSH, idle for how long
   sshwarden agent --dry-run --once             # what the agent would do now
   sshwarden report --since 7d                  # what the agent did this week, per user and rule
+  sshwarden evidence --profile pci             # what closes idle SSH sessions here, for an auditor
   sshwarden effective                          # what sshd uses, like sshd -T
   sshwarden effective --explain clientaliveinterval
   sshwarden effective -C user=alice,host=h,addr=192.0.2.1,laddr=192.0.2.2,lport=22
@@ -44,6 +45,7 @@ Commands:
   sessions    list the live SSH sessions, with their idle time
   agent       the daemon: warn, then close idle sessions; audit to journald
   report      sum up the agent's audit trail: closes, warnings heeded, per user and rule
+  evidence    what closes idle SSH sessions here, per kind, with the proof (text, JSON, HTML)
   effective   print the effective sshd configuration for a connection
   version     print the version, and the OpenSSH releases it models
   help        print this help
@@ -82,6 +84,7 @@ func runWith(args []string, stdout, stderr io.Writer, policies policy.Loader, ss
 		{"sessions", runSessions},
 		{"agent", runAgent},
 		{"report", runReport},
+		{"evidence", runEvidence},
 		{"version", runVersion},
 		{"help", func(e *env, _ []string) int { fmt.Fprint(e.stdout, usage); return exitOK }},
 	}

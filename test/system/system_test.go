@@ -131,6 +131,7 @@ install -m 600 -o alice -g alice /root/.ssh/alice.pub /home/alice/.ssh/authorize
 	t.Run("reload", func(t *testing.T) { checkReload(t, c) })
 	t.Run("enforce-config", func(t *testing.T) { checkEnforceConfig(t, c) })
 	t.Run("watchdog", func(t *testing.T) { checkWatchdog(t, c) })
+	t.Run("evidence", func(t *testing.T) { checkEvidence(t, c) })
 }
 
 // checkService: the packaged unit runs, Type=notify (so active means
