@@ -21,7 +21,7 @@ import (
 	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
-const evidenceUsage = `usage: sshwarden evidence [-f FILE] [--root DIR] [--policy P] [--profile pci|cis|stig]
+const evidenceUsage = `usage: sshwarden evidence [-f FILE] [--root DIR] [--openssh VERSION] [--policy P] [--profile pci|cis|stig]
                           [--since TIME] [--format text|json|html] [-o FILE]
                           [--input FILE|-]
 
@@ -102,6 +102,7 @@ func runEvidence(e *env, args []string) int {
 		fsys = r
 	}
 	src.FS = fsys
+	cf.resolve(e)
 	cfg, _, err := cf.load()
 	src.SSHD, src.SSHDErr = cfg, err
 	src.Policy, src.PolicyErr = readPolicy(fsys, *policyName)
