@@ -61,7 +61,9 @@ type Options struct {
 	RootLogin bool
 	// Binary, when set, is the sshd to run instead of /usr/sbin/sshd (on
 	// the host, not with Root): an absolute path, for example a copy that
-	// the test replaces under live sessions as an upgrade does.
+	// the test replaces under live sessions as an upgrade does, or an
+	// upstream release `make openssh` built (internal/oracle's
+	// FindRelease(name).SSHD()), releases before 9.2 included.
 	Binary string
 }
 

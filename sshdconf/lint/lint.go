@@ -5,6 +5,10 @@
 // string, and a Run function that reports [Finding]s through a [Pass]. A
 // finding may carry text edits that fix it; `sshwarden fix` only applies
 // edits. The checks live one per file in this package; [Checks] lists them.
+//
+// A check whose truth depends on the OpenSSH release follows the release the
+// configuration was read as ([sshdconf.Config.Release]) and names it in its
+// message; advice never recommends a keyword that release refuses.
 package lint
 
 import (
