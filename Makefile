@@ -108,10 +108,12 @@ RELEASES    ?= 8.0p1 8.2p1 8.4p1 8.7p1 8.9p1 9.6p1 9.9p2 10.2p1 10.5p1
 openssh:
 	bash test/openssh.sh $(ROOTS_DIR) $(OPENSSH_SRC) $(RELEASES)
 
-# The upstream releases every `make test` compares with, besides the host's
-# 9.2 and the Debian roots (internal/oracle.CIReleases): RHEL 9's 8.7p1,
-# Ubuntu 24.04's 9.6p1 and the newest tag.
-CI_RELEASES ?= 8.7p1 9.6p1 10.5p1
+# The upstream releases every `make test` runs, besides the host's 9.2 and
+# the Debian roots: the oracles of internal/oracle.CIReleases (RHEL 9's
+# 8.7p1, Ubuntu 24.04's 9.6p1, the newest tag), and 8.0p1 and 8.2p1, whose
+# live sshd measures the ClientAliveCountMax 0 claim on both sides of its
+# change (internal/sshdtest).
+CI_RELEASES ?= 8.0p1 8.2p1 8.7p1 9.6p1 10.5p1
 openssh-ci:
 	ROOTS= bash test/openssh.sh $(ROOTS_DIR) $(OPENSSH_SRC) $(CI_RELEASES)
 

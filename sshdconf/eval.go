@@ -3,7 +3,6 @@ package sshdconf
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -356,22 +355,4 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		return false
 	}
 	return true
-}
-
-// versionLess reports whether OpenSSH version a is older than b ("9.2" < "10.0").
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
