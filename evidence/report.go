@@ -280,8 +280,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("  warned %d, closed %d (idle %d, max-session-time %d), heeded %d, failed closes %d, records %d\n",
 			r.Trail.Warned, r.Trail.Closed, r.Trail.ClosedByReason[audit.ReasonIdle], r.Trail.ClosedByReason[audit.ReasonMaxSessionTime],
 			r.Trail.Heeded, r.Trail.CloseFailed, r.Trail.Records)
-		if len(r.Trail.Gaps) == 0 {
-			p("  agent gaps: none recorded\n")
+		switch {
+		case r.Trail.Records == 0:
+			p("  no record of the agent in this period: it did not run here, or its journal is kept elsewhere\n")
+		case len(r.Trail.Gaps) == 0:
+			p("  agent gaps: none (no stop and no restart without one in this period)\n")
 		}
 		for _, g := range r.Trail.Gaps {
 			p("  agent not running on %s: %s\n", orNone(g.Host, "this host"), gapText(g))
