@@ -711,3 +711,36 @@ func TestLintWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRootsRelease reads the release at the end of a --roots-from
+// line: " --openssh VERSION" or "--openssh=VERSION", after spaces or tabs;
+// a directory whose name has spaces keeps them.
+func TestReadRootsRelease(t *testing.T) {
+	t.Parallel()
+	list := "hosts/web1\nhosts/rhel9 --openssh 8.7\nhosts/deb13\t--openssh=10.0-debian\nhosts/my host  --openssh  9.6p1\nhosts/plain host\n"
+	got, err := readRoots("-", strings.NewReader(list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ dir, rel string }{
+		{"hosts/web1", ""}, {"hosts/rhel9", "8.7p1"}, {"hosts/deb13", "10.0-debian"},
+		{"hosts/my host", "9.6p1"}, {"hosts/plain host", ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("readRoots = %d roots, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		rel := ""
+		if got[i].rel != nil {
+			rel = got[i].rel.Name()
+		}
+		if got[i].dir != w.dir || rel != w.rel || got[i].origin != fmt.Sprintf("stdin:%d", i+1) {
+			t.Errorf("root %d = %q %q (%s), want %q %q", i, got[i].dir, rel, got[i].origin, w.dir, w.rel)
+		}
+	}
+	for _, bad := range []string{"hosts/a --openssh\n", "hosts/a --openssh 7.0\n", "hosts/a --openssh 8.7 extra\n"} {
+		if _, err := readRoots("-", strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "stdin:1: ") {
+			t.Errorf("readRoots(%q) = %v, want an error at stdin:1", bad, err)
+		}
+	}
+}

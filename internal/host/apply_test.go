@@ -217,7 +217,7 @@ func TestApplyOtherRelease(t *testing.T) {
 	if err := os.WriteFile(own, []byte("HostKey /nonexistent/ssh_host_ed25519_key\nClientAliveInterval 0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err = host.Apply(context.Background(), host.ApplyOptions{
+	_, err = host.Apply(context.Background(), host.ApplyOptions{
 		Main: own, Requirements: reqs, Until: host.StepWrite,
 		Load: func() (*sshdconf.Config, error) {
 			return sshdconf.Load(sshdconf.DirFS("/"), own, &sshdconf.LoadOptions{Release: other})
