@@ -2,6 +2,8 @@ package system_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +78,19 @@ func checkEvidence(t *testing.T, c *container) {
 	// ssh -N is left to sshd, which has no UnusedConnectionTimeout here.
 	if code != 1 || ev.OK {
 		t.Errorf("%s: exit %d, ok %v with ssh -N never closed; want 1", c.suite, code, ev.OK)
+	}
+	// The text and HTML an admin would hand an auditor, kept when
+	// SSHWARDEN_EVIDENCE_SHOTS names a folder (the README's example).
+	text, _, _ := c.try(nil, time.Minute, "sshwarden", "evidence", "--profile", "pci", "--since", "1d")
+	t.Logf("%s: sshwarden evidence --profile pci:\n%s", c.suite, text)
+	if dir := os.Getenv("SSHWARDEN_EVIDENCE_SHOTS"); dir != "" {
+		c.run(t, "sshwarden", "evidence", "--profile", "pci", "--since", "1d", "--format", "html", "-o", "/root/evidence.html")
+		html := c.run(t, "cat", "/root/evidence.html")
+		for name, data := range map[string]string{c.suite + "-evidence.txt": text, c.suite + "-evidence.html": html} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
 	}
 	unclean := false
 	for _, g := range ev.Trail.Gaps {
