@@ -84,7 +84,9 @@ func checkEvidence(t *testing.T, c *container) {
 	text, _, _ := c.try(nil, time.Minute, "sshwarden", "evidence", "--profile", "pci", "--since", "1d")
 	t.Logf("%s: sshwarden evidence --profile pci:\n%s", c.suite, text)
 	if dir := os.Getenv("SSHWARDEN_EVIDENCE_SHOTS"); dir != "" {
-		c.run(t, "sshwarden", "evidence", "--profile", "pci", "--since", "1d", "--format", "html", "-o", "/root/evidence.html")
+		if _, stderr, err := c.try(nil, time.Minute, "sshwarden", "evidence", "--profile", "pci", "--since", "1d", "--format", "html", "-o", "/root/evidence.html"); exitCode(err) > 1 {
+			t.Fatalf("%s: evidence --format html: %v\n%s", c.suite, err, stderr)
+		}
 		html := c.run(t, "cat", "/root/evidence.html")
 		for name, data := range map[string]string{c.suite + "-evidence.txt": text, c.suite + "-evidence.html": html} {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
