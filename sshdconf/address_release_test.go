@@ -19,7 +19,7 @@ import (
 var addressReleases = []string{"8.7p1", "9.6p1", "10.0-debian", "10.5p1"}
 
 // addressKeys are the keywords addressCases set in their Match blocks.
-var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries"}
+var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries", "listenaddress"}
 
 // TestAddressCasesAcrossReleases compares the model of each release with
 // that release's sshd on addressCases: whether sshd -t accepts the tree,
@@ -121,14 +121,14 @@ func compareAddressCase(t *testing.T, o *oracle.Oracle, rel *sshdconf.Release, s
 // keyValues picks the addressKeys out of sshd -T output, keywords in lower
 // case (10.5 prints them in mixed case).
 func keyValues(out string) string {
-	vals := map[string]string{}
+	vals := map[string][]string{}
 	for _, line := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(line, " ")
-		vals[strings.ToLower(k)] = v
+		vals[strings.ToLower(k)] = append(vals[strings.ToLower(k)], v)
 	}
 	var b strings.Builder
 	for _, k := range addressKeys {
-		if v, ok := vals[k]; ok {
+		for _, v := range vals[k] {
 			fmt.Fprintf(&b, "%s %s, ", k, v)
 		}
 	}
