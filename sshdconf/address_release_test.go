@@ -19,7 +19,7 @@ import (
 var addressReleases = []string{"8.7p1", "9.6p1", "10.0-debian", "10.5p1"}
 
 // addressKeys are the keywords addressCases set in their Match blocks.
-var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries", "listenaddress"}
+var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries", "listenaddress", "permittty", "allowtcpforwarding", "allowagentforwarding"}
 
 // TestAddressCasesAcrossReleases compares the model of each release with
 // that release's sshd on addressCases: whether sshd -t accepts the tree,
@@ -42,6 +42,13 @@ func TestAddressCasesAcrossReleases(t *testing.T) {
 			}
 			services := sshdconf.ServicesFile(os.DirFS(root))
 			for _, c := range addressCases {
+				if rel.Before("8.2") && strings.HasPrefix(c.name, "spec-empty-fields") {
+					// 8.0's sshd dies at any Match criterion whose field
+					// a spec lacks ("'Match Host' in configuration but
+					// 'host' not in connection test specification."): a
+					// Match criteria difference, not a spec one.
+					continue
+				}
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()
 					compareAddressCase(t, o, rel, services, c)

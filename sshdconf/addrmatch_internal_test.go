@@ -241,3 +241,29 @@ func TestResolveListenZones(t *testing.T) {
 		}
 	}
 }
+
+func TestConnSpecEmptyFields(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, str string }{
+		{"user=,host=h,rdomain=", "user=,host=h,rdomain="},
+		{"user=,user=alice", "user=alice"},
+		{"user=alice,user=", "user="},
+		{"addr=,laddr=", ""},
+	} {
+		c, err := ParseConnSpec(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.String(); got != tt.str {
+			t.Errorf("ParseConnSpec(%q).String() = %q, want %q", tt.in, got, tt.str)
+		}
+	}
+	c, _ := ParseConnSpec("user=")
+	if !c.given(c.User, specUser) || c.given(c.Host, specHost) {
+		t.Errorf("ParseConnSpec(user=): user given %v, host given %v; want true, false", c.given(c.User, specUser), c.given(c.Host, specHost))
+	}
+	var zero ConnSpec
+	if zero.given(zero.User, specUser) {
+		t.Errorf("the zero ConnSpec gives a user")
+	}
+}

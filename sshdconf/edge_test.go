@@ -513,6 +513,15 @@ var addressCases = []edgeCase{
 		specs: []string{"lport=ssh", "lport=http", "lport=www", "lport=domain", "lport=SSH", "lport=nosuch", "lport=tftp",
 			"lport=", "lport=65536", "lport=-1", "lport=+22", "user=x,lport=nosuch", "lport=ssh,,lport=nosuch", "lport=ssh,user=alice"}},
 	{name: "spec-lport-service-no-match", files: conf("X11Forwarding yes\n"), specs: []string{"lport=ssh", "lport=nosuch", "lport=http,addr=fe80::1%lo"}},
+	// user=, host=, rdomain= give the field as "" (xstrdup), which "*"
+	// matches; Match Group then finds no user ""; addr= and laddr= do
+	// not parse, so no address entry matches.
+	{name: "spec-empty-fields", files: conf("Match User *\n\tX11Forwarding yes\nMatch Host *\n\tMaxSessions 2\nMatch RDomain *\n\tMaxAuthTries 2\n" +
+		"Match Group *\n\tPermitTTY no\nMatch Address *\n\tAllowTcpForwarding no\nMatch LocalAddress *\n\tAllowAgentForwarding no\n"),
+		specs: []string{"user=,host=,rdomain=,addr=10.1.2.3", "user=,host=,rdomain=,addr=,laddr=", "user=", "host=", "rdomain=", "addr=", "laddr=",
+			"user=alice,user=", "user=,user=alice", "host=,host=h1"}},
+	{name: "spec-empty-fields-patterns", files: conf("Match User !root,*\n\tX11Forwarding yes\nMatch Host ?*\n\tMaxSessions 2\nMatch RDomain *,!eth*\n\tMaxAuthTries 2\n"),
+		specs: []string{"user=,host=,rdomain=", "user=bob,host=x"}},
 	{name: "spec-bad-fields", files: conf("Match User alice\n\tX11Forwarding yes\n"),
 		specs: []string{"bogus=1", "user=alice,bogus", "User=alice", "user=alice,lport", "user=alice,,bogus=1"}},
 }
@@ -528,16 +537,6 @@ var knownMismatches = []edgeCase{
 	{name: "hostkey-only-none", files: conf("HostKey none\n")},
 	{name: "hostkey-only-missing", files: conf("HostKey /etc/ssh/nonexistent_key\n")},
 	{name: "hostkey-not-a-key", files: conf("HostKey /etc/ssh/sshd_config\n")},
-
-	// -C user=,host=,rdomain= set the fields to "" (parse_server_match_testspec
-	// xstrdup's them): sshd then matches "" against the patterns, so
-	// "Match User *", "Match Host *" and "Match RDomain *" match. The model's
-	// ConnSpec uses "" for "not given" and match.go matchCfgLine treats it as
-	// a missing field (no match):
-	//   sshd: x11forwarding yes, maxsessions 2, maxauthtries 2
-	//   model: x11forwarding no, maxsessions 10, maxauthtries 6
-	{name: "spec-empty-fields", files: conf("Match User *\n\tX11Forwarding yes\nMatch Host *\n\tMaxSessions 2\nMatch RDomain *\n\tMaxAuthTries 2\n"),
-		specs: []string{"user=,host=,rdomain=,addr=10.1.2.3"}},
 
 	// On Linux, valid_rdomain is sys_valid_rdomain (openbsd-compat/port-net.c):
 	// it accepts any interface SO_BINDTODEVICE takes (here lo, eth0), and
