@@ -19,7 +19,7 @@ import (
 var addressReleases = []string{"8.7p1", "9.6p1", "10.0-debian", "10.5p1"}
 
 // addressKeys are the keywords addressCases set in their Match blocks.
-var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries"}
+var addressKeys = []string{"x11forwarding", "maxsessions", "maxauthtries", "listenaddress", "permittty", "allowtcpforwarding", "allowagentforwarding"}
 
 // TestAddressCasesAcrossReleases compares the model of each release with
 // that release's sshd on addressCases: whether sshd -t accepts the tree,
@@ -42,6 +42,13 @@ func TestAddressCasesAcrossReleases(t *testing.T) {
 			}
 			services := sshdconf.ServicesFile(os.DirFS(root))
 			for _, c := range addressCases {
+				if rel.Before("8.2") && strings.HasPrefix(c.name, "spec-empty-fields") {
+					// 8.0's sshd dies at any Match criterion whose field
+					// a spec lacks ("'Match Host' in configuration but
+					// 'host' not in connection test specification."): a
+					// Match criteria difference, not a spec one.
+					continue
+				}
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()
 					compareAddressCase(t, o, rel, services, c)
@@ -121,14 +128,14 @@ func compareAddressCase(t *testing.T, o *oracle.Oracle, rel *sshdconf.Release, s
 // keyValues picks the addressKeys out of sshd -T output, keywords in lower
 // case (10.5 prints them in mixed case).
 func keyValues(out string) string {
-	vals := map[string]string{}
+	vals := map[string][]string{}
 	for _, line := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(line, " ")
-		vals[strings.ToLower(k)] = v
+		vals[strings.ToLower(k)] = append(vals[strings.ToLower(k)], v)
 	}
 	var b strings.Builder
 	for _, k := range addressKeys {
-		if v, ok := vals[k]; ok {
+		for _, v := range vals[k] {
 			fmt.Fprintf(&b, "%s %s, ", k, v)
 		}
 	}

@@ -46,19 +46,34 @@ func maskSyntaxOf(r *Release) maskSyntax {
 // addrRules is how one sshd reads address lists: the network interfaces
 // its zone names resolve to, and its mask syntax.
 type addrRules struct {
-	ifIndex func(name string) (uint32, bool) // nil: numeric zones only
-	mask    maskSyntax
+	ifs  Interfaces // nil: numeric zones only
+	mask maskSyntax
 }
 
 // addrRules returns the rules of the sshd reading the configuration.
 func (e *evaluator) addrRules() addrRules {
-	return addrRules{ifIndex: e.c.opt.Interfaces, mask: maskSyntaxOf(e.c.rel)}
+	return addrRules{ifs: e.c.opt.Interfaces, mask: maskSyntaxOf(e.c.rel)}
 }
 
-// HostInterfaces resolves a network interface name of the host this runs
-// on to its index, as if_nametoindex does: the default of
-// [LoadOptions.Interfaces].
-func HostInterfaces(name string) (uint32, bool) {
+// Interfaces are the network interfaces of the host sshd runs on, which
+// IPv6 zone ids name ("fe80::1%eth0") in Match Address, Match LocalAddress,
+// AllowUsers and DenyUsers (user@ADDR), ListenAddress and the addresses of
+// a [ConnSpec]. A numeric zone ("%2") needs no lookup.
+type Interfaces interface {
+	// Index returns the index of the interface called name, as
+	// if_nametoindex does, and whether there is one.
+	Index(name string) (uint32, bool)
+	// Name returns the name of the interface with index i, as
+	// if_indextoname does (sshd -T prints fe80::1%1 as fe80::1%lo).
+	Name(i uint32) (string, bool)
+}
+
+// HostInterfaces are the network interfaces of the host this runs on (of
+// its network namespace): the default of [LoadOptions.Interfaces].
+type HostInterfaces struct{}
+
+// Index implements [Interfaces].
+func (HostInterfaces) Index(name string) (uint32, bool) {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil || ifi.Index <= 0 {
 		return 0, false
@@ -66,11 +81,23 @@ func HostInterfaces(name string) (uint32, bool) {
 	return uint32(ifi.Index), true
 }
 
+// Name implements [Interfaces].
+func (HostInterfaces) Name(i uint32) (string, bool) {
+	if i == 0 || i > 1<<31-1 {
+		return "", false
+	}
+	ifi, err := net.InterfaceByIndex(int(i))
+	if err != nil {
+		return "", false
+	}
+	return ifi.Name, true
+}
+
 // pton ports addr_pton: getaddrinfo(AI_NUMERICHOST) as glibc reads it. IPv4
 // is read as inet_aton reads it, whole (no zone); IPv6 may end in %ZONE,
 // which glibc's __inet6_scopeid_pton reads: an interface name for link-local
 // unicast and link- or node-local multicast addresses (if_nametoindex, here
-// ar.ifIndex), else (or when no interface has that name) a decimal number up
+// ar.ifs), else (or when no interface has that name) a decimal number up
 // to 2^32-1, whether or not an interface has that index. Anything else is
 // not a numeric host: the address does not parse.
 func (ar addrRules) pton(s string) (xaddr, bool) {
@@ -92,8 +119,8 @@ func (ar addrRules) pton(s string) (xaddr, bool) {
 	b := a.As16()
 	named := b[0] == 0xfe && b[1]&0xc0 == 0x80 || // IN6_IS_ADDR_LINKLOCAL
 		b[0] == 0xff && (b[1]&0xf == 1 || b[1]&0xf == 2) // IN6_IS_ADDR_MC_NODELOCAL, _MC_LINKLOCAL
-	if named && ar.ifIndex != nil {
-		if n, ok := ar.ifIndex(zone); ok && n != 0 {
+	if named && ar.ifs != nil {
+		if n, ok := ar.ifs.Index(zone); ok && n != 0 {
 			return xaddr{ip: a, scope: n}, true
 		}
 	}

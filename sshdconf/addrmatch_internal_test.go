@@ -1,9 +1,14 @@
 package sshdconf
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // fakeInterfaces is a host with lo (1) and eth0 (2).
-func fakeInterfaces(name string) (uint32, bool) {
+type fakeInterfaces struct{}
+
+func (fakeInterfaces) Index(name string) (uint32, bool) {
 	switch name {
 	case "lo":
 		return 1, true
@@ -13,9 +18,19 @@ func fakeInterfaces(name string) (uint32, bool) {
 	return 0, false
 }
 
+func (fakeInterfaces) Name(i uint32) (string, bool) {
+	switch i {
+	case 1:
+		return "lo", true
+	case 2:
+		return "eth0", true
+	}
+	return "", false
+}
+
 func TestAddrPtonZones(t *testing.T) {
 	t.Parallel()
-	ar := addrRules{ifIndex: fakeInterfaces, mask: maskDigits}
+	ar := addrRules{ifs: fakeInterfaces{}, mask: maskDigits}
 	tests := []struct {
 		in    string
 		ok    bool
@@ -63,7 +78,7 @@ func TestAddrPtonZones(t *testing.T) {
 
 func TestAddrMatchListZones(t *testing.T) {
 	t.Parallel()
-	ar := addrRules{ifIndex: fakeInterfaces, mask: maskDigits}
+	ar := addrRules{ifs: fakeInterfaces{}, mask: maskDigits}
 	tests := []struct {
 		addr, list string
 		want       int
@@ -171,5 +186,84 @@ func TestParseConnSpecWith(t *testing.T) {
 		if !ok || se.SSHD != tt.sshd {
 			t.Errorf("ParseConnSpecWith(%q) error = %v, want sshd's %q", tt.spec, err, tt.sshd)
 		}
+	}
+}
+
+func TestHostInterfacesLoopback(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("lo is index 1 on Linux")
+	}
+	// Every Linux network namespace has lo, with index 1.
+	var h HostInterfaces
+	if i, ok := h.Index("lo"); !ok || i != 1 {
+		t.Errorf("Index(lo) = %d, %v; want 1, true", i, ok)
+	}
+	if n, ok := h.Name(1); !ok || n != "lo" {
+		t.Errorf("Name(1) = %q, %v; want lo, true", n, ok)
+	}
+	if _, ok := h.Index("nosuch0"); ok {
+		t.Errorf("Index(nosuch0) found an interface")
+	}
+	if _, ok := h.Name(0); ok {
+		t.Errorf("Name(0) found an interface")
+	}
+}
+
+func TestResolveListenZones(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		af   int
+		want string // "" when refused
+	}{
+		{"fe80::1%lo", 0, "fe80::1%lo"},
+		{"fe80::1%2", 0, "fe80::1%eth0"},
+		{"fe80::1%99", 0, "fe80::1%99"},
+		{"fe80::1%0", 0, "fe80::1"},
+		{"ff02::1%1", 0, "ff02::1%lo"},
+		{"ff01::1%1", 0, "ff01::1%1"},
+		{"2001:db8::1%5", 0, "2001:db8::1%5"},
+		{"2001:db8::1%lo", 0, ""},
+		{"fe80::1%nosuch0", 0, ""},
+		{"fe80::1%lo", 2, ""},
+		{"fe80::1%lo", 10, "fe80::1%lo"},
+		{"127.0.0.1", 0, "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		a, ok := resolveListen(tt.in, tt.af, fakeInterfaces{})
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != tt.want {
+			t.Errorf("resolveListen(%q, %d) = %q, want %q", tt.in, tt.af, got, tt.want)
+		}
+	}
+}
+
+func TestConnSpecEmptyFields(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, str string }{
+		{"user=,host=h,rdomain=", "user=,host=h,rdomain="},
+		{"user=,user=alice", "user=alice"},
+		{"user=alice,user=", "user="},
+		{"addr=,laddr=", ""},
+	} {
+		c, err := ParseConnSpec(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.String(); got != tt.str {
+			t.Errorf("ParseConnSpec(%q).String() = %q, want %q", tt.in, got, tt.str)
+		}
+	}
+	c, _ := ParseConnSpec("user=")
+	if !c.given(c.User, specUser) || c.given(c.Host, specHost) {
+		t.Errorf("ParseConnSpec(user=): user given %v, host given %v; want true, false", c.given(c.User, specUser), c.given(c.Host, specHost))
+	}
+	var zero ConnSpec
+	if zero.given(zero.User, specUser) {
+		t.Errorf("the zero ConnSpec gives a user")
 	}
 }

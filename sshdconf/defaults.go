@@ -16,12 +16,14 @@ func (e *evaluator) processQueuedListens(o *options) {
 	if o.addressFamily.v == -1 {
 		o.addressFamily = ival{v: 0}
 	}
+	o.listenIfs = e.c.opt.Interfaces
 	for _, q := range o.queuedListens {
-		if _, ok := resolveListen(q.addr, o.addressFamily.v); !ok {
+		if _, ok := resolveListen(q.addr, o.addressFamily.v, o.listenIfs); !ok {
 			msg := "Address family for hostname not supported"
-			if _, numeric := resolveListen(q.addr, 0); !numeric {
+			if _, numeric := resolveListen(q.addr, 0, o.listenIfs); !numeric {
 				msg = "Name or service not known"
-				if !looksNumeric(q.addr) {
+				// A name with a zone (127.0.0.1%lo) is no host name either.
+				if !looksNumeric(q.addr) && !strings.Contains(q.addr, "%") {
 					continue // a host name: sshd would ask the resolver; we keep it
 				}
 			}
@@ -39,11 +41,31 @@ func looksNumeric(s string) bool {
 }
 
 // resolveListen reads a numeric ListenAddress for address family af
-// (0 any, 2 inet, 10 inet6) as getaddrinfo does.
-func resolveListen(addr string, af int) (netip.Addr, bool) {
+// (0 any, 2 inet, 10 inet6) as getaddrinfo does, an IPv6 zone as
+// addrRules.pton reads it. The zone of the result is the one getnameinfo
+// prints: an interface name for link-local and link-local multicast
+// addresses, else the number; none for scope id 0.
+func resolveListen(addr string, af int, ifs Interfaces) (netip.Addr, bool) {
 	a, ok := parseAddr(addr)
 	if !ok {
 		return netip.Addr{}, false
+	}
+	if strings.Contains(addr, "%") {
+		x, ok := addrRules{ifs: ifs}.pton(addr)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		a = x.ip
+		if x.scope != 0 {
+			zone := strconv.FormatUint(uint64(x.scope), 10)
+			b := a.As16()
+			if ifs != nil && (b[0] == 0xfe && b[1]&0xc0 == 0x80 || b[0] == 0xff && b[1]&0xf == 2) {
+				if name, ok := ifs.Name(x.scope); ok {
+					zone = name
+				}
+			}
+			a = a.WithZone(zone)
+		}
 	}
 	if af == 2 && a.Is4In6() {
 		a = a.Unmap() // getaddrinfo(AF_INET) takes a v4-mapped literal
@@ -222,6 +244,9 @@ func listenLines(o *options) []Setting {
 			if [12]byte(b[:12]) == [12]byte{} && (b[12] != 0 || b[13] != 0) {
 				// glibc's inet_ntop prints IPv4-compatible addresses dotted.
 				s = "::" + netip.AddrFrom4([4]byte(b[12:])).String()
+				if a.Zone() != "" {
+					s += "%" + a.Zone()
+				}
 			}
 			s = "[" + s + "]"
 		}
@@ -239,7 +264,7 @@ func listenLines(o *options) []Setting {
 		return out
 	}
 	for _, q := range o.queuedListens {
-		a, ok := resolveListen(q.addr, o.addressFamily.v)
+		a, ok := resolveListen(q.addr, o.addressFamily.v, o.listenIfs)
 		ports := []ival{{v: q.port}}
 		if q.port == 0 {
 			ports = o.ports

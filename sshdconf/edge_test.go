@@ -478,6 +478,22 @@ var addressCases = []edgeCase{
 	{name: "zone-localaddress-and-address", files: conf("Match LocalAddress fe80::%lo/64 Address fe80::/10\n\tX11Forwarding yes\n"),
 		specs: []string{"laddr=fe80::1%lo,addr=fe80::2", "laddr=fe80::1%lo,addr=fe80::2%lo", "laddr=fe80::1,addr=fe80::2"}},
 
+	// ListenAddress with a zone: getaddrinfo reads it as above (no
+	// AI_NUMERICHOST, but a numeric address with a bad zone fails at once,
+	// and 127.0.0.1%lo is no host name either: "bad addr or host: X (Name
+	// or service not known)"); getnameinfo prints the zone back by name
+	// for link-local and link-local multicast addresses (%1 as %lo), as
+	// a number otherwise (ff01::1%1, 2001:db8::1%5), not at all for %0.
+	{name: "zone-listen", files: conf("ListenAddress fe80::1%lo\n")},
+	{name: "zone-listen-numeric", files: conf("ListenAddress [fe80::1%1]:2222\n")},
+	{name: "zone-listen-unknown", files: conf("ListenAddress fe80::1%nosuch0\n")},
+	{name: "zone-listen-v4", files: conf("ListenAddress 127.0.0.1%lo\n")},
+	{name: "zone-listen-global-name", files: conf("ListenAddress 2001:db8::1%lo\n")},
+	{name: "zone-listen-forms", files: conf("ListenAddress fe80::1%99\nListenAddress 2001:db8::1%5\nListenAddress ff02::1%1\nListenAddress ff01::1%1\n" +
+		"ListenAddress ::1.2.3.4%1\nListenAddress ::ffff:1.2.3.4%1\nListenAddress [fe80::1%0]:2200\n")},
+	{name: "zone-listen-inet", files: conf("AddressFamily inet\nListenAddress fe80::1%lo\n")},
+	{name: "zone-listen-inet6-mapped", files: conf("AddressFamily inet6\nListenAddress ::ffff:1.2.3.4%1\n")},
+
 	// Mask lengths, read differently by 8.x, 9.1-9.7 and 9.8+.
 	{name: "mask-plus", files: conf("Match Address 10.0.0.0/+8\n\tX11Forwarding yes\n"), specs: []string{"addr=10.1.2.3"}},
 	{name: "mask-minus-zero", files: conf("Match Address 10.0.0.0/-0\n\tX11Forwarding yes\n"), specs: []string{"addr=10.1.2.3"}},
@@ -497,6 +513,15 @@ var addressCases = []edgeCase{
 		specs: []string{"lport=ssh", "lport=http", "lport=www", "lport=domain", "lport=SSH", "lport=nosuch", "lport=tftp",
 			"lport=", "lport=65536", "lport=-1", "lport=+22", "user=x,lport=nosuch", "lport=ssh,,lport=nosuch", "lport=ssh,user=alice"}},
 	{name: "spec-lport-service-no-match", files: conf("X11Forwarding yes\n"), specs: []string{"lport=ssh", "lport=nosuch", "lport=http,addr=fe80::1%lo"}},
+	// user=, host=, rdomain= give the field as "" (xstrdup), which "*"
+	// matches; Match Group then finds no user ""; addr= and laddr= do
+	// not parse, so no address entry matches.
+	{name: "spec-empty-fields", files: conf("Match User *\n\tX11Forwarding yes\nMatch Host *\n\tMaxSessions 2\nMatch RDomain *\n\tMaxAuthTries 2\n" +
+		"Match Group *\n\tPermitTTY no\nMatch Address *\n\tAllowTcpForwarding no\nMatch LocalAddress *\n\tAllowAgentForwarding no\n"),
+		specs: []string{"user=,host=,rdomain=,addr=10.1.2.3", "user=,host=,rdomain=,addr=,laddr=", "user=", "host=", "rdomain=", "addr=", "laddr=",
+			"user=alice,user=", "user=,user=alice", "host=,host=h1"}},
+	{name: "spec-empty-fields-patterns", files: conf("Match User !root,*\n\tX11Forwarding yes\nMatch Host ?*\n\tMaxSessions 2\nMatch RDomain *,!eth*\n\tMaxAuthTries 2\n"),
+		specs: []string{"user=,host=,rdomain=", "user=bob,host=x"}},
 	{name: "spec-bad-fields", files: conf("Match User alice\n\tX11Forwarding yes\n"),
 		specs: []string{"bogus=1", "user=alice,bogus", "User=alice", "user=alice,lport", "user=alice,,bogus=1"}},
 }
@@ -512,31 +537,6 @@ var knownMismatches = []edgeCase{
 	{name: "hostkey-only-none", files: conf("HostKey none\n")},
 	{name: "hostkey-only-missing", files: conf("HostKey /etc/ssh/nonexistent_key\n")},
 	{name: "hostkey-not-a-key", files: conf("HostKey /etc/ssh/sshd_config\n")},
-
-	// -C user=,host=,rdomain= set the fields to "" (parse_server_match_testspec
-	// xstrdup's them): sshd then matches "" against the patterns, so
-	// "Match User *", "Match Host *" and "Match RDomain *" match. The model's
-	// ConnSpec uses "" for "not given" and match.go matchCfgLine treats it as
-	// a missing field (no match):
-	//   sshd: x11forwarding yes, maxsessions 2, maxauthtries 2
-	//   model: x11forwarding no, maxsessions 10, maxauthtries 6
-	{name: "spec-empty-fields", files: conf("Match User *\n\tX11Forwarding yes\nMatch Host *\n\tMaxSessions 2\nMatch RDomain *\n\tMaxAuthTries 2\n"),
-		specs: []string{"user=,host=,rdomain=,addr=10.1.2.3"}},
-
-	// ListenAddress with a zone: getnameinfo prints it back (by name, also
-	// for a numeric %1), an unknown interface fails getaddrinfo, and an IPv4
-	// address with a zone is not numeric:
-	//   fe80::1%lo       sshd: listenaddress [fe80::1%lo]:22   model: [fe80::1]:22
-	//   [fe80::1%1]:2222 sshd: [fe80::1%lo]:2222               model: [fe80::1]:2222
-	//   fe80::1%nosuch0  sshd: bad addr or host: fe80::1%nosuch0 (Name or service not known); model accepts
-	//   127.0.0.1%lo     sshd: bad addr or host: 127.0.0.1%lo (Name or service not known); model accepts
-	// Cause: match.go parseAddr (drops and never checks the zone) used by
-	// defaults.go resolveListen/listenLines; defaults.go processQueuedListens
-	// skips anything looksNumeric rejects (the '%lo' letters) as a host name.
-	{name: "zone-listen", files: conf("ListenAddress fe80::1%lo\n")},
-	{name: "zone-listen-numeric", files: conf("ListenAddress [fe80::1%1]:2222\n")},
-	{name: "zone-listen-unknown", files: conf("ListenAddress fe80::1%nosuch0\n")},
-	{name: "zone-listen-v4", files: conf("ListenAddress 127.0.0.1%lo\n")},
 
 	// On Linux, valid_rdomain is sys_valid_rdomain (openbsd-compat/port-net.c):
 	// it accepts any interface SO_BINDTODEVICE takes (here lo, eth0), and

@@ -124,7 +124,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 		arg := string(argB)
 		switch strings.ToLower(attrib) {
 		case "user":
-			if ci == nil || ci.User == "" {
+			if ci == nil || !ci.given(ci.User, specUser) {
 				result = 0
 				continue
 			}
@@ -140,7 +140,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				result = 0
 			}
 		case "host":
-			if ci == nil || ci.Host == "" {
+			if ci == nil || !ci.given(ci.Host, specHost) {
 				result = 0
 				continue
 			}
@@ -195,7 +195,7 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 				result = 0
 			}
 		case "rdomain":
-			if ci == nil || ci.RDomain == "" {
+			if ci == nil || !ci.given(ci.RDomain, specRDomain) {
 				result = 0
 				continue
 			}

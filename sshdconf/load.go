@@ -28,13 +28,11 @@ type LoadOptions struct {
 	// Services resolves a TCP service name for Port ("ssh" -> 22); the
 	// default reads etc/services from the FS.
 	Services func(name string) (int, bool)
-	// Interfaces resolves a network interface name to its index, as
-	// if_nametoindex does on the host sshd runs on, for the IPv6 zone ids
-	// of Match Address and Match LocalAddress and of a ConnSpec's addresses
-	// (fe80::1%eth0); numeric zones (%2) need no lookup. The default,
-	// HostInterfaces, asks the host this runs on (the choice for --root
-	// too, as for Users and Services); tests pass their own.
-	Interfaces func(name string) (index uint32, ok bool)
+	// Interfaces are the network interfaces that IPv6 zone ids name
+	// (fe80::1%eth0), on the host sshd runs on. The default,
+	// HostInterfaces, is the host this runs on (for --root too, as for
+	// Users and Services: a tree has none); tests pass their own.
+	Interfaces Interfaces
 
 	// The budget of the load (see the package doc's Budget): Load stops
 	// with a *BudgetError naming the line where one of them ran out. Each
@@ -68,7 +66,7 @@ func (o *LoadOptions) setDefaults() {
 		o.Cwd = "/"
 	}
 	if o.Interfaces == nil {
-		o.Interfaces = HostInterfaces
+		o.Interfaces = HostInterfaces{}
 	}
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = DefaultMaxFiles

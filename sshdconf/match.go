@@ -166,7 +166,9 @@ func inetAton(s string) (netip.Addr, bool) {
 // ConnSpec is the connection a configuration is evaluated for: the fields
 // of `sshd -T -C user=U,host=H,addr=A,laddr=L,lport=P,rdomain=R`. A field
 // left empty makes the Match criteria that need it fail, as in sshd's test
-// mode, except LocalPort, which sshd then refuses.
+// mode, except LocalPort, which sshd then refuses. A spec parsed with an
+// empty user=, host= or rdomain= gives that field as "", which "*" matches,
+// as sshd does.
 type ConnSpec struct {
 	User    string // user=: the user logging in
 	Host    string // host=: the client's host name
@@ -174,7 +176,24 @@ type ConnSpec struct {
 	LAddr   string // laddr=: the address the connection came in on
 	LPort   int    // lport=: the port it came in on; 0: not given
 	RDomain string // rdomain=: the routing domain
+
+	// empty holds the fields a parsed spec gave empty ("user=,host="):
+	// sshd then matches "" against the patterns (Match User * applies),
+	// where a field not given makes its criterion fail.
+	empty specFields
 }
+
+// specFields is a set of ConnSpec fields.
+type specFields uint8
+
+const (
+	specUser specFields = 1 << iota
+	specHost
+	specRDomain
+)
+
+// given says whether the field f, whose value is v, was given.
+func (c *ConnSpec) given(v string, f specFields) bool { return v != "" || c.empty&f != 0 }
 
 // ParseConnSpec parses the argument of sshd's -C flag with sshd's rules
 // (parse_server_match_testspec): comma-separated key=value, parsing stops at
@@ -199,14 +218,20 @@ func ParseConnSpecWith(s string, services func(name string) (int, bool)) (ConnSp
 		switch {
 		case strings.HasPrefix(p, "addr="):
 			c.Addr = p[5:]
+		case p == "host=":
+			c.Host, c.empty = "", c.empty|specHost
 		case strings.HasPrefix(p, "host="):
-			c.Host = p[5:]
+			c.Host, c.empty = p[5:], c.empty&^specHost
+		case p == "user=":
+			c.User, c.empty = "", c.empty|specUser
 		case strings.HasPrefix(p, "user="):
-			c.User = p[5:]
+			c.User, c.empty = p[5:], c.empty&^specUser
 		case strings.HasPrefix(p, "laddr="):
 			c.LAddr = p[6:]
+		case p == "rdomain=":
+			c.RDomain, c.empty = "", c.empty|specRDomain
 		case strings.HasPrefix(p, "rdomain="):
-			c.RDomain = p[8:]
+			c.RDomain, c.empty = p[8:], c.empty&^specRDomain
 		case strings.HasPrefix(p, "lport="):
 			c.LPort = a2port(p[6:], services)
 			if c.LPort == -1 {
@@ -237,18 +262,18 @@ func (e *SpecError) Error() string { return e.Msg }
 // String formats c as sshd's -C argument.
 func (c ConnSpec) String() string {
 	var parts []string
-	add := func(k, v string) {
-		if v != "" {
+	add := func(k, v string, f specFields) {
+		if v != "" || c.empty&f != 0 {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	add("user", c.User)
-	add("host", c.Host)
-	add("addr", c.Addr)
-	add("laddr", c.LAddr)
+	add("user", c.User, specUser)
+	add("host", c.Host, specHost)
+	add("addr", c.Addr, 0)
+	add("laddr", c.LAddr, 0)
 	if c.LPort != 0 {
 		parts = append(parts, fmt.Sprintf("lport=%d", c.LPort))
 	}
-	add("rdomain", c.RDomain)
+	add("rdomain", c.RDomain, specRDomain)
 	return strings.Join(parts, ",")
 }

@@ -8,6 +8,7 @@ type options struct {
 	ports                        []ival
 	addressFamily                ival
 	queuedListens                []listenAddr
+	listenIfs                    Interfaces // the zones of queuedListens name them
 	hostKeyFiles                 lval
 	hostCertFiles                lval
 	hostKeyAgent                 sval
