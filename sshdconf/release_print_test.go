@@ -124,6 +124,14 @@ func TestReleasePrint(t *testing.T) {
 				n.configs++
 				comparePrint(t, o, rel, c.name, c.conf, &n)
 			}
+			// Issue 19's case: the stock sshd_config (which includes
+			// sshd_config.d/*.conf in Debian's builds) and a drop-in valid
+			// for 9.9 and later.
+			n.configs++
+			comparePrintTree(t, o, rel, "stock+dropin", map[string]string{
+				"etc/ssh/sshd_config":                 string(stock),
+				"etc/ssh/sshd_config.d/50-fleet.conf": printCases[0].conf,
+			}, &n)
 			t.Logf("%s: %d configs (%d accepted), %d lines of sshd -T compared, %d differ; %d known message differences", name, n.configs, n.accepted, n.lines, n.differ, n.known)
 		})
 	}
@@ -134,13 +142,24 @@ func TestReleasePrint(t *testing.T) {
 // difference, counting them in n.
 func comparePrint(t *testing.T, o *oracle.Oracle, rel *sshdconf.Release, name, conf string, n *printCounts) {
 	t.Helper()
+	comparePrintTree(t, o, rel, name, map[string]string{"etc/ssh/sshd_config": conf}, n)
+}
+
+// comparePrintTree is comparePrint for a tree of files under etc/ssh
+// whose main file is etc/ssh/sshd_config.
+func comparePrintTree(t *testing.T, o *oracle.Oracle, rel *sshdconf.Release, name string, tree map[string]string, n *printCounts) {
+	t.Helper()
 	const main = "/etc/ssh/sshd_config"
 	specs := append([]string{"-t"}, printSpecs...)
-	res, err := o.Run(map[string][]byte{"etc/ssh/sshd_config": []byte(conf)}, main, specs)
+	files, abs := map[string][]byte{}, map[string][]byte{}
+	for p, b := range tree {
+		files[p], abs["/"+p] = []byte(b), []byte(b)
+	}
+	res, err := o.Run(files, main, specs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := sshdconf.Load(memfs.New(map[string][]byte{main: []byte(conf)}), main,
+	cfg, err := sshdconf.Load(memfs.New(abs), main,
 		&sshdconf.LoadOptions{Release: rel, Users: oracleUsers(o), Services: sshdconf.ServicesFile(os.DirFS("/"))})
 	if err != nil {
 		t.Fatalf("%s: Load: %v", name, err)
