@@ -89,9 +89,15 @@ func (c *Config) fillDefaults(o *options) string {
 			f.v, f.set = v, true
 		}
 	}
+	r := c.rel
 	def(&o.usePAM, 0)
+	defS(&o.pamServiceName, "sshd")
 	if len(o.hostKeyFiles.v) == 0 {
-		for _, k := range []string{"rsa", "ecdsa", "ed25519"} {
+		keys := []string{"rsa", "ecdsa", "ed25519"}
+		if r.AtLeast("10.5") {
+			keys = append(keys, "mldsa44_ed25519")
+		}
+		for _, k := range keys {
 			o.hostKeyFiles.add("/etc/ssh/ssh_host_"+k+"_key", Pos{})
 		}
 	}
@@ -99,7 +105,17 @@ func (c *Config) fillDefaults(o *options) string {
 		o.ports = []ival{{v: 22}}
 	}
 	def(&o.addressFamily, 0)
-	defS(&o.pidFile, "/run/sshd.pid")
+	// The paths of a Debian build, or of an upstream one configured with
+	// --prefix=/usr --sysconfdir=/etc/ssh (oracle.Release.Canon).
+	if r.debian {
+		defS(&o.pidFile, "/run/sshd.pid")
+		defS(&o.sshdSessionPath, "/usr/lib/openssh/sshd-session")
+		defS(&o.sshdAuthPath, "/usr/lib/openssh/sshd-auth")
+	} else {
+		defS(&o.pidFile, "/var/run/sshd.pid")
+		defS(&o.sshdSessionPath, "/usr/libexec/sshd-session")
+		defS(&o.sshdAuthPath, "/usr/libexec/sshd-auth")
+	}
 	defS(&o.moduliFile, "/etc/ssh/moduli")
 	def(&o.loginGraceTime, 120)
 	def(&o.permitRootLogin, 3)
@@ -120,6 +136,9 @@ func (c *Config) fillDefaults(o *options) string {
 	def(&o.hostbasedAuthentication, 0)
 	def(&o.hostbasedUsesNameFromPacket, 0)
 	def(&o.pubkeyAuthentication, 1)
+	if o.pubkeyAuthOptions.v == -1 && r.AtLeast("10.6") {
+		o.maxPKOK.v = 6
+	}
 	def(&o.pubkeyAuthOptions, 0)
 	def(&o.kerberosAuthentication, 0)
 	def(&o.kerberosOrLocalPasswd, 1)
@@ -130,7 +149,17 @@ func (c *Config) fillDefaults(o *options) string {
 	def(&o.gssStrictAcceptor, 1)
 	def(&o.gssStoreRekey, 0)
 	defS(&o.gssKexAlgorithms, c.alg.defGSSKex)
+	def(&o.gssDelegateCreds, 1)
 	def(&o.passwordAuthentication, 1)
+	if r.Before("8.7") {
+		// kbd-interactive off unless ChallengeResponseAuthentication
+		// (on by default) turns it on, as sshd's main does.
+		def(&o.challengeResponse, 1)
+		def(&o.kbdInteractiveAuthentication, 0)
+		if o.challengeResponse.v == 1 {
+			o.kbdInteractiveAuthentication.v = 1
+		}
+	}
 	def(&o.kbdInteractiveAuthentication, 1)
 	def(&o.permitEmptyPasswd, 0)
 	def(&o.permitUserEnv, 0)
@@ -159,8 +188,9 @@ func (c *Config) fillDefaults(o *options) string {
 		o.authorizedKeysFiles.add(".ssh/authorized_keys2", Pos{})
 	}
 	def(&o.permitTun, 0)
-	def(&o.ipQoSInteractive, 0x10)
-	def(&o.ipQoSBulk, 0x08)
+	qi, qb := ipQoSDefaults(r)
+	def(&o.ipQoSInteractive, qi)
+	def(&o.ipQoSBulk, qb)
 	defS(&o.versionAddendum, "")
 	def(&o.streamLocalBindMask, 0o177)
 	def(&o.streamLocalBindUnlink, 0)
@@ -171,12 +201,16 @@ func (c *Config) fillDefaults(o *options) string {
 	def(&o.requiredRSASize, 1024)
 	def(&o.unusedConnectionTimeout, 0)
 	def(&o.debianBanner, 1)
+	def(&o.refuseConnection, 0)
+	def(&o.warnWeakCrypto, 1)
+	defS(&o.agentSocketPath, "user:.ssh/agent")
+	o.penalties.fill()
 
 	failed := c.alg.assemble(o)
 
 	for _, f := range []*sval{&o.pidFile, &o.xauthLocation, &o.banner, &o.trustedUserCAKeys,
 		&o.revokedKeysFile, &o.skProvider, &o.authorizedPrincipalsFile, &o.admForcedCommand,
-		&o.chrootDirectory, &o.routingDomain, &o.hostKeyAgent} {
+		&o.chrootDirectory, &o.routingDomain, &o.hostKeyAgent, &o.perSourcePenaltyExempt} {
 		if clearOrNone(*f) {
 			*f = sval{}
 		}
@@ -194,7 +228,48 @@ func (c *Config) fillDefaults(o *options) string {
 	if len(o.authMethods.v) == 1 && strings.EqualFold(o.authMethods.v[0], "any") {
 		o.authMethods = lval{}
 	}
+	if len(o.revokedKeysFiles.v) == 1 && strings.EqualFold(o.revokedKeysFiles.v[0], "none") {
+		o.revokedKeysFiles = lval{}
+	}
 	return failed
+}
+
+// ipQoSDefaults returns r's default IPQoS (interactive, bulk): upstream's
+// af21 cs1 until 10.1 made it ef cs0; Debian kept lowdelay throughput
+// (measured on 9.2), and 10.0 sets ef cs1 (ipqos-interactive-ef.patch).
+func ipQoSDefaults(r *Release) (int, int) {
+	switch {
+	case r.debian && r.Before("10.0"):
+		return 0x10, 0x08
+	case r.debian && r.Before("10.1"):
+		return 0xb8, 0x20
+	case r.Before("10.1"):
+		return 0x48, 0x20
+	}
+	return 0xb8, 0x00
+}
+
+// fill ports the PerSourcePenalties part of fill_default_server_options.
+func (p *penalties) fill() {
+	for _, f := range []struct {
+		v   *float64
+		def float64
+	}{{&p.crash, 90}, {&p.grace, 10}, {&p.authfail, 5}, {&p.invaliduser, 5}, {&p.noauth, 1}, {&p.refuse, 10}, {&p.min, 15}, {&p.max, 600}} {
+		if *f.v < 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&p.enabled, 1}, {&p.sources4, 65536}, {&p.sources6, 65536}, {&p.overflow, overflowPermissive}} {
+		if *f.v == -1 {
+			*f.v = f.def
+		}
+	}
+	if p.overflow6 == -1 {
+		p.overflow6 = p.overflow
+	}
 }
 
 // checkSensible ports the checks sshd's main makes after loading.

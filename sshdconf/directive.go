@@ -132,6 +132,12 @@ var values = [...]value{
 	sExposeAuthInfo:                  flag(),
 	sRequiredRSASize:                 integer(),
 	sDebianBanner:                    flag(),
+	sSshdSessionPath:                 fileName(),
+	sSshdAuthPath:                    fileName(),
+	sRefuseConnection:                flag(),
+	sPAMServiceName:                  word("missing argument."),
+	sGSSAPIDelegateCredentials:       flag(),
+	sWarnWeakCrypto:                  choice(msTrueFalse),
 	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
 	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
 	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},
@@ -211,12 +217,21 @@ func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
 		return d.channelTimeout(o)
 	case sUnusedConnectionTimeout:
 		return d.unusedConnectionTimeout(o)
+	case sPerSourcePenalties:
+		return d.perSourcePenalties(o)
+	case sPerSourcePenaltyExemptList:
+		return d.perSourcePenaltyExemptList(o)
+	case sAgentSocketPath:
+		return d.agentSocketPath(o)
 	}
 	return d.fatal(-1, KindBadValue, fmt.Sprintf("Missing handler for opcode %s (%d)", d.l.kw, op))
 }
 
 // value reads a keyword of a common kind into o.
 func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
+	if ok, done := d.releaseValue(op, o); done {
+		return ok
+	}
 	switch v.kind {
 	case kindChoice:
 		return d.choice(o.intField(op), v.table)
@@ -418,7 +433,7 @@ func (d *dirLine) keyAlgos(dst *sval) bool {
 	if !ok {
 		return true
 	}
-	if arg[0] != '-' && !d.e.c.alg.keyNamesValid(strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+	if arg[0] != '-' && !d.e.c.alg.keyNamesValid(d.e.c.alg.names(arg)) {
 		return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
 	}
 	d.setStr(dst, arg)
@@ -430,7 +445,7 @@ func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg 
 	if !ok {
 		return true
 	}
-	if arg[0] != '-' && !valid(d.e.c.alg, strings.TrimLeft(arg[:1], "+^")+arg[1:]) {
+	if arg[0] != '-' && !valid(d.e.c.alg, d.e.c.alg.names(arg)) {
 		return d.bad(fmt.Sprintf(msg, arg))
 	}
 	if !dst.set { // no check of active: global-only keywords

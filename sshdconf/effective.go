@@ -37,10 +37,10 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 		}
 	}
 	o := c.global.clone()
-	if msg := copySet(o, mo, c.alg); msg != "" {
+	if msg := copySet(o, mo, c.rel); msg != "" {
 		return nil, Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg}
 	}
-	return &Effective{Settings: dump(o)}, nil
+	return &Effective{Settings: dump(o, c.rel)}, nil
 }
 
 // Get returns the settings printed for keyword (lower case, as sshd -T
@@ -102,7 +102,7 @@ func (e *Effective) Value(keyword string) string {
 // are the values a connection gets unless a Match block overrides them.
 func (c *Config) Global() *Effective {
 	if c.globalFx == nil {
-		c.globalFx = &Effective{Settings: dump(c.global)}
+		c.globalFx = &Effective{Settings: dump(c.global, c.rel)}
 	}
 	return c.globalFx
 }
@@ -157,7 +157,7 @@ func (r *Release) Normalize(keyword string, args []string) (string, error) {
 	if msg := c.fillDefaults(o); msg != "" {
 		return "", errors.New(msg)
 	}
-	if s := dumpOnly(o, k.Printed()); len(s) > 0 {
+	if s := dumpOnly(o, r, k.Printed()); len(s) > 0 {
 		return s[0].Value, nil
 	}
 	return "", fmt.Errorf("%s: not printed", keyword)

@@ -2,6 +2,7 @@ package sshdconf
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -82,18 +83,32 @@ func (d *dirLine) hostKeyAgent(o *options) bool {
 // pubkeyAuthOptions ports sPubkeyAuthOptions: none, touch-required,
 // verify-required.
 func (d *dirLine) pubkeyAuthOptions(o *options) bool {
-	v := 0
+	v, maxPK := 0, -1
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		switch {
 		case strings.EqualFold(arg, "none"):
 		case strings.EqualFold(arg, "touch-required"):
 			v |= 1
-		case strings.EqualFold(arg, "verify-required"):
+		case strings.EqualFold(arg, "verify-required") && d.e.c.rel.AtLeast("8.4"):
 			v |= 2
+		case d.e.c.rel.AtLeast("10.6") && strings.HasPrefix(arg, "max-pk-ok:"):
+			// 10.6 (measured): max-pk-ok:N, printed when set.
+			n, errstr := atoiErr(arg[len("max-pk-ok:"):], true)
+			if errstr != "" {
+				d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("bad %s max-pk-ok value: %s", d.l.kw, errstr))
+				return false
+			}
+			maxPK = n
+		case d.e.c.rel.Before("8.7"):
+			// fatal until 8.7 (strdelim before argv_split)
+			return d.bad(fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
 		default:
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
 			return false
 		}
+	}
+	if d.e.active && o.pubkeyAuthOptions.v == -1 {
+		o.maxPKOK = ival{maxPK, d.l.pos}
 	}
 	d.setInt(&o.pubkeyAuthOptions, v)
 	return true
@@ -238,11 +253,11 @@ func (d *dirLine) subsystem(o *options) bool {
 	if arg, ok = d.arg("Missing subsystem command."); !ok {
 		return true
 	}
-	args := arg
+	args, cmdOnly := arg, d.av.left() == 0
 	for a, ok := d.av.next(); ok; a, ok = d.av.next() {
 		args += " " + a
 	}
-	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos})
+	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos, cmdOnly: cmdOnly})
 	return true
 }
 
@@ -702,4 +717,265 @@ func (e *evaluator) tildeExpand(l lineCtx, p string) string {
 		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "path too long after ~ expansion", SSHD: "tilde_expand: Path too long"})
 	}
 	return out
+}
+
+// msTrueFalse is the flag table of 10.6's TCPKeepAlive and WarnWeakCrypto,
+// which read yes, no, true and false and print true and false.
+var msTrueFalse = []state{{"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}}
+
+// releaseValue reads the keywords of a common kind whose syntax differs in
+// the release read: it reports done when it read the line (ok as a
+// reader returns it).
+func (d *dirLine) releaseValue(op opcode, o *options) (ok, done bool) {
+	r := d.e.c.rel
+	switch {
+	case op == sTCPKeepAlive && r.AtLeast("10.6"):
+		return d.choice(&o.tcpKeepAlive, msTrueFalse), true
+	case op == sKbdInteractiveAuthentication && r.Before("8.7") && asciiLower(d.l.kw) == "challengeresponseauthentication":
+		// A separate option before 8.7, which turns on
+		// keyboard-interactive authentication as well.
+		return d.choice(&o.challengeResponse, msFlag), true
+	case op == sRevokedKeys && r.AtLeast("10.3"):
+		return d.revokedKeysList(o), true
+	}
+	return false, false
+}
+
+// revokedKeysList ports sRevokedKeys from 10.3 (parse_filenames): the
+// files of the first line, ~ expanded; "none" alone.
+func (d *dirLine) revokedKeysList(o *options) bool {
+	found := len(o.revokedKeysFiles.v) == 0
+	var files []string
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		if arg == "" {
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
+			return false
+		}
+		if strings.EqualFold(arg, "none") && (len(files) > 0 || d.av.left() > 0) {
+			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))
+			return false
+		}
+		files = append(files, d.e.tildeExpand(d.l, arg))
+	}
+	if len(files) == 0 {
+		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.l.kw))
+	}
+	if found && d.e.active {
+		for _, f := range files {
+			o.revokedKeysFiles.add(f, d.l.pos)
+		}
+	}
+	return true
+}
+
+// perSourcePenalties ports sPerSourcePenalties (9.8): "yes" or "no" alone,
+// or kind:duration, max-sources4:N, max-sources6:N, overflow:MODE and
+// overflow6:MODE words; each the first time it is set, and any of them
+// turns penalties on. From 10.3 durations may have fractions of seconds,
+// and invaliduser: is known.
+func (d *dirLine) perSourcePenalties(o *options) bool {
+	r := d.e.c.rel
+	p := &o.penalties
+	found := false
+	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+		found = true
+		if strings.EqualFold(arg, "no") || strings.EqualFold(arg, "yes") {
+			if d.av.left() > 0 {
+				return d.bad(fmt.Sprintf("keyword %s \"%s\" argument must appear alone.", d.l.kw, arg))
+			}
+			if d.e.active && p.enabled == -1 {
+				p.enabled = 0
+				if strings.EqualFold(arg, "yes") {
+					p.enabled = 1
+				}
+				p.pos = d.l.pos
+			}
+			continue
+		}
+		var dur *float64
+		var num *int
+		value := -1
+		name, rest, _ := strings.Cut(arg, ":")
+		switch {
+		case !strings.Contains(arg, ":"):
+			return d.bad(fmt.Sprintf("unsupported %s keyword %s", d.l.kw, arg))
+		case name == "crash":
+			dur = &p.crash
+		case name == "authfail":
+			dur = &p.authfail
+		case name == "invaliduser" && r.AtLeast("10.3"):
+			dur = &p.invaliduser
+		case name == "noauth":
+			dur = &p.noauth
+		case name == "grace-exceeded":
+			dur = &p.grace
+		case name == "refuseconnection":
+			dur = &p.refuse
+		case name == "max":
+			dur = &p.max
+		case name == "min":
+			dur = &p.min
+		case name == "max-sources4" || name == "max-sources6":
+			num = &p.sources4
+			if name == "max-sources6" {
+				num = &p.sources6
+			}
+			v, errstr := atoiErr(rest, true)
+			if errstr != "" {
+				return d.bad(fmt.Sprintf("%s value %s.", d.l.kw, errstr))
+			}
+			value = v
+		case arg == "overflow:deny-all", arg == "overflow:permissive", arg == "overflow6:deny-all", arg == "overflow6:permissive":
+			num = &p.overflow
+			if name == "overflow6" {
+				num = &p.overflow6
+			}
+			value = overflowPermissive
+			if rest == "deny-all" {
+				value = overflowDenyAll
+			}
+		default:
+			return d.bad(fmt.Sprintf("unsupported %s keyword %s", d.l.kw, arg))
+		}
+		if dur != nil {
+			var v float64
+			if r.AtLeast("10.3") {
+				v = convtimeDouble(rest)
+			} else {
+				v = float64(convtime(rest))
+			}
+			if v < 0 {
+				return d.bad(fmt.Sprintf("invalid %s time value.", d.l.kw))
+			}
+			if d.e.active && *dur < 0 {
+				*dur, p.enabled, p.pos = v, 1, d.l.pos
+			}
+			continue
+		}
+		if d.e.active && *num == -1 {
+			*num, p.enabled, p.pos = value, 1, d.l.pos
+		}
+	}
+	if !found {
+		return d.bad(fmt.Sprintf("no %s specified", d.l.kw))
+	}
+	return true
+}
+
+// convtimeDouble ports convtime_double (10.3): N[smhdw] parts like
+// convtime, where a part in seconds may have a decimal fraction; -1 when
+// invalid.
+func convtimeDouble(s string) float64 {
+	if s == "" {
+		return -1
+	}
+	total, seenSeconds := 0.0, false
+	for p := s; p != ""; {
+		if !(p[0] >= '0' && p[0] <= '9' || p[0] == '.') {
+			return -1
+		}
+		n := 0
+		for n < len(p) && (p[n] >= '0' && p[n] <= '9' || p[n] == '.') {
+			n++
+		}
+		// strtod reads the longest number; "1.2.3" stops at the second dot.
+		num := p[:n]
+		if i := strings.IndexByte(num, '.'); i >= 0 {
+			if j := strings.IndexByte(num[i+1:], '.'); j >= 0 {
+				num = num[:i+1+j]
+			}
+		}
+		if num == "." {
+			return -1
+		}
+		val, err := strconv.ParseFloat(num, 64)
+		if err != nil || len(num) != n {
+			return -1 // a number strtod stops inside of: not all decimal
+		}
+		p = p[n:]
+		mult := 1.0
+		if p == "" || p[0] == 's' || p[0] == 'S' {
+			if seenSeconds {
+				return -1
+			}
+			seenSeconds = true
+		} else {
+			switch p[0] {
+			case 'm', 'M':
+				mult = 60
+			case 'h', 'H':
+				mult = 3600
+			case 'd', 'D':
+				mult = 86400
+			case 'w', 'W':
+				mult = 604800
+			default:
+				return -1
+			}
+		}
+		if strings.Contains(num, ".") && (mult > 1 || num[len(num)-1] < '0' || num[len(num)-1] > '9') {
+			return -1 // fractions only of seconds, and digits after the dot
+		}
+		total += val * mult
+		if p != "" {
+			p = p[1:]
+		}
+	}
+	return total
+}
+
+// perSourcePenaltyExemptList ports sPerSourcePenaltyExemptList (9.8): an
+// address list, the first one.
+func (d *dirLine) perSourcePenaltyExemptList(o *options) bool {
+	arg, ok := d.arg("missing argument.")
+	if !ok {
+		return true
+	}
+	if addrMatchList("", true, arg) != 0 {
+		return d.bad(fmt.Sprintf("keyword %s invalid address argument.", d.l.kw))
+	}
+	d.setStr(&o.perSourcePenaltyExempt, arg)
+	return true
+}
+
+// agentSocketPath ports AgentSocketPath of Debian forky's 10.6p1 (no
+// upstream source here; measured): "none" or "user:PATH", the first value;
+// anything else is "invalid path.".
+func (d *dirLine) agentSocketPath(o *options) bool {
+	arg, ok := d.arg(missingArg)
+	if !ok {
+		return true
+	}
+	if !strings.EqualFold(arg, "none") && !strings.HasPrefix(arg, "user:") {
+		return d.bad("invalid path.")
+	}
+	d.setStr(&o.agentSocketPath, arg)
+	return true
+}
+
+// String formats p as r's sshd -T prints it: integers up to 10.2, "%f"
+// from 10.3 (with invaliduser:).
+func (p penalties) String(r *Release) string {
+	if p.enabled == 0 {
+		return "no"
+	}
+	f := func(v float64) string { return strconv.Itoa(int(v)) }
+	if r.AtLeast("10.3") {
+		f = func(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+	}
+	mode := func(m int) string {
+		if m == overflowDenyAll {
+			return "deny-all"
+		}
+		return "permissive"
+	}
+	var b strings.Builder
+	b.WriteString("crash:" + f(p.crash) + " authfail:" + f(p.authfail) + " noauth:" + f(p.noauth))
+	if r.AtLeast("10.3") {
+		b.WriteString(" invaliduser:" + f(p.invaliduser))
+	}
+	b.WriteString(" grace-exceeded:" + f(p.grace) + " refuseconnection:" + f(p.refuse) + " max:" + f(p.max) + " min:" + f(p.min))
+	b.WriteString(" max-sources4:" + strconv.Itoa(p.sources4) + " max-sources6:" + strconv.Itoa(p.sources6))
+	b.WriteString(" overflow:" + mode(p.overflow) + " overflow6:" + mode(p.overflow6))
+	return b.String()
 }

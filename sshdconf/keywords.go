@@ -118,6 +118,8 @@ const (
 	sRefuseConnection
 	sPAMServiceName
 	sGSSAPIDelegateCredentials
+	sAgentSocketPath
+	sWarnWeakCrypto
 	sDeprecated
 	sIgnore
 	sUnsupported
@@ -325,14 +327,18 @@ var keywords = []Keyword{
 	{Name: "DebianBanner", op: sDebianBanner, flags: cfgGlobal, Type: TypeFlag, Debian: true},
 	// Added after 9.2 (sshd 9.2 refuses them as bad configuration options).
 	{Name: "PerSourcePenalties", op: sPerSourcePenalties, flags: cfgGlobal, Type: TypeSpecial, Since: "9.8"},
-	{Name: "PerSourcePenaltyExemptList", op: sPerSourcePenaltyExemptList, flags: cfgGlobal, Type: TypePatterns, Since: "9.8"},
+	{Name: "PerSourcePenaltyExemptList", op: sPerSourcePenaltyExemptList, flags: cfgGlobal, Type: TypePatterns, Since: "9.8", Default: "none"},
 	{Name: "SshdSessionPath", op: sSshdSessionPath, flags: cfgGlobal, Type: TypePath, Since: "9.8"},
 	{Name: "SshdAuthPath", op: sSshdAuthPath, flags: cfgGlobal, Type: TypePath, Since: "10.0"},
 	{Name: "RefuseConnection", op: sRefuseConnection, flags: cfgAll, Type: TypeFlag, Since: "9.9", Default: "no"},
 	{Name: "PAMServiceName", op: sPAMServiceName, flags: cfgAll, Type: TypeString, Since: "9.8", Default: "sshd"},
-	// Upstream added it after 10.2 (servconf.c 1.451, July 2026); the first
-	// release carrying it is not confirmed.
-	{Name: "GSSAPIDelegateCredentials", op: sGSSAPIDelegateCredentials, flags: cfgGlobal, Type: TypeFlag, Since: "10.3", Default: "yes"},
+	// In 10.3p1's sources (servconf.c keywords[], dump_config), not in
+	// 10.2p1's; a GSSAPI keyword, which a build without GSSAPI does not know.
+	{Name: "GSSAPIDelegateCredentials", op: sGSSAPIDelegateCredentials, flags: cfgGlobal, Type: TypeFlag, Since: "10.3", Default: "yes", GSS: true},
+	// Printed by Debian forky's 10.6p1, which is newer than every upstream
+	// tag here (10.5p1 has neither).
+	{Name: "AgentSocketPath", op: sAgentSocketPath, flags: cfgAll, Type: TypeString, Since: "10.6", Default: "user:.ssh/agent"},
+	{Name: "WarnWeakCrypto", op: sWarnWeakCrypto, flags: cfgGlobal, Type: TypeFlag, Since: "10.6", Default: "true"},
 }
 
 // table is keywords with the derived fields filled in; byName and byOp (by

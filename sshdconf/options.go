@@ -106,7 +106,36 @@ type options struct {
 	channelTimeouts              lval
 	unusedConnectionTimeout      ival
 	debianBanner                 ival
+
+	// Options of releases other than 9.2.
+	challengeResponse      ival      // ChallengeResponseAuthentication before 8.7
+	revokedKeysFiles       lval      // RevokedKeys from 10.3: the files of the first line
+	maxPKOK                ival      // PubkeyAuthOptions max-pk-ok:N (10.6)
+	pamServiceName         sval      // 9.8
+	perSourcePenaltyExempt sval      // 9.8
+	penalties              penalties // PerSourcePenalties, 9.8
+	sshdSessionPath        sval      // 9.8
+	sshdAuthPath           sval      // 10.0
+	refuseConnection       ival      // 9.9
+	gssDelegateCreds       ival      // GSSAPIDelegateCredentials, 10.3
+	agentSocketPath        sval      // 10.6
+	warnWeakCrypto         ival      // 10.6
 }
+
+// penalties mirrors struct per_source_penalty (PerSourcePenalties): every
+// number -1 while unset. Durations are seconds; 10.3 made them doubles.
+type penalties struct {
+	enabled                                                       int
+	crash, authfail, noauth, invaliduser, grace, refuse, max, min float64
+	sources4, sources6, overflow, overflow6                       int
+	pos                                                           Pos
+}
+
+// Overflow modes of PerSourcePenalties.
+const (
+	overflowDenyAll    = 1
+	overflowPermissive = 2
+)
 
 type ival struct {
 	v   int
@@ -138,6 +167,7 @@ type listenAddr struct {
 type subsystem struct {
 	name, args string
 	pos        Pos
+	cmdOnly    bool // a command without arguments
 }
 
 func (l *lval) add(s string, p Pos) {
@@ -169,6 +199,8 @@ var blankOptions = func() options {
 		*p = ival{v: -1}
 	}
 	o.rekeyLimit = i64val{v: -1}
+	o.penalties = penalties{enabled: -1, crash: -1, authfail: -1, noauth: -1, invaliduser: -1, grace: -1,
+		refuse: -1, max: -1, min: -1, sources4: -1, sources6: -1, overflow: -1, overflow6: -1}
 	return o
 }()
 
@@ -187,6 +219,7 @@ func (o *options) ints() []*ival {
 		&o.maxAuthTries, &o.maxSessions, &o.useDNS, &o.clientAliveInterval, &o.clientAliveCountMax,
 		&o.permitTun, &o.ipQoSInteractive, &o.ipQoSBulk, &o.streamLocalBindMask, &o.streamLocalBindUnlink,
 		&o.fingerprintHash, &o.exposeUserauthInfo, &o.requiredRSASize, &o.unusedConnectionTimeout, &o.debianBanner,
+		&o.challengeResponse, &o.maxPKOK, &o.refuseConnection, &o.gssDelegateCreds, &o.warnWeakCrypto,
 	}
 }
 
@@ -199,7 +232,7 @@ func (o *options) clone() *options {
 
 // copySet ports copy_set_server_options(dst, src, preauth=0): what a
 // matching Match block set overrides the global value.
-func copySet(dst, src *options, alg *algorithms) string {
+func copySet(dst, src *options, r *Release) string {
 	for _, f := range []struct{ d, s *ival }{
 		{&dst.passwordAuthentication, &src.passwordAuthentication},
 		{&dst.gssAuthentication, &src.gssAuthentication},
@@ -236,10 +269,16 @@ func copySet(dst, src *options, alg *algorithms) string {
 		{&dst.requiredRSASize, &src.requiredRSASize},
 		{&dst.unusedConnectionTimeout, &src.unusedConnectionTimeout},
 		{&dst.streamLocalBindMask, &src.streamLocalBindMask},
+		{&dst.refuseConnection, &src.refuseConnection},
 	} {
 		if f.s.v != -1 {
 			*f.d = *f.s
 		}
+	}
+	if src.pubkeyAuthOptions.v != -1 {
+		// max-pk-ok goes with the options of its line, set or not
+		// (measured on 10.6).
+		dst.maxPKOK = src.maxPKOK
 	}
 	if src.rekeyLimit.v != -1 {
 		dst.rekeyLimit = src.rekeyLimit
@@ -258,6 +297,7 @@ func copySet(dst, src *options, alg *algorithms) string {
 		{&dst.caSignAlgorithms, &src.caSignAlgorithms},
 		{&dst.routingDomain, &src.routingDomain},
 		{&dst.permitUserEnvAllowlist, &src.permitUserEnvAllowlist},
+		{&dst.agentSocketPath, &src.agentSocketPath},
 	} {
 		if f.s.set {
 			*f.d = *f.s
@@ -276,12 +316,19 @@ func copySet(dst, src *options, alg *algorithms) string {
 		{&dst.permittedListens, &src.permittedListens},
 		{&dst.channelTimeouts, &src.channelTimeouts},
 		{&dst.logVerbose, &src.logVerbose},
+		{&dst.revokedKeysFiles, &src.revokedKeysFiles},
 	} {
 		if len(f.s.v) != 0 {
 			*f.d = *f.s
 		}
 	}
-	failed := alg.assemble(dst)
+	if src.pamServiceName.set && (r.Before("10.4") || r.AtLeast("10.6")) {
+		// Copied by 9.8 to 10.3 and by 10.6 (measured: 9.9p2, 10.2p1,
+		// 10.0 and 10.6 of Debian); 10.4 refuses it in Match, and 10.5
+		// does not copy it (SSHCFG_COPY_NONE in servconf.h).
+		dst.pamServiceName = src.pamServiceName
+	}
+	failed := r.alg.assemble(dst)
 	if src.admForcedCommand.set {
 		dst.admForcedCommand = src.admForcedCommand
 	}
@@ -392,6 +439,12 @@ func (o *options) intField(op opcode) *ival {
 		return &o.requiredRSASize
 	case sDebianBanner:
 		return &o.debianBanner
+	case sRefuseConnection:
+		return &o.refuseConnection
+	case sGSSAPIDelegateCredentials:
+		return &o.gssDelegateCreds
+	case sWarnWeakCrypto:
+		return &o.warnWeakCrypto
 	}
 	return nil
 }
@@ -436,6 +489,12 @@ func (o *options) strField(op opcode) *sval {
 		return &o.authorizedKeysCommandUser
 	case sAuthorizedPrincipalsCommandUser:
 		return &o.authorizedPrincipalsCmdUser
+	case sSshdSessionPath:
+		return &o.sshdSessionPath
+	case sSshdAuthPath:
+		return &o.sshdAuthPath
+	case sPAMServiceName:
+		return &o.pamServiceName
 	}
 	return nil
 }
