@@ -19,7 +19,9 @@ const effectiveUsage = `usage: sshwarden effective [-f FILE] [--root DIR] [--ope
                           [--explain] [KEYWORD...]
 
 Prints the configuration sshd uses for a connection, exactly as
-"sshd -T -f FILE -C SPEC" prints it, without running sshd. With --explain
+"sshd -T -f FILE -C SPEC" prints it, without running sshd, but for the
+case of the keywords: always lower case (OpenSSH 10.4 and later print
+them in mixed case, "Port 22"). With --explain
 each line ends with the file:line that set it, or "# default".
 
 It reads the configuration as the sshd of one OpenSSH release does: this
@@ -240,7 +242,14 @@ func runEffective(e *env, args []string) int {
 		if len(want) > 0 && !want[s.Keyword] {
 			continue
 		}
-		line := s.String()
+		// The interface contract prints keywords in lower case, on every
+		// release: from 10.4 sshd -T prints them in mixed case (Port),
+		// which only the case tells apart.
+		name := s.Keyword
+		if s.Name != "" {
+			name = strings.ToLower(s.Name) // an old name (pubkeyacceptedkeytypes)
+		}
+		line := name + " " + s.Value
 		if *explain {
 			where := "default"
 			if !s.Pos.IsDefault() {
