@@ -287,7 +287,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			p("  agent gaps: none (no stop and no restart without one in this period)\n")
 		}
 		for _, g := range r.Trail.Gaps {
-			p("  agent not running on %s: %s\n", orNone(g.Host, "this host"), gapText(g))
+			p("  agent on %s: %s\n", orNone(g.Host, "this host"), gapText(g))
 		}
 	}
 	p("\nFiles read (SHA-256)\n")
@@ -305,21 +305,33 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 func gapText(g audit.Gap) string {
-	from := "an unknown time (no record before)"
-	if !g.From.IsZero() {
-		from = g.From.UTC().Format("2006-01-02 15:04:05")
+	at := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+	var b strings.Builder
+	switch {
+	case g.Clean:
+		b.WriteString("stopped at " + at(g.From))
+	case g.From.IsZero():
+		b.WriteString("ended without a stop record (killed, crashed or power lost), at an unknown time")
+	default:
+		b.WriteString("ended without a stop record (killed, crashed or power lost) after its last record at " + at(g.From))
 	}
-	how := "stopped"
-	if !g.Clean {
-		how = "ended without a stop record (killed, crashed or power lost)"
+	switch {
+	case g.To.IsZero():
+		b.WriteString("; not started again since")
+	case g.From.IsZero():
+		b.WriteString("; started again at " + at(g.To))
+	default:
+		d := g.To.Sub(g.From).Round(time.Second)
+		took := "under 1s"
+		if d >= time.Second {
+			took = fmtDuration(d)
+		}
+		if !g.Clean {
+			took = "at most " + took
+		}
+		b.WriteString(fmt.Sprintf("; started again at %s (%s without enforcement)", at(g.To), took))
 	}
-	to := "not restarted since"
-	if !g.To.IsZero() && !g.From.IsZero() {
-		to = "until " + g.To.UTC().Format("2006-01-02 15:04:05") + fmt.Sprintf(" (%s)", fmtDuration(g.To.Sub(g.From).Round(time.Second)))
-	} else if !g.To.IsZero() {
-		to = "until " + g.To.UTC().Format("2006-01-02 15:04:05")
-	}
-	return fmt.Sprintf("from %s, %s, %s", from, how, to)
+	return b.String()
 }
 
 func orNone(s, none string) string {
