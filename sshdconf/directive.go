@@ -132,6 +132,7 @@ var values = [...]value{
 	sExposeAuthInfo:                  flag(),
 	sRequiredRSASize:                 integer(),
 	sDebianBanner:                    flag(),
+	sChallengeResponse:               flag(),
 	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
 	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
 	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},

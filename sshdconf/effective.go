@@ -3,6 +3,7 @@ package sshdconf
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,6 +40,9 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	o := c.global.clone()
 	if msg := copySet(o, mo, c.alg); msg != "" {
 		return nil, Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg}
+	}
+	if c.rel.AtLeast("9.5") {
+		mergeSubsystems(o, mo)
 	}
 	return &Effective{Settings: dump(o)}, nil
 }
@@ -161,4 +165,22 @@ func (r *Release) Normalize(keyword string, args []string) (string, error) {
 		return s[0].Value, nil
 	}
 	return "", fmt.Errorf("%s: not printed", keyword)
+}
+
+// mergeSubsystems ports servconf_merge_subsystems (9.5 on, when Match
+// allows Subsystem): a subsystem a Match block defines replaces the
+// global one of that name, or is added after them.
+func mergeSubsystems(dst, src *options) {
+	if len(src.subsystems) == 0 {
+		return
+	}
+	dst.subsystems = slices.Clone(dst.subsystems) // shared with the global options
+	for _, s := range src.subsystems {
+		i := slices.IndexFunc(dst.subsystems, func(x subsystem) bool { return x.name == s.name })
+		if i >= 0 {
+			dst.subsystems[i].args, dst.subsystems[i].pos = s.args, s.pos
+			continue
+		}
+		dst.subsystems = append(dst.subsystems, s)
+	}
 }

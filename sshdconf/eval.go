@@ -53,6 +53,9 @@ func (c *Config) firstPass() error {
 		c.over = e.m.over
 	}
 	e.processQueuedListens(o)
+	if c.rel.Before("8.7") {
+		challengeResponse(o)
+	}
 	if msg := c.fillDefaults(o); msg != "" {
 		e.add(Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg})
 	}
@@ -312,7 +315,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		kw = nil // a keyword of a later OpenSSH
 	}
 	if kw != nil {
-		op, flags = kw.op, kw.flags
+		op, flags = kw.opIn(e.c.rel), kw.flagsIn(e.c.rel)
 	} else if e.keeps(SevError) {
 		e.add(Diag{Pos: l.at(-1), Kind: KindBadOption, Severity: SevError,
 			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
@@ -374,4 +377,17 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// challengeResponse ports what releases before 8.7 do with
+// ChallengeResponseAuthentication, then a keyword of its own (global only,
+// default yes): sshd.c sets KbdInteractiveAuthentication (default no then)
+// when it is on. Match blocks may still set KbdInteractiveAuthentication.
+func challengeResponse(o *options) {
+	switch cr := o.challengeResponse; {
+	case cr.v != 0:
+		o.kbdInteractiveAuthentication = ival{1, cr.pos}
+	case o.kbdInteractiveAuthentication.v == -1:
+		o.kbdInteractiveAuthentication = ival{0, Pos{}}
+	}
 }

@@ -216,9 +216,13 @@ func (d *dirLine) logVerbose(o *options) bool {
 }
 
 // subsystem ports sSubsystem: a name and a command, each name once, 256
-// at most.
+// at most. From 9.5 (commit 6c1a4de2, Subsystem allowed in Match) a name
+// defined again is ignored, there is no limit, and the command and its
+// arguments are re-quoted (argv_assemble); 9.5 to 9.8 leave a blank after
+// a command without arguments.
 func (d *dirLine) subsystem(o *options) bool {
-	if len(o.subsystems) >= 256 {
+	rel := d.e.c.rel
+	if len(o.subsystems) >= 256 && rel.Before("9.5") {
 		return d.fatal(-1, KindBadValue, "too many subsystems defined.")
 	}
 	arg, ok := d.arg(missingArg)
@@ -226,11 +230,19 @@ func (d *dirLine) subsystem(o *options) bool {
 		return true
 	}
 	if !d.e.active {
-		d.av.next()
+		if rel.AtLeast("9.5") {
+			d.av.consume()
+		} else {
+			d.av.next()
+		}
 		return true
 	}
 	for _, s := range o.subsystems {
 		if s.name == arg {
+			if rel.AtLeast("9.5") {
+				d.av.consume()
+				return true
+			}
 			return d.bad(fmt.Sprintf("Subsystem '%s' already defined.", arg))
 		}
 	}
@@ -239,6 +251,14 @@ func (d *dirLine) subsystem(o *options) bool {
 		return true
 	}
 	args := arg
+	if rel.AtLeast("9.5") {
+		args = argvAssemble(d.av.v[d.av.i-1 : d.av.i])
+		rest := argvAssemble(d.av.v[d.av.i:])
+		d.av.consume()
+		if rest != "" || rel.Before("9.9") {
+			args += " " + rest
+		}
+	}
 	for a, ok := d.av.next(); ok; a, ok = d.av.next() {
 		args += " " + a
 	}
@@ -702,4 +722,30 @@ func (e *evaluator) tildeExpand(l lineCtx, p string) string {
 		e.add(Diag{Pos: l.at(0), Kind: KindBadValue, Severity: SevFatal, Msg: "path too long after ~ expansion", SSHD: "tilde_expand: Path too long"})
 	}
 	return out
+}
+
+// argvAssemble ports argv_assemble (misc.c): the words joined by blanks,
+// backslash, quote and double quote escaped, a word with blanks in double
+// quotes.
+func argvAssemble(words []string) string {
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		ws := strings.ContainsAny(w, " \t")
+		if ws {
+			b.WriteByte('"')
+		}
+		for j := 0; j < len(w); j++ {
+			if c := w[j]; c == '\\' || c == '\'' || c == '"' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(w[j])
+		}
+		if ws {
+			b.WriteByte('"')
+		}
+	}
+	return b.String()
 }

@@ -257,6 +257,9 @@ type ConnSpec struct {
 	LAddr   string // laddr=: the address the connection came in on
 	LPort   int    // lport=: the port it came in on; 0: not given
 	RDomain string // rdomain=: the routing domain
+	// InvalidUser is the "invalid-user" flag of 9.9 on: the user does not
+	// exist (Match Invalid-User).
+	InvalidUser bool
 }
 
 // ParseConnSpec parses the argument of sshd's -C flag with sshd's rules
@@ -279,6 +282,8 @@ func ParseConnSpec(s string) (ConnSpec, error) {
 			c.LAddr = p[6:]
 		case strings.HasPrefix(p, "rdomain="):
 			c.RDomain = p[8:]
+		case p == "invalid-user":
+			c.InvalidUser = true
 		case strings.HasPrefix(p, "lport="):
 			c.LPort = a2port(p[6:], nil)
 			if c.LPort == -1 {
@@ -307,5 +312,8 @@ func (c ConnSpec) String() string {
 		parts = append(parts, fmt.Sprintf("lport=%d", c.LPort))
 	}
 	add("rdomain", c.RDomain)
+	if c.InvalidUser {
+		parts = append(parts, "invalid-user")
+	}
 	return strings.Join(parts, ",")
 }

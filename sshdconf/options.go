@@ -29,6 +29,7 @@ type options struct {
 	gssKexAlgorithms             sval
 	passwordAuthentication       ival
 	kbdInteractiveAuthentication ival
+	challengeResponse            ival // before 8.7 (-1: unset, on by default)
 	printMotd                    ival
 	printLastLog                 ival
 	ignoreRhosts                 ival
@@ -176,7 +177,7 @@ func (o *options) ints() []*ival {
 		&o.usePAM, &o.addressFamily, &o.loginGraceTime, &o.permitRootLogin, &o.logFacility, &o.logLevel,
 		&o.kerberosAuthentication, &o.kerberosOrLocalPasswd, &o.kerberosTicketCleanup,
 		&o.gssAuthentication, &o.gssCleanupCreds, &o.gssStrictAcceptor, &o.gssKeyEx, &o.gssStoreRekey,
-		&o.passwordAuthentication, &o.kbdInteractiveAuthentication, &o.printMotd, &o.printLastLog,
+		&o.passwordAuthentication, &o.kbdInteractiveAuthentication, &o.challengeResponse, &o.printMotd, &o.printLastLog,
 		&o.ignoreRhosts, &o.ignoreUserKnownHosts, &o.x11Forwarding, &o.x11DisplayOffset, &o.x11UseLocalhost,
 		&o.permitTTY, &o.permitUserRC, &o.strictModes, &o.permitEmptyPasswd, &o.tcpKeepAlive, &o.permitUserEnv,
 		&o.allowTCPForwarding, &o.allowStreamLocalForwarding, &o.allowAgentForwarding, &o.disableForwarding,
@@ -341,6 +342,8 @@ func (o *options) intField(op opcode) *ival {
 		return &o.passwordAuthentication
 	case sKbdInteractiveAuthentication:
 		return &o.kbdInteractiveAuthentication
+	case sChallengeResponse:
+		return &o.challengeResponse
 	case sPrintMotd:
 		return &o.printMotd
 	case sPrintLastLog:
