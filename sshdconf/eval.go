@@ -1,6 +1,7 @@
 package sshdconf
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -281,6 +282,16 @@ func (a *argv) peek() (string, bool) {
 // a "bad configuration option" (counted), true otherwise; fatal problems are
 // recorded as diagnostics.
 func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, depth int) bool {
+	// Before 8.7 load_server_config cut every line at its first '#', in a
+	// value too, and arguments were read one strdelim at a time (8.7 moved
+	// to argv_split: quotes of both kinds, escapes, a '#' starting a word).
+	old := e.c.rel.Before("8.7")
+	if old {
+		if i := bytes.IndexByte(line, '#'); i >= 0 {
+			line = line[: i+1 : i+1]
+			line[i] = 0
+		}
+	}
 	// Strip trailing whitespace and form feeds.
 	n := len(line) - 1 // line is NUL-terminated
 	if n <= 0 {
@@ -305,7 +316,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	keyword := string(kwb)
 	l := lineCtx{pos: pos, syn: syn, kw: keyword, file: msgFile}
-	if str < 0 || line[str] == 0 {
+	if !old && (str < 0 || line[str] == 0) {
 		e.errorLine(l, -1, KindSyntax, fmt.Sprintf("no argument after keyword \"%s\"", keyword))
 		return false
 	}
@@ -321,11 +332,16 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
 			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", l.file, pos.Line, keyword)})
 	}
-	rest := cstr(line, str)
-	vals, ok := argvSplit(rest)
-	if !ok {
-		e.errorLine(l, 0, KindSyntax, "invalid quotes")
-		return false
+	var vals []string
+	if old {
+		vals = strdelimAll(line, str)
+	} else {
+		rest := cstr(line, str)
+		vals, ok = argvSplit(rest)
+		if !ok {
+			e.errorLine(l, 0, KindSyntax, "invalid quotes")
+			return false
+		}
 	}
 	if !e.active && flags&cfgMatch == 0 {
 		if e.ci == nil {
@@ -354,11 +370,38 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if here {
 		return true // sshd stopped at this line
 	}
+	if old {
+		if arg, ok := d.av.peek(); ok && arg != "" {
+			e.fatalLine(l, d.av.i, KindSyntax, fmt.Sprintf("garbage at end of line; \"%.200s\".", arg))
+		}
+		return true
+	}
 	if d.av.left() > 0 {
 		e.errorLine(l, d.av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
 		return false
 	}
 	return true
+}
+
+// strdelimAll returns the arguments sshd before 8.7 reads from the C
+// string line[str:] by calling strdelim until it returns NULL (an
+// unclosed quote ends them) or an empty string at the end of the line.
+func strdelimAll(line []byte, str int) []string {
+	if str < 0 {
+		return nil
+	}
+	b := append([]byte(nil), line...) // strdelim writes into its line
+	var vals []string
+	for {
+		tok, ok := strdelim(b, &str)
+		if !ok || str < 0 && len(tok) == 0 {
+			return vals
+		}
+		vals = append(vals, string(tok))
+		if str < 0 {
+			return vals
+		}
+	}
 }
 
 // versionLess reports whether OpenSSH version a is older than b ("9.2" < "10.0").

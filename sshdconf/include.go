@@ -11,6 +11,10 @@ import (
 func (d *dirLine) include(o *options) bool {
 	e, l, av := d.e, d.l, &d.av
 	n := 0
+	// 8.2 and 8.3 joined SSHDIR with the wrong variable (arg, not arg2):
+	// a relative pattern reads as SSHDIR/KEYWORD, the keyword as written,
+	// then SSHDIR/the previous pattern (fixed in 8.4).
+	prev := l.kw
 	for {
 		arg2, ok := av.next()
 		if !ok {
@@ -24,7 +28,11 @@ func (d *dirLine) include(o *options) bool {
 		pattern := arg2
 		if !strings.HasPrefix(arg2, "/") && !strings.HasPrefix(arg2, "~") {
 			pattern = e.c.opt.SSHDir + "/" + arg2
+			if e.c.rel.Before("8.4") {
+				pattern = e.c.opt.SSHDir + "/" + prev
+			}
 		}
+		prev = pattern
 		oactive := e.active
 		flags := 0
 		switch {
@@ -83,7 +91,7 @@ func (d *dirLine) match(line []byte) bool {
 	// value is 1 or 0 here.
 	e.active = value == 1 && e.incFlags&cfgNeverMatch == 0
 	e.incFlags &^= cfgMatchOnly
-	if e.c.rel.AtLeast("9.9") || str < 0 || line[str] == 0 {
+	if e.c.rel.AtLeast("9.9") || e.c.rel.Before("8.7") || str < 0 || line[str] == 0 {
 		av.consume()
 	}
 	return true

@@ -88,8 +88,10 @@ func (d *dirLine) pubkeyAuthOptions(o *options) bool {
 		case strings.EqualFold(arg, "none"):
 		case strings.EqualFold(arg, "touch-required"):
 			v |= 1
-		case strings.EqualFold(arg, "verify-required"):
+		case strings.EqualFold(arg, "verify-required") && d.e.c.rel.AtLeast("8.4"):
 			v |= 2
+		case d.e.c.rel.Before("8.7"): // fatal then
+			return d.bad(fmt.Sprintf("unsupported PubkeyAuthOptions option %s", arg))
 		default:
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
 			return false
@@ -147,10 +149,10 @@ func (d *dirLine) rekeyLimit(o *options) bool {
 	if arg != "default" {
 		n, errno := scanScaled(arg)
 		if errno != "" {
-			return d.bad(fmt.Sprintf("Bad %s number '%s': %s", d.l.kw, arg, errno))
+			return d.bad(d.pre87(fmt.Sprintf("Bad %s number '%s': %s", d.l.kw, arg, errno), fmt.Sprintf("Bad number '%s': %s", arg, errno)))
 		}
 		if n != 0 && n < 16 {
-			return d.bad(fmt.Sprintf("%s too small", d.l.kw))
+			return d.bad(d.pre87(fmt.Sprintf("%s too small", d.l.kw), "RekeyLimit too small"))
 		}
 		v = n
 	}
@@ -266,11 +268,36 @@ func (d *dirLine) subsystem(o *options) bool {
 	return true
 }
 
-// maxStartups ports sMaxStartups: N or start:rate:full; the last line wins.
+// firstWinsFrom is the release from which the first value of a keyword
+// wins, for the keywords whose last value won before (servconf.c checked
+// that the option was unset only from then on; measured with each
+// release's sshd -T: PerSourceMaxStartups first in 9.6, MaxStartups and
+// PerSourceNetBlockSize in 10.2, IPQoS in 10.5, StreamLocalBindMask in
+// Debian's 10.6; FingerprintHash's last value still wins there).
+var firstWinsFrom = map[opcode]string{
+	sPerSourceMaxStartups:  "9.5",
+	sMaxStartups:           "10.1",
+	sPerSourceNetBlockSize: "10.1",
+	sIPQoS:                 "10.3",
+	sStreamLocalBindMask:   "10.6",
+}
+
+// lastWins reports whether the last value of the keyword of opcode op
+// wins in the release read as.
+func (d *dirLine) lastWins(op opcode) bool {
+	v, ok := firstWinsFrom[op]
+	return ok && d.e.c.rel.Before(v)
+}
+
+// maxStartups ports sMaxStartups: N or start:rate:full; the last line wins
+// up to 10.0, the first from 10.1.
 func (d *dirLine) maxStartups(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
+	}
+	if !d.lastWins(sMaxStartups) {
+		return d.maxStartupsFirst(o, arg)
 	}
 	p := d.l.pos
 	vals := []int{o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v}
@@ -278,7 +305,7 @@ func (d *dirLine) maxStartups(o *options) bool {
 	o.maxStartupsBegin = ival{vals[0], p}
 	o.maxStartupsRate = ival{vals[1], p}
 	o.maxStartups = ival{vals[2], p}
-	invalid := fmt.Sprintf("Invalid %s spec.", d.l.kw)
+	invalid := d.pre87(fmt.Sprintf("Invalid %s spec.", d.l.kw), "Illegal MaxStartups spec.")
 	switch {
 	case n == 3:
 		if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
@@ -295,8 +322,40 @@ func (d *dirLine) maxStartups(o *options) bool {
 	return true
 }
 
+// maxStartupsFirst is sMaxStartups from 10.1, where the first value wins:
+// "N" alone leaves start and rate to their defaults (10.5: start N).
+func (d *dirLine) maxStartupsFirst(o *options, arg string) bool {
+	vals := []int{0, 0, 0}
+	invalid := fmt.Sprintf("Invalid %s spec.", d.l.kw)
+	switch n := scanfInts(arg, vals); {
+	case n == 3:
+		if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
+			return d.bad(invalid)
+		}
+	case n == 1:
+		vals[2] = vals[0]
+		vals[1] = -1
+		if d.e.c.rel.Before("10.5") {
+			vals[0] = -1
+		}
+	default:
+		return d.bad(invalid)
+	}
+	if d.e.c.rel.AtLeast("10.5") && vals[0] <= 0 || vals[2] <= 0 || vals[1] != -1 && vals[0] <= 0 {
+		return d.bad(invalid)
+	}
+	if d.e.active && o.maxStartups.v == -1 {
+		p := d.l.pos
+		o.maxStartupsBegin = ival{vals[0], p}
+		o.maxStartupsRate = ival{vals[1], p}
+		o.maxStartups = ival{vals[2], p}
+	}
+	return true
+}
+
 // perSourceNetBlockSize ports sPerSourceNetBlockSize: v4[:v6] prefix
-// lengths; the last line wins.
+// lengths; the last line wins up to 10.0, the first from 10.1. A v4 length
+// alone sets v6 to 0 (10.5: leaves it).
 func (d *dirLine) perSourceNetBlockSize(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
@@ -318,15 +377,17 @@ func (d *dirLine) perSourceNetBlockSize(o *options) bool {
 	if n != 1 && n != 2 {
 		return d.bad(fmt.Sprintf("Invalid %s spec.", d.l.kw))
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sPerSourceNetBlockSize) || o.perSourceMasklenIPv4.v == -1) {
 		o.perSourceMasklenIPv4 = ival{vals[0], d.l.pos}
-		o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+		if n == 2 || d.e.c.rel.Before("10.5") {
+			o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+		}
 	}
 	return true
 }
 
 // perSourceMaxStartups ports sPerSourceMaxStartups: a number or "none";
-// the last line wins.
+// the last line wins up to 9.4, the first from 9.5.
 func (d *dirLine) perSourceMaxStartups(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
@@ -340,16 +401,24 @@ func (d *dirLine) perSourceMaxStartups(o *options) bool {
 			return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
 		}
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sPerSourceMaxStartups) || o.perSourceMaxStartups.v == -1) {
 		o.perSourceMaxStartups = ival{v, d.l.pos}
 	}
 	return true
 }
 
 // authorizedKeysFile ports sAuthorizedKeysFile: the list of the first
-// line, ~ expanded.
+// line, ~ expanded (before 8.7 up to an empty word, and the rest of the
+// line unread).
 func (d *dirLine) authorizedKeysFile(o *options) bool {
 	first := len(o.authorizedKeysFiles.v) == 0
+	if d.e.c.rel.Before("8.7") {
+		for arg, ok := d.av.next(); ok && arg != "" && d.e.active && first; arg, ok = d.av.next() {
+			o.authorizedKeysFiles.add(d.e.tildeExpand(d.l, arg), d.l.pos)
+		}
+		d.av.consume()
+		return true
+	}
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" {
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
@@ -389,8 +458,21 @@ func (d *dirLine) acceptEnv(o *options) bool {
 }
 
 // setEnv ports sSetEnv: NAME=VALUE words of the first line, the first of
-// each name.
-func (d *dirLine) setEnv(o *options) bool {
+// each name (before 9.0 (8.9 measured): every word, and read with
+// strdelimw before 8.7, up to an empty word).
+func (d *dirLine) setEnv(o *options, line []byte) bool {
+	if d.e.c.rel.Before("8.7") {
+		var words []string
+		b := append([]byte(nil), line...)
+		for s := d.str; s >= 0; {
+			w, ok := strdelimw(b, &s)
+			if !ok || len(w) == 0 {
+				break
+			}
+			words = append(words, string(w))
+		}
+		d.av = argv{v: words}
+	}
 	first := len(o.setEnv.v) == 0
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" || !strings.Contains(arg, "=") {
@@ -400,6 +482,10 @@ func (d *dirLine) setEnv(o *options) bool {
 			continue
 		}
 		name, _, _ := strings.Cut(arg, "=")
+		if d.e.c.rel.Before("9.0") {
+			o.setEnv.add(arg, d.l.pos)
+			continue
+		}
 		dup := false
 		for _, x := range o.setEnv.v {
 			dup = dup || strings.HasPrefix(x, name+"=")
@@ -419,7 +505,7 @@ func (d *dirLine) permitTunnel(o *options) bool {
 	}
 	v := lookupState(tunModes, arg, false)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("bad %s argument %s", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("bad %s argument %s", d.l.kw, arg), "Bad yes/point-to-point/ethernet/no argument: "+arg))
 	}
 	d.setInt(&o.permitTun, v)
 	return true
@@ -453,23 +539,24 @@ func (d *dirLine) securityKeyProvider(o *options) bool {
 	return true
 }
 
-// ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins.
+// ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins
+// up to 10.2, the first from 10.3.
 func (d *dirLine) ipQoS(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
 	}
-	v := parseIPQoS(arg)
+	v := parseIPQoSIn(arg, d.e.c.rel)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg), "Bad IPQoS value: "+arg))
 	}
 	v2 := v
 	if arg, ok = d.av.next(); ok {
-		if v2 = parseIPQoS(arg); v2 == -1 {
-			return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+		if v2 = parseIPQoSIn(arg, d.e.c.rel); v2 == -1 {
+			return d.bad(d.pre87(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg), "Bad IPQoS value: "+arg))
 		}
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sIPQoS) || o.ipQoSInteractive.v == -1) {
 		o.ipQoSInteractive = ival{v, d.l.pos}
 		o.ipQoSBulk = ival{v2, d.l.pos}
 	}
@@ -485,7 +572,7 @@ func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 	}
 	v := strings.TrimLeft(rest, whitespace)
 	if strings.Contains(v, "\r") {
-		return d.fatal(0, KindBadValue, fmt.Sprintf("Invalid %s argument", d.l.kw))
+		return d.fatal(0, KindBadValue, d.pre87(fmt.Sprintf("Invalid %s argument", d.l.kw), "Invalid argument"))
 	}
 	if d.e.active && !o.versionAddendum.set {
 		if strings.EqualFold(v, "none") {
@@ -506,13 +593,13 @@ func (d *dirLine) authenticationMethods(o *options) bool {
 		switch {
 		case arg == "any":
 			if len(o.authMethods.v) > 0 {
-				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.pre87(d.l.kw, "AuthenticationMethods")))
 			}
 			sawAny = true
 		case sawAny:
-			return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+			return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.pre87(d.l.kw, "AuthenticationMethods")))
 		case !authMethodsValid(arg):
-			return d.bad(fmt.Sprintf("invalid %s method list.", d.l.kw))
+			return d.bad(d.pre87(fmt.Sprintf("invalid %s method list.", d.l.kw), "invalid authentication method list."))
 		}
 		parsed = true
 		if found && d.e.active {
@@ -520,13 +607,13 @@ func (d *dirLine) authenticationMethods(o *options) bool {
 		}
 	}
 	if !parsed {
-		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.l.kw))
+		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.pre87(d.l.kw, "AuthenticationMethods")))
 	}
 	return true
 }
 
 // streamLocalBindMask ports sStreamLocalBindMask: an octal mask; the last
-// line wins.
+// line wins, the first from 10.6.
 func (d *dirLine) streamLocalBindMask(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
@@ -534,9 +621,9 @@ func (d *dirLine) streamLocalBindMask(o *options) bool {
 	}
 	v, n, _ := strtoll(arg, 8)
 	if n == 0 || v < 0 || v > 0o777 {
-		return d.bad(fmt.Sprintf("Invalid %s.", d.l.kw))
+		return d.bad(d.pre87(fmt.Sprintf("Invalid %s.", d.l.kw), "Bad mask."))
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sStreamLocalBindMask) || o.streamLocalBindMask.v == -1) {
 		o.streamLocalBindMask = ival{int(v), d.l.pos}
 	}
 	return true
@@ -550,7 +637,7 @@ func (d *dirLine) fingerprintHash(o *options) bool {
 	}
 	v := lookupState(digests, arg, true)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg), fmt.Sprintf("Invalid hash algorithm \"%s\".", arg)))
 	}
 	if d.e.active {
 		o.fingerprintHash = ival{v, d.l.pos}
@@ -558,10 +645,22 @@ func (d *dirLine) fingerprintHash(o *options) bool {
 	return true
 }
 
-// rDomain ports sRDomain: Linux builds of OpenSSH 9.2 have no routing
-// domains.
-func (d *dirLine) rDomain() bool {
-	return d.fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
+// rDomain ports sRDomain: Linux builds from 8.4 on have no routing
+// domains; 8.0 and 8.2 take "none", "%D", or a routing domain that exists
+// (the model knows none: "bad routing domain").
+func (d *dirLine) rDomain(o *options) bool {
+	if d.e.c.rel.AtLeast("8.4") {
+		return d.fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
+	}
+	arg, ok := d.arg("Missing argument.")
+	if !ok {
+		return true
+	}
+	if !strings.EqualFold(arg, "none") && arg != "%D" {
+		return d.bad("bad routing domain")
+	}
+	d.setStr(&o.routingDomain, arg)
+	return true
 }
 
 // channelTimeout ports sChannelTimeout: type=interval words of the first
@@ -569,9 +668,14 @@ func (d *dirLine) rDomain() bool {
 func (d *dirLine) channelTimeout(o *options) bool {
 	first := len(o.channelTimeouts.v) == 0
 	i := 0
+	counts := d.e.c.rel.AtLeast("9.8")
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-		// sshd never counts i up here, so "none" is refused only when
-		// more arguments follow it.
+		// Up to 9.7 sshd never counts i up here, so "none" is refused
+		// only when more arguments follow it; from 9.8 (9.9p2 measured)
+		// also after others.
+		if counts {
+			i = d.av.i - 1
+		}
 		if strings.EqualFold(arg, "none") {
 			if i > 0 || d.av.left() > 0 {
 				d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))

@@ -296,13 +296,39 @@ var ipqos = []struct {
 	{"lowdelay", 0x10}, {"throughput", 0x08}, {"reliability", 0x04},
 }
 
-func parseIPQoS(s string) int {
+func parseIPQoS(s string) int { return parseIPQoSIn(s, DefaultRelease()) }
+
+// parseIPQoSIn ports parse_ipqos of release r, as each release's sshd -T
+// measured: "le" from 8.2; numbers in any base (strtol) up to 9.6, decimal
+// only (strtonum) from 9.7 (9.9p2 refuses 0x20); lowdelay, throughput and
+// reliability deprecated from 10.0 (they read as "none", the system's
+// default); "va" from 10.3 (10.5 knows it, 10.2 not).
+func parseIPQoSIn(s string, r *Release) int {
+	switch strings.ToLower(s) {
+	case "le":
+		if r.Before("8.2") {
+			return -1
+		}
+	case "lowdelay", "throughput", "reliability":
+		if r.AtLeast("10.0") {
+			return intMax
+		}
+	case "va":
+		if r.AtLeast("10.3") {
+			return 0xb0 // IPTOS_DSCP_VA
+		}
+		return -1
+	}
 	for _, q := range ipqos {
 		if strings.EqualFold(s, q.name) {
 			return q.val
 		}
 	}
-	v, n, _ := strtoll(s, 0)
+	base := 0
+	if r.AtLeast("9.7") {
+		base = 10
+	}
+	v, n, _ := strtoll(s, base)
 	if s == "" || n != len(s) || v < 0 || v > 255 {
 		return -1
 	}
