@@ -28,7 +28,15 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	e := newEvaluator(c, &spec)
 	mo := newOptions()
 	e.active = false
-	e.parseDepth(mo, c.Main, cfgMatchOnly, 0, Pos{})
+	// SSHCFG_MATCH_ONLY came in 8.4: in 8.2 and 8.3 the second pass reads
+	// the files an inactive Include line names as never matching, so the
+	// Match blocks of drop-ins included from the global section never
+	// apply to a connection (measured on 8.2p1).
+	flags := cfgMatchOnly
+	if c.rel.Before("8.4") {
+		flags = 0
+	}
+	e.parseDepth(mo, c.Main, flags, 0, Pos{})
 	if e.m.over != nil {
 		return nil, e.m.over // not after a first pass that read it all
 	}

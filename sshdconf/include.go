@@ -64,8 +64,8 @@ func (d *dirLine) include(o *options) bool {
 func (d *dirLine) match(line []byte) bool {
 	e, l, av, str := d.e, d.l, &d.av, d.str
 	ci := e.ci
-	if e.incFlags&cfgNeverMatch != 0 {
-		ci = nil
+	if e.incFlags&cfgNeverMatch != 0 && e.c.rel.AtLeast("8.4") {
+		ci = nil // before 8.4 the criteria are checked with the spec all the same
 	}
 	e.detail = ""
 	var value int
