@@ -379,7 +379,7 @@ func (d *dirLine) time(dst *ival) bool {
 	if !ok {
 		return true
 	}
-	v := convtime(arg)
+	v := convtimeIn(arg, d.e.c.rel)
 	if v == -1 {
 		return d.bad("invalid time value.")
 	}

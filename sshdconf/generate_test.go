@@ -284,6 +284,9 @@ func generateReleaseTree(seed uint64, rel *sshdconf.Release) *genTree {
 	for i, n := 0, 3+g.intn(2); i < n; i++ {
 		t.specs = append(t.specs, fmt.Sprintf("user=%s,host=%s,addr=%s,laddr=%s,lport=%s",
 			pick(g, genUsers...), pick(g, genHosts...), pick(g, genAddrs...), pick(g, genLaddrs...), pick(g, genLports...)))
+		if g.rel != nil && g.rel.AtLeast("9.9") && g.chance(0.25) {
+			t.specs[len(t.specs)-1] += ",invalid-user" // Match Invalid-User
+		}
 	}
 	return t
 }

@@ -217,8 +217,12 @@ func (e *evaluator) matchCfgArgv(l lineCtx, av *argv, ci *ConnSpec) int {
 
 // matchCriterionKnown reports whether name is a criterion release r reads
 // in the form "name=pattern" (9.9p2's list: all but Invalid-User, with
-// Version from 10.0).
+// Version from 10.0). 9.9p1 (RHEL 10's) reads none so (fixed in 9.9p2 by
+// commit 66878e12a; read in the source, not run).
 func matchCriterionKnown(name string, r *Release) bool {
+	if r.major == 9 && r.minor == 9 && r.patch < 2 {
+		return false
+	}
 	switch strings.ToLower(name) {
 	case "user", "group", "host", "address", "localaddress", "localport", "rdomain":
 		return true

@@ -681,7 +681,7 @@ func (d *dirLine) channelTimeout(o *options) bool {
 				d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))
 				return false
 			}
-		} else if !validChannelTimeout(arg) {
+		} else if !validChannelTimeout(arg, d.e.c.rel) {
 			return d.bad(fmt.Sprintf("invalid channel timeout %s", arg))
 		}
 		if d.e.active && first {
@@ -705,9 +705,9 @@ func (d *dirLine) unusedConnectionTimeout(o *options) bool {
 }
 
 // validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
-func validChannelTimeout(s string) bool {
+func validChannelTimeout(s string, r *Release) bool {
 	i := strings.IndexByte(s, '=')
-	return i > 0 && convtime(s[i+1:]) >= 0
+	return i > 0 && convtimeIn(s[i+1:], r) >= 0
 }
 
 // hpdelim ports hpdelim: it splits "host:port" or "[v6]:port". more is nil

@@ -107,13 +107,31 @@ func atoiErr(s string, present bool) (int, string) {
 
 // convtime ports convtime: "N[smhdwSMHDW]" groups, summed, at most INT_MAX.
 // It returns -1 for an invalid time.
-func convtime(s string) int {
+func convtime(s string) int { return convtimeIn(s, DefaultRelease()) }
+
+// convtimeIn is convtime of release r, as each release's sshd -T
+// measured: 8.0 to 8.3 keep a unit for the groups that follow it ("1h30"
+// is 111600 there, 3630 from 8.4) and sum in 64 bits; from 9.9 (strtonum)
+// a group starts with a digit ("+30" refused, 10.2 measured); from 10.3
+// (convtime_double; 10.5 measured) seconds may have decimals ("1.5" is 1)
+// and only one group may be seconds ("1s1s" refused).
+func convtimeIn(s string, r *Release) int {
+	if r.AtLeast("10.3") {
+		return convtimeDouble(s)
+	}
+	if r.Before("8.4") {
+		return convtimeSticky(s)
+	}
 	if s == "" {
 		return -1
 	}
+	digitFirst := r.AtLeast("9.9")
 	total := int64(0)
 	p := s
 	for p != "" {
+		if digitFirst && (p[0] < '0' || p[0] > '9') {
+			return -1
+		}
 		secs, n, over := strtoll(p, 10)
 		if n == 0 || (over && (secs == math.MinInt64 || secs == math.MaxInt64)) || secs < 0 {
 			return -1
@@ -145,6 +163,105 @@ func convtime(s string) int {
 			return -1
 		}
 		total += secs
+	}
+	return int(total)
+}
+
+// unitOf returns the seconds of a time unit letter, 0 for none.
+func unitOf(c byte) int64 {
+	switch c {
+	case 's', 'S':
+		return 1
+	case 'm', 'M':
+		return 60
+	case 'h', 'H':
+		return 3600
+	case 'd', 'D':
+		return 86400
+	case 'w', 'W':
+		return 604800
+	}
+	return 0
+}
+
+// convtimeSticky ports convtime of 8.0 to 8.3: the multiplier is not reset
+// between groups, the sums are longs, and the result is cut to an int.
+func convtimeSticky(s string) int {
+	if s == "" {
+		return -1
+	}
+	total, mult := int64(0), int64(1)
+	for p := s; p != ""; {
+		secs, n, over := strtoll(p, 10)
+		if n == 0 || over || secs < 0 {
+			return -1
+		}
+		p = p[n:]
+		if p != "" {
+			if mult = unitOf(p[0]); mult == 0 {
+				return -1
+			}
+			p = p[1:]
+		}
+		if secs >= math.MaxInt64/mult {
+			return -1
+		}
+		secs *= mult
+		if total >= math.MaxInt64-secs {
+			return -1
+		}
+		total += secs
+	}
+	return int(int32(total))
+}
+
+// convtimeDouble ports convtime from 10.3 on (convtime_double, then the
+// int check): groups of decimal digits with a unit, a decimal point only
+// in seconds, one seconds group at most.
+func convtimeDouble(s string) int {
+	if s == "" {
+		return -1
+	}
+	total, seenSeconds := 0.0, false
+	for p := s; p != ""; {
+		n := 0
+		for n < len(p) && (p[n] >= '0' && p[n] <= '9' || p[n] == '.') {
+			n++
+		}
+		if n == 0 {
+			return -1
+		}
+		val, err := strconv.ParseFloat(p[:n], 64)
+		if err != nil {
+			// strtod reads the longest valid prefix ("1.2.3" stops
+			// at the second point), which the decimal-form check
+			// then refuses.
+			return -1
+		}
+		num := p[:n]
+		p = p[n:]
+		mult := int64(1)
+		if p != "" {
+			if mult = unitOf(p[0]); mult == 0 {
+				return -1
+			}
+		}
+		if mult == 1 {
+			if seenSeconds {
+				return -1
+			}
+			seenSeconds = true
+		}
+		if strings.Contains(num, ".") && (mult > 1 || num[len(num)-1] < '0' || num[len(num)-1] > '9') {
+			return -1
+		}
+		total += val * float64(mult)
+		if p != "" {
+			p = p[1:]
+		}
+	}
+	if total < 0 || total > float64(intMax) {
+		return -1
 	}
 	return int(total)
 }
