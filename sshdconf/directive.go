@@ -270,6 +270,17 @@ func (d *dirLine) pre87(text, old string) string {
 	return text
 }
 
+// loopNext is the next argument of a keyword that reads all of them.
+// Before 8.7 such a loop (while ((arg = strdelim(&cp)) && *arg != '\0'))
+// ends at an empty word, which strdelim returns after a quoted last word.
+func (d *dirLine) loopNext() (string, bool) {
+	arg, ok := d.av.next()
+	if ok && arg == "" && d.e.pre87 {
+		return "", false
+	}
+	return arg, ok
+}
+
 // bad reports a fatal bad value at the argument read last.
 func (d *dirLine) bad(text string) bool { return d.fatal(d.argi(), KindBadValue, text) }
 
@@ -464,7 +475,7 @@ func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg 
 }
 
 func (d *dirLine) userPatterns(dst *lval) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || !validUserPattern(arg) {
 			return d.bad(d.pre87(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg),
 				fmt.Sprintf("invalid %s pattern: \"%.100s\"", Lookup(d.l.kw).Name, arg)))
@@ -477,7 +488,7 @@ func (d *dirLine) userPatterns(dst *lval) bool {
 }
 
 func (d *dirLine) groupPatterns(dst *lval) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" && d.e.c.rel.AtLeast("8.7") {
 			return d.bad(fmt.Sprintf("empty %s pattern", d.l.kw))
 		}
@@ -494,8 +505,9 @@ func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 		return d.fatal(0, KindBadValue, d.pre87(fmt.Sprintf("%s must be an absolute path", d.l.kw),
 			Lookup(d.l.kw).Name+" must be an absolute path"))
 	}
-	// sshd tests authorized_keys_command for both keywords.
-	if d.e.active && !o.authorizedKeysCommand.set {
+	// Up to 9.2 sshd tests authorized_keys_command for both keywords
+	// (9.6 tests each its own: measured).
+	if d.e.active && (d.e.c.rel.Before("9.3") && !o.authorizedKeysCommand.set || d.e.c.rel.AtLeast("9.3") && !dst.set) {
 		dst.set1(v, d.l.pos)
 	}
 	d.av.consume()

@@ -30,10 +30,13 @@ type evaluator struct {
 	// (inc_flags: cfgNeverMatch, cfgMatchOnly).
 	active   bool
 	incFlags int
+	// pre87: the release reads lines as sshd before 8.7 did (see
+	// processLine), worked out once.
+	pre87 bool
 }
 
 func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
-	return &evaluator{c: c, ci: ci, m: meter{opt: &c.opt}}
+	return &evaluator{c: c, ci: ci, m: meter{opt: &c.opt}, pre87: c.rel.Before("8.7")}
 }
 
 const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
@@ -165,6 +168,19 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, fr
 		e.add(Diag{Pos: Pos{File: name}, Kind: KindTerminating, Severity: SevFatal,
 			Msg:  fmt.Sprintf("%d bad configuration options", bad),
 			SSHD: fmt.Sprintf("%s: terminating, %d bad configuration options", msgFile, bad)})
+		return
+	}
+	if depth > 0 && e.ci == nil && e.c.rel.Before("8.4") {
+		// 8.2 and 8.3 run process_queued_listen_addrs at the end of every
+		// file: an included file read before any Port line adds port 22
+		// (and fixes AddressFamily to any), and later Port lines add to
+		// it (measured on 8.2p1).
+		if len(o.ports) == 0 {
+			o.ports = []ival{{v: 22}}
+		}
+		if o.addressFamily.v == -1 {
+			o.addressFamily = ival{v: 0}
+		}
 	}
 }
 
@@ -285,7 +301,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	// Before 8.7 load_server_config cut every line at its first '#', in a
 	// value too, and arguments were read one strdelim at a time (8.7 moved
 	// to argv_split: quotes of both kinds, escapes, a '#' starting a word).
-	old := e.c.rel.Before("8.7")
+	old := e.pre87
 	if old {
 		if i := bytes.IndexByte(line, '#'); i >= 0 {
 			line = line[: i+1 : i+1]
@@ -393,8 +409,10 @@ func strdelimAll(line []byte, str int) []string {
 	b := append([]byte(nil), line...) // strdelim writes into its line
 	var vals []string
 	for {
+		// After a quoted word at the end of the line strdelim returns
+		// "", not NULL: the next word of IPQoS "cs1" is "" (and bad).
 		tok, ok := strdelim(b, &str)
-		if !ok || str < 0 && len(tok) == 0 {
+		if !ok {
 			return vals
 		}
 		vals = append(vals, string(tok))

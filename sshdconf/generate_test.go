@@ -352,6 +352,11 @@ func (g *generator) quote(arg string) string {
 	case 0:
 		return `"` + arg + `"`
 	case 1:
+		// Before 8.7 a single quote is a character like any other: a
+		// tree for such a release mostly gets double quotes.
+		if g.rel != nil && g.rel.Before("8.7") && g.chance(0.8) {
+			return `"` + arg + `"`
+		}
 		return "'" + arg + "'"
 	}
 	return arg

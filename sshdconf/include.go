@@ -17,7 +17,7 @@ func (d *dirLine) include(o *options) bool {
 	prev := l.kw
 	for {
 		arg2, ok := av.next()
-		if !ok {
+		if !ok || arg2 == "" && e.pre87 {
 			break
 		}
 		if arg2 == "" {
@@ -260,7 +260,7 @@ func (e *evaluator) matchCriterion(l lineCtx, attrib, oattrib, arg string, ci *C
 			fmt.Sprintf("'Match %s' in configuration but '%s' not in connection test specification.", criterion, field))
 		return matchStop
 	}
-	old := e.c.rel.Before("8.2")
+	old := e.c.rel.Before("8.2") // 8.0 and 8.1
 	switch strings.ToLower(attrib) {
 	case "user":
 		if ci == nil || ci.User == "" {
@@ -307,8 +307,8 @@ func (e *evaluator) matchCriterion(l lineCtx, attrib, oattrib, arg string, ci *C
 				}
 				return missing("Address", "addr")
 			}
-			// 8.2 on check the list's syntax here.
-			if !old && addrMatchList("", true, arg) != 0 {
+			// 8.4 on check the list's syntax here (8.2p1 has no check).
+			if e.c.rel.AtLeast("8.4") && addrMatchList("", true, arg) != 0 {
 				what := "address"
 				if strings.EqualFold(attrib, "localaddress") {
 					what = "localaddress"

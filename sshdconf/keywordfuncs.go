@@ -83,7 +83,7 @@ func (d *dirLine) hostKeyAgent(o *options) bool {
 // verify-required.
 func (d *dirLine) pubkeyAuthOptions(o *options) bool {
 	v := 0
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		switch {
 		case strings.EqualFold(arg, "none"):
 		case strings.EqualFold(arg, "touch-required"):
@@ -446,7 +446,7 @@ func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
 
 // acceptEnv ports sAcceptEnv: every line adds its names.
 func (d *dirLine) acceptEnv(o *options) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || strings.Contains(arg, "=") {
 			return d.bad("Invalid environment name.")
 		}
@@ -474,7 +474,7 @@ func (d *dirLine) setEnv(o *options, line []byte) bool {
 		d.av = argv{v: words}
 	}
 	first := len(o.setEnv.v) == 0
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || !strings.Contains(arg, "=") {
 			return d.bad("Invalid environment.")
 		}
@@ -589,10 +589,15 @@ func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 func (d *dirLine) authenticationMethods(o *options) bool {
 	found := len(o.authMethods.v) == 0
 	sawAny, parsed := false, false
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	// Up to 9.7 "any" after any earlier AuthenticationMethods line that
+	// set the option is fatal; from 9.8 only after a method of the same
+	// line (9.9p2 measured).
+	n := 0
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
+		n++
 		switch {
 		case arg == "any":
-			if len(o.authMethods.v) > 0 {
+			if d.e.c.rel.AtLeast("9.8") && n > 1 || d.e.c.rel.Before("9.8") && len(o.authMethods.v) > 0 {
 				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.pre87(d.l.kw, "AuthenticationMethods")))
 			}
 			sawAny = true

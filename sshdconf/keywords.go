@@ -382,13 +382,11 @@ func (k *Keyword) opIn(r *Release) opcode {
 	switch {
 	case k.GSS && !r.gssapi:
 		return sUnsupported // "Unsupported option", and ignored
-	case r.AtLeast("8.7"):
-	case k.lower == "challengeresponseauthentication":
+	case k.lower == "challengeresponseauthentication" && r.Before("8.7"):
 		return sChallengeResponse // not yet KbdInteractiveAuthentication
-	case k.lower == "skeyauthentication":
+	case k.lower == "skeyauthentication" && r.Before("8.7"):
 		return sDeprecated
-	}
-	if r.AtLeast("10.5") && (k.lower == "kerberostgtpassing" || k.lower == "afstokenpassing") {
+	case (k.lower == "kerberostgtpassing" || k.lower == "afstokenpassing") && r.AtLeast("10.5"):
 		return sDeprecated // "Deprecated option" (servconf.c rewritten in 10.5)
 	}
 	return k.op

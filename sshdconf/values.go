@@ -185,7 +185,8 @@ func unitOf(c byte) int64 {
 }
 
 // convtimeSticky ports convtime of 8.0 to 8.3: the multiplier is not reset
-// between groups, the sums are longs, and the result is cut to an int.
+// between groups ("5m30s" is 2100), the sums are longs, and the result is
+// cut to an int.
 func convtimeSticky(s string) int {
 	if s == "" {
 		return -1
@@ -198,8 +199,12 @@ func convtimeSticky(s string) int {
 		}
 		p = p[n:]
 		if p != "" {
-			if mult = unitOf(p[0]); mult == 0 {
+			u := unitOf(p[0])
+			if u == 0 {
 				return -1
+			}
+			if u > 1 { // 's' leaves the multiplier as it was too
+				mult = u
 			}
 			p = p[1:]
 		}
