@@ -3,7 +3,6 @@ package sshdconf
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -51,6 +50,11 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	}
 	if c.rel.AtLeast("9.5") {
 		mergeSubsystems(o, mo)
+	}
+	if c.rel.Before("8.5") {
+		// SetEnv joined COPY_MATCH_STRING_OPTS in 8.5 (8.7p1 has it,
+		// 8.4p1 not): before, a Match block's SetEnv is read and unused.
+		o.setEnv = c.global.setEnv
 	}
 	return &Effective{Settings: dump(o)}, nil
 }
@@ -175,20 +179,14 @@ func (r *Release) Normalize(keyword string, args []string) (string, error) {
 	return "", fmt.Errorf("%s: not printed", keyword)
 }
 
-// mergeSubsystems ports servconf_merge_subsystems (9.5 on, when Match
-// allows Subsystem): a subsystem a Match block defines replaces the
-// global one of that name, or is added after them.
+// mergeSubsystems ports what copy_set_server_options does with
+// subsystems from 9.5 on, when Match allows Subsystem: the subsystems of
+// the matching Match blocks replace the global list (M_CP_STRARRAYOPT of
+// COPY_MATCH_STRING_OPTS), and servconf_merge_subsystems then finds
+// nothing to add (measured on 9.6p1 to 10.6: global sftp and sub1, Match
+// sub3 prints sub3 alone).
 func mergeSubsystems(dst, src *options) {
-	if len(src.subsystems) == 0 {
-		return
-	}
-	dst.subsystems = slices.Clone(dst.subsystems) // shared with the global options
-	for _, s := range src.subsystems {
-		i := slices.IndexFunc(dst.subsystems, func(x subsystem) bool { return x.name == s.name })
-		if i >= 0 {
-			dst.subsystems[i].args, dst.subsystems[i].pos = s.args, s.pos
-			continue
-		}
-		dst.subsystems = append(dst.subsystems, s)
+	if len(src.subsystems) > 0 {
+		dst.subsystems = src.subsystems
 	}
 }

@@ -331,8 +331,12 @@ func printedAlike(a, b []string) bool {
 			return "no"
 		case "quiet":
 			return "SILENT"
-		case "reliability": // 8.2 to 8.7 print 0x04 by this name
+		case "reliability", "0x04": // 8.2 to 8.7 print 0x04 by this name
 			return "le"
+		case "0x08": // 10.0 on print the deprecated ToS values in hex
+			return "throughput"
+		case "0x10":
+			return "lowdelay"
 		}
 		return v
 	}

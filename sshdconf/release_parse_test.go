@@ -27,6 +27,7 @@ func TestReleaseParsing(t *testing.T) {
 		{"9.2-debian", "Match User alice\n Subsystem sftp internal-sftp\n", "/etc/ssh/sshd_config line 2: Directive 'Subsystem' is not allowed within a Match block", "", ""},
 		{"9.6p1", "Subsystem sftp /x\nMatch User alice\n Subsystem sftp internal-sftp\n", "", "subsystem", "sftp internal-sftp "},
 		{"9.9p2", "Subsystem sftp /x\nSubsystem sftp /y\n", "", "subsystem", "sftp /x"},
+		{"10.2p1", "Subsystem sftp /x\nSubsystem sub1 /w\nMatch User alice\n Subsystem sub3 /z\n", "", "subsystem", "sub3 /z"},
 		{"8.2p1", "Match User alice\n IgnoreRhosts no\n", "/etc/ssh/sshd_config line 2: Directive 'IgnoreRhosts' is not allowed within a Match block", "", ""},
 		{"8.4p1", "Match User alice\n IgnoreRhosts no\n", "", "ignorerhosts", "no"},
 		{"10.6-debian", "GSSAPIAuthentication yes\nKbdInteractiveAuthentication no\n", "", "kbdinteractiveauthentication", "no"},
@@ -62,6 +63,8 @@ func TestReleaseParsing(t *testing.T) {
 		{"9.9p2", "AuthenticationMethods publickey\nAuthenticationMethods any\n", "", "authenticationmethods", "publickey"},
 		{"8.2p1", "IPQoS \"cs1\"\n", "/etc/ssh/sshd_config line 1: Bad IPQoS value: ", "", ""},
 		{"8.2p1", "ClientAliveInterval 5m30s\n", "", "clientaliveinterval", "2100"},
+		{"8.4p1", "SetEnv A=1\nMatch User alice\n SetEnv B=2\n", "", "setenv", "A=1"},
+		{"8.7p1", "SetEnv A=1\nMatch User alice\n SetEnv B=2\n", "", "setenv", "B=2"},
 		// Times.
 		{"8.2p1", "ClientAliveInterval 1h30\n", "", "clientaliveinterval", "111600"},
 		{"8.4p1", "ClientAliveInterval 1h30\n", "", "clientaliveinterval", "3630"},
