@@ -588,6 +588,11 @@ func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 // first line, or "any" alone.
 func (d *dirLine) authenticationMethods(o *options) bool {
 	found := len(o.authMethods.v) == 0
+	if !found && d.e.pre87 {
+		// Before 8.7 a line after the one that set it is not read at all.
+		d.av.consume()
+		return true
+	}
 	sawAny, parsed := false, false
 	// Up to 9.7 "any" after any earlier AuthenticationMethods line that
 	// set the option is fatal; from 9.8 only after a method of the same

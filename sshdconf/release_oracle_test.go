@@ -22,9 +22,10 @@ import (
 // sshd (`sshd -t`, `sshd -T`, `sshd -T -C spec`) and by the model with
 // LoadOptions.Release set to that release.
 //
-// SSHWARDEN_OPENSSH_RELEASES="8.7p1 10.0-debian" picks releases (default:
-// all twelve); SSHWARDEN_ORACLE_SEEDS=N runs seeds 1..N per release
-// (default 40), SSHWARDEN_ORACLE_SEED=N seed N alone.
+// SSHWARDEN_OPENSSH_RELEASES="8.7p1 10.0-debian" picks releases ("all":
+// the twelve; default: oracle.CIReleases, the six CI builds);
+// SSHWARDEN_ORACLE_SEEDS=N runs seeds 1..N per release (default 40),
+// SSHWARDEN_ORACLE_SEED=N seed N alone.
 //
 // A difference is one of:
 //   - verdict: sshd accepts and the model refuses, or the other way round;
@@ -40,18 +41,6 @@ import (
 // merged, printing differences are counted and logged, not failed. Once it
 // is merged, set comparePrinting: every line must be equal.
 const comparePrinting = false
-
-// testedReleases returns the oracle releases to compare.
-func testedReleases(t *testing.T) []string {
-	if s := os.Getenv("SSHWARDEN_OPENSSH_RELEASES"); s != "" {
-		return strings.Fields(s)
-	}
-	var names []string
-	for _, r := range sshdconf.Releases() {
-		names = append(names, r.Checked())
-	}
-	return names
-}
 
 // oracleSeeds returns the seeds to run: SSHWARDEN_ORACLE_SEED, or 1..N
 // with N from SSHWARDEN_ORACLE_SEEDS or def.
@@ -441,31 +430,29 @@ func reportDiff(t *testing.T, name string, d treeDiff, replay string) {
 func TestReleasesRandomTreesAgainstSSHD(t *testing.T) {
 	seeds := oracleSeeds(t, 40)
 	var summary []string
-	for _, name := range testedReleases(t) {
-		t.Run(name, func(t *testing.T) {
-			o := oracle.NeedRelease(t, name)
-			rel := sshdconf.MustRelease(name)
-			tally := &relTally{}
-			for _, seed := range seeds {
-				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-					tree := generateReleaseTree(seed, rel)
-					specs := append([]string{"-t", ""}, tree.specs...)
-					d, accepted := compareRelease(t, o, rel, tree.files, tree.main, specs)
-					tally.add(d, len(specs), accepted)
-					reportDiff(t, fmt.Sprintf("%s seed %d", name, seed), d,
-						fmt.Sprintf("replay: SSHWARDEN_OPENSSH_RELEASES=%s SSHWARDEN_ORACLE_SEED=%d go test ./sshdconf -run 'TestReleasesRandomTreesAgainstSSHD' -count=1 -v\n%s", name, seed, tree.dump()))
-					if len(seeds) == 1 {
-						for _, p := range d.printing {
-							t.Logf("printing: %s", p)
-						}
-						t.Logf("seed %d:\n%s", seed, tree.dump())
+	oracle.ForEachRelease(t, func(t *testing.T, o *oracle.Oracle) {
+		name := o.Release().Name
+		rel := sshdconf.MustRelease(name)
+		tally := &relTally{}
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+				tree := generateReleaseTree(seed, rel)
+				specs := append([]string{"-t", ""}, tree.specs...)
+				d, accepted := compareRelease(t, o, rel, tree.files, tree.main, specs)
+				tally.add(d, len(specs), accepted)
+				reportDiff(t, fmt.Sprintf("%s seed %d", name, seed), d,
+					fmt.Sprintf("replay: SSHWARDEN_OPENSSH_RELEASES=%s SSHWARDEN_ORACLE_SEED=%d go test ./sshdconf -run 'TestReleasesRandomTreesAgainstSSHD' -count=1 -v\n%s", name, seed, tree.dump()))
+				if len(seeds) == 1 {
+					for _, p := range d.printing {
+						t.Logf("printing: %s", p)
 					}
-				})
-			}
-			t.Logf("%s: %s", name, tally)
-			summary = append(summary, fmt.Sprintf("%-12s %s", name, tally))
-		})
-	}
+					t.Logf("seed %d:\n%s", seed, tree.dump())
+				}
+			})
+		}
+		t.Logf("%s: %s", name, tally)
+		summary = append(summary, fmt.Sprintf("%-12s %s", name, tally))
+	})
 	t.Logf("random trees, per release:\n%s", strings.Join(summary, "\n"))
 }
 
@@ -478,28 +465,26 @@ func TestReleasesCorpusAgainstSSHD(t *testing.T) {
 		t.Fatalf("no trees: %v", err)
 	}
 	var summary []string
-	for _, name := range testedReleases(t) {
-		t.Run(name, func(t *testing.T) {
-			o := oracle.NeedRelease(t, name)
-			rel := sshdconf.MustRelease(name)
-			tally := &relTally{}
-			for _, p := range paths {
-				tree := strings.TrimSuffix(filepath.Base(p), ".txtar")
-				t.Run(tree, func(t *testing.T) {
-					b, err := os.ReadFile(p)
-					if err != nil {
-						t.Fatal(err)
-					}
-					a := oracle.ParseArchive(b)
-					specs := append([]string{"-t", ""}, a.Specs...)
-					d, accepted := compareRelease(t, o, rel, a.Files, a.Main, specs)
-					tally.add(d, len(specs), accepted)
-					reportDiff(t, name+" "+tree, d, "")
-				})
-			}
-			t.Logf("%s: %s", name, tally)
-			summary = append(summary, fmt.Sprintf("%-12s %s", name, tally))
-		})
-	}
+	oracle.ForEachRelease(t, func(t *testing.T, o *oracle.Oracle) {
+		name := o.Release().Name
+		rel := sshdconf.MustRelease(name)
+		tally := &relTally{}
+		for _, p := range paths {
+			tree := strings.TrimSuffix(filepath.Base(p), ".txtar")
+			t.Run(tree, func(t *testing.T) {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a := oracle.ParseArchive(b)
+				specs := append([]string{"-t", ""}, a.Specs...)
+				d, accepted := compareRelease(t, o, rel, a.Files, a.Main, specs)
+				tally.add(d, len(specs), accepted)
+				reportDiff(t, name+" "+tree, d, "")
+			})
+		}
+		t.Logf("%s: %s", name, tally)
+		summary = append(summary, fmt.Sprintf("%-12s %s", name, tally))
+	})
 	t.Logf("corpus, per release:\n%s", strings.Join(summary, "\n"))
 }

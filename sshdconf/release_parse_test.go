@@ -59,6 +59,9 @@ func TestReleaseParsing(t *testing.T) {
 		{"9.9p2", "ChannelTimeout session=1m none\n", "/etc/ssh/sshd_config: terminating, 1 bad configuration options", "", ""},
 		{"9.2-debian", "AuthorizedKeysCommand /bin/a\nAuthorizedKeysCommandUser nobody\nAuthorizedPrincipalsCommand /bin/b\nAuthorizedPrincipalsCommandUser nobody\n", "", "authorizedprincipalscommand", "none"},
 		{"9.6p1", "AuthorizedKeysCommand /bin/a\nAuthorizedKeysCommandUser nobody\nAuthorizedPrincipalsCommand /bin/b\nAuthorizedPrincipalsCommandUser nobody\n", "", "authorizedprincipalscommand", "/bin/b"},
+		// (sshd -t accepts it: the first pass does not read line 2.)
+		{"8.4p1", "AuthenticationMethods publickey\nAuthenticationMethods any bogus\n", `reprocess config line 2: "any" must appear alone in AuthenticationMethods`, "", ""},
+		{"8.4p1", "AuthenticationMethods publickey\nAuthenticationMethods any\n", "", "authenticationmethods", "publickey"},
 		{"9.6p1", "AuthenticationMethods publickey\nAuthenticationMethods any\n", `/etc/ssh/sshd_config line 2: "any" must appear alone in AuthenticationMethods`, "", ""},
 		{"9.9p2", "AuthenticationMethods publickey\nAuthenticationMethods any\n", "", "authenticationmethods", "publickey"},
 		{"8.2p1", "IPQoS \"cs1\"\n", "/etc/ssh/sshd_config line 1: Bad IPQoS value: ", "", ""},
