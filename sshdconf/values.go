@@ -418,8 +418,6 @@ var ipqos = []struct {
 	{"lowdelay", 0x10}, {"throughput", 0x08}, {"reliability", 0x04},
 }
 
-func parseIPQoS(s string) int { return parseIPQoSIn(s, DefaultRelease()) }
-
 // parseIPQoSIn ports parse_ipqos of release r, as each release's sshd -T
 // measured: "le" from 8.2; numbers in any base (strtol) up to 9.6, decimal
 // only (strtonum) from 9.7 (9.9p2 refuses 0x20); lowdelay, throughput and
