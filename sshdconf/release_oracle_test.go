@@ -418,6 +418,9 @@ func classifyLines(want []string, got []sshdconf.Setting, set map[string]bool, d
 // (a few) when they do not fail it.
 func reportDiff(t *testing.T, name string, d treeDiff, replay string) {
 	t.Helper()
+	for _, k := range d.known {
+		t.Logf("%s: known: %s", name, k)
+	}
 	if f := d.failures(); len(f) > 0 {
 		t.Errorf("%s: %d differences:\n  %s\n%s", name, len(f), strings.Join(f, "\n  "), replay)
 	}
