@@ -58,6 +58,7 @@ type value struct {
 	msg    string                         // kindWord: when missing; kindAlgos: when invalid; kindIgnored: what
 	listen bool                           // kindPermit: PermitListen
 	pre83  []state                        // kindChoice: the table before 8.3 (IgnoreRhosts shosts-only came in 8.3)
+	pre87  string                         // kindWord: the message when missing before 8.7, if other
 }
 
 // values is the part of process_server_config_line_depth's switch that
@@ -122,7 +123,7 @@ var values = [...]value{
 	sClientAliveCountMax:             integer(),
 	sPermitListen:                    permitHosts(true),
 	sPermitOpen:                      permitHosts(false),
-	sChrootDirectory:                 word(missingArg),
+	sChrootDirectory:                 {kind: kindWord, msg: missingArg, pre87: "missing file name."},
 	sTrustedUserCAKeys:               fileName(),
 	sRevokedKeys:                     fileName(),
 	sAuthorizedKeysCommand:           command(),
@@ -234,6 +235,9 @@ func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
 	case kindFileList:
 		return d.fileList(o.listField(op))
 	case kindWord:
+		if v.pre87 != "" {
+			return d.word(o.strField(op), d.pre87(v.msg, v.pre87))
+		}
 		return d.word(o.strField(op), v.msg)
 	case kindKeyAlgos:
 		return d.keyAlgos(o.strField(op), op == sCASignatureAlgorithms)
@@ -501,6 +505,9 @@ func (d *dirLine) groupPatterns(dst *lval) bool {
 
 func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 	v := strings.TrimLeft(string(cstr(line, d.str)), whitespace)
+	if d.str < 0 && d.e.pre87 {
+		return d.bad("Missing argument.")
+	}
 	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
 		return d.fatal(0, KindBadValue, d.pre87(fmt.Sprintf("%s must be an absolute path", d.l.kw),
 			Lookup(d.l.kw).Name+" must be an absolute path"))
@@ -515,7 +522,7 @@ func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 }
 
 func (d *dirLine) permitHosts(dst *lval, listen bool) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing "+strings.ToLower(Lookup(d.l.kw).Name)+" specification"))
 	if !ok {
 		return true
 	}

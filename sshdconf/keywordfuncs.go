@@ -117,7 +117,7 @@ func (d *dirLine) gssKexAlgorithms(o *options) bool {
 // permitUserEnvironment ports sPermitUserEnvironment: yes, no, or a
 // pattern list of the variables allowed.
 func (d *dirLine) permitUserEnvironment(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing argument."))
 	if !ok {
 		return true
 	}
@@ -141,7 +141,7 @@ func (d *dirLine) permitUserEnvironment(o *options) bool {
 // rekeyLimit ports sRekeyLimit: a byte count ("default" or a scaled
 // number) and an optional time ("none" or a time).
 func (d *dirLine) rekeyLimit(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing argument."))
 	if !ok {
 		return true
 	}
@@ -227,7 +227,7 @@ func (d *dirLine) subsystem(o *options) bool {
 	if len(o.subsystems) >= 256 && rel.Before("9.5") {
 		return d.fatal(-1, KindBadValue, "too many subsystems defined.")
 	}
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing subsystem name."))
 	if !ok {
 		return true
 	}
@@ -292,7 +292,7 @@ func (d *dirLine) lastWins(op opcode) bool {
 // maxStartups ports sMaxStartups: N or start:rate:full; the last line wins
 // up to 10.0, the first from 10.1.
 func (d *dirLine) maxStartups(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing MaxStartups spec."))
 	if !ok {
 		return true
 	}
@@ -434,7 +434,7 @@ func (d *dirLine) authorizedKeysFile(o *options) bool {
 // authorizedPrincipalsFile ports sAuthorizedPrincipalsFile: a file name,
 // ~ expanded.
 func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing file name."))
 	if !ok {
 		return true
 	}
@@ -499,7 +499,7 @@ func (d *dirLine) setEnv(o *options, line []byte) bool {
 
 // permitTunnel ports sPermitTunnel: a tunnel mode, case sensitive.
 func (d *dirLine) permitTunnel(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing yes/point-to-point/ethernet/no argument."))
 	if !ok {
 		return true
 	}
@@ -514,8 +514,8 @@ func (d *dirLine) permitTunnel(o *options) bool {
 // forceCommand ports sForceCommand: the rest of the line.
 func (d *dirLine) forceCommand(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
-	if rest == "" {
-		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	if d.str < 0 || rest == "" {
+		return d.bad(d.pre87(fmt.Sprintf(missingArg, d.l.kw), "Missing argument."))
 	}
 	d.setStr(&o.admForcedCommand, strings.TrimLeft(rest, whitespace))
 	d.av.consume()
@@ -525,7 +525,7 @@ func (d *dirLine) forceCommand(o *options, line []byte) bool {
 // securityKeyProvider ports sSecurityKeyProvider: a library path, or
 // "internal".
 func (d *dirLine) securityKeyProvider(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing file name."))
 	if !ok {
 		return true
 	}
@@ -542,6 +542,9 @@ func (d *dirLine) securityKeyProvider(o *options) bool {
 // ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins
 // up to 10.2, the first from 10.3.
 func (d *dirLine) ipQoS(o *options) bool {
+	if _, ok := d.av.peek(); !ok && d.e.pre87 {
+		return d.bad("Bad IPQoS value: (null)") // parse_ipqos(NULL), printf's "(null)"
+	}
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
@@ -567,8 +570,8 @@ func (d *dirLine) ipQoS(o *options) bool {
 // for nothing.
 func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
-	if rest == "" {
-		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	if d.str < 0 || rest == "" {
+		return d.bad(d.pre87(fmt.Sprintf(missingArg, d.l.kw), "Missing argument."))
 	}
 	v := strings.TrimLeft(rest, whitespace)
 	if strings.Contains(v, "\r") {
@@ -625,7 +628,7 @@ func (d *dirLine) authenticationMethods(o *options) bool {
 // streamLocalBindMask ports sStreamLocalBindMask: an octal mask; the last
 // line wins, the first from 10.6.
 func (d *dirLine) streamLocalBindMask(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing StreamLocalBindMask argument."))
 	if !ok {
 		return true
 	}
@@ -641,7 +644,7 @@ func (d *dirLine) streamLocalBindMask(o *options) bool {
 
 // fingerprintHash ports sFingerprintHash: a digest name; the last line wins.
 func (d *dirLine) fingerprintHash(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing argument."))
 	if !ok {
 		return true
 	}

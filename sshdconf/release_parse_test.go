@@ -68,6 +68,10 @@ func TestReleaseParsing(t *testing.T) {
 		{"8.2p1", "ClientAliveInterval 5m30s\n", "", "clientaliveinterval", "2100"},
 		{"8.4p1", "SetEnv A=1\nMatch User alice\n SetEnv B=2\n", "", "setenv", "A=1"},
 		{"8.7p1", "SetEnv A=1\nMatch User alice\n SetEnv B=2\n", "", "setenv", "B=2"},
+		{"8.4p1", "IPQoS\n", "/etc/ssh/sshd_config line 1: Bad IPQoS value: (null)", "", ""},
+		{"8.4p1", "PermitOpen\n", "/etc/ssh/sshd_config line 1: missing permitopen specification", "", ""},
+		{"8.4p1", "ForceCommand\n", "/etc/ssh/sshd_config line 1: Missing argument.", "", ""},
+		{"8.7p1", "ForceCommand\n", `/etc/ssh/sshd_config: terminating, 1 bad configuration options`, "", ""},
 		// Times.
 		{"8.2p1", "ClientAliveInterval 1h30\n", "", "clientaliveinterval", "111600"},
 		{"8.4p1", "ClientAliveInterval 1h30\n", "", "clientaliveinterval", "3630"},
