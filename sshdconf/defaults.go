@@ -152,13 +152,10 @@ func (c *Config) fillDefaults(o *options) string {
 	def(&o.gssDelegateCreds, 1)
 	def(&o.passwordAuthentication, 1)
 	if r.Before("8.7") {
-		// kbd-interactive off unless ChallengeResponseAuthentication
-		// (on by default) turns it on, as sshd's main does.
+		// ChallengeResponseAuthentication, on by default, is printed;
+		// what it does to kbd-interactive was done before
+		// (challengeResponse in firstPass, as sshd's main does it).
 		def(&o.challengeResponse, 1)
-		def(&o.kbdInteractiveAuthentication, 0)
-		if o.challengeResponse.v == 1 {
-			o.kbdInteractiveAuthentication.v = 1
-		}
 	}
 	def(&o.kbdInteractiveAuthentication, 1)
 	def(&o.permitEmptyPasswd, 0)

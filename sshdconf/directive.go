@@ -57,6 +57,8 @@ type value struct {
 	valid  func(*algorithms, string) bool // kindAlgos
 	msg    string                         // kindWord: when missing; kindAlgos: when invalid; kindIgnored: what
 	listen bool                           // kindPermit: PermitListen
+	pre83  []state                        // kindChoice: the table before 8.3 (IgnoreRhosts shosts-only came in 8.3)
+	pre87  string                         // kindWord: the message when missing before 8.7, if other
 }
 
 // values is the part of process_server_config_line_depth's switch that
@@ -70,7 +72,7 @@ var values = [...]value{
 	sPidFile:                         fileName(),
 	sModuliFile:                      fileName(),
 	sPermitRootLogin:                 choice(msRootLogin),
-	sIgnoreRhosts:                    choice(msIgnoreRhost),
+	sIgnoreRhosts:                    {kind: kindChoice, table: msIgnoreRhost, pre83: msFlag},
 	sIgnoreUserKnownHosts:            flag(),
 	sHostbasedAuthentication:         flag(),
 	sHostbasedUsesNameFromPacketOnly: flag(),
@@ -121,7 +123,7 @@ var values = [...]value{
 	sClientAliveCountMax:             integer(),
 	sPermitListen:                    permitHosts(true),
 	sPermitOpen:                      permitHosts(false),
-	sChrootDirectory:                 word(missingArg),
+	sChrootDirectory:                 {kind: kindWord, msg: missingArg, pre87: "missing file name."},
 	sTrustedUserCAKeys:               fileName(),
 	sRevokedKeys:                     fileName(),
 	sAuthorizedKeysCommand:           command(),
@@ -138,6 +140,7 @@ var values = [...]value{
 	sPAMServiceName:                  word("missing argument."),
 	sGSSAPIDelegateCredentials:       flag(),
 	sWarnWeakCrypto:                  choice(msTrueFalse),
+	sChallengeResponse:               flag(),
 	sDeprecated:                      {kind: kindIgnored, msg: "Deprecated"},
 	sIgnore:                          {kind: kindIgnored, msg: "Deprecated"},
 	sUnsupported:                     {kind: kindIgnored, msg: "Unsupported"},
@@ -190,7 +193,7 @@ func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
 	case sAcceptEnv:
 		return d.acceptEnv(o)
 	case sSetEnv:
-		return d.setEnv(o)
+		return d.setEnv(o, line)
 	case sPermitTunnel:
 		return d.permitTunnel(o)
 	case sInclude:
@@ -212,7 +215,7 @@ func (d *dirLine) directive(op opcode, o *options, line []byte) bool {
 	case sFingerprintHash:
 		return d.fingerprintHash(o)
 	case sRDomain:
-		return d.rDomain()
+		return d.rDomain(o)
 	case sChannelTimeout:
 		return d.channelTimeout(o)
 	case sUnusedConnectionTimeout:
@@ -234,6 +237,9 @@ func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
 	}
 	switch v.kind {
 	case kindChoice:
+		if v.pre83 != nil && d.e.c.rel.Before("8.3") {
+			return d.choice(o.intField(op), v.pre83)
+		}
 		return d.choice(o.intField(op), v.table)
 	case kindTime:
 		return d.time(o.intField(op))
@@ -244,9 +250,12 @@ func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
 	case kindFileList:
 		return d.fileList(o.listField(op))
 	case kindWord:
+		if v.pre87 != "" {
+			return d.word(o.strField(op), d.pre87(v.msg, v.pre87))
+		}
 		return d.word(o.strField(op), v.msg)
 	case kindKeyAlgos:
-		return d.keyAlgos(o.strField(op))
+		return d.keyAlgos(o.strField(op), op == sCASignatureAlgorithms)
 	case kindAlgos:
 		return d.algoList(o.strField(op), v.valid, v.msg)
 	case kindUsers:
@@ -268,6 +277,27 @@ func (d *dirLine) value(op opcode, v *value, o *options, line []byte) bool {
 func (d *dirLine) fatal(arg int, kind DiagKind, text string) bool {
 	d.e.fatalLine(d.l, arg, kind, text)
 	return true
+}
+
+// pre87 returns text, or old in releases before 8.7, whose messages named
+// the keyword as the manual spells it (or not at all) where 8.7 prints it
+// as the line writes it.
+func (d *dirLine) pre87(text, old string) string {
+	if d.e.c.rel.Before("8.7") {
+		return old
+	}
+	return text
+}
+
+// loopNext is the next argument of a keyword that reads all of them.
+// Before 8.7 such a loop (while ((arg = strdelim(&cp)) && *arg != '\0'))
+// ends at an empty word, which strdelim returns after a quoted last word.
+func (d *dirLine) loopNext() (string, bool) {
+	arg, ok := d.av.next()
+	if ok && arg == "" && d.e.pre87 {
+		return "", false
+	}
+	return arg, ok
 }
 
 // bad reports a fatal bad value at the argument read last.
@@ -379,7 +409,7 @@ func (d *dirLine) time(dst *ival) bool {
 	if !ok {
 		return true
 	}
-	v := convtime(arg)
+	v := convtimeIn(arg, d.e.c.rel)
 	if v == -1 {
 		return d.bad("invalid time value.")
 	}
@@ -391,7 +421,7 @@ func (d *dirLine) integer(dst *ival) bool {
 	arg, ok := d.av.next()
 	v, errstr := atoiErr(arg, ok)
 	if errstr != "" {
-		return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
+		return d.bad(d.pre87(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr), fmt.Sprintf("integer value %s.", errstr)))
 	}
 	d.setInt(dst, v)
 	return true
@@ -428,7 +458,7 @@ func (d *dirLine) word(dst *sval, msg string) bool {
 	return true
 }
 
-func (d *dirLine) keyAlgos(dst *sval) bool {
+func (d *dirLine) keyAlgos(dst *sval, caOnly bool) bool {
 	arg, ok := d.arg("Missing argument.")
 	if !ok {
 		return true
@@ -436,12 +466,21 @@ func (d *dirLine) keyAlgos(dst *sval) bool {
 	if arg[0] != '-' && !d.e.c.alg.keyNamesValid(d.e.c.alg.names(arg)) {
 		return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
 	}
+	// From 9.3 (9.2 accepts them, 9.6 not) CASignatureAlgorithms names
+	// no certificate type (sshkey_names_valid2's ca_only).
+	if arg[0] != '-' && caOnly && d.e.c.rel.AtLeast("9.3") {
+		for _, n := range strings.Split(strings.TrimLeft(arg[:1], "+^")+arg[1:], ",") {
+			if strings.HasSuffix(n, "-cert-v01@openssh.com") && !strings.ContainsAny(n, "*?") {
+				return d.bad(fmt.Sprintf("Bad key types '%s'.", arg))
+			}
+		}
+	}
 	d.setStr(dst, arg)
 	return true
 }
 
 func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg string) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing argument."))
 	if !ok {
 		return true
 	}
@@ -455,9 +494,10 @@ func (d *dirLine) algoList(dst *sval, valid func(*algorithms, string) bool, msg 
 }
 
 func (d *dirLine) userPatterns(dst *lval) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || !validUserPattern(arg, d.e.addrRules()) {
-			return d.bad(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg))
+			return d.bad(d.pre87(fmt.Sprintf("invalid %s pattern: \"%s\"", d.l.kw, arg),
+				fmt.Sprintf("invalid %s pattern: \"%.100s\"", Lookup(d.l.kw).Name, arg)))
 		}
 		if d.e.active {
 			dst.add(arg, d.l.pos)
@@ -467,8 +507,8 @@ func (d *dirLine) userPatterns(dst *lval) bool {
 }
 
 func (d *dirLine) groupPatterns(dst *lval) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-		if arg == "" {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
+		if arg == "" && d.e.c.rel.AtLeast("8.7") {
 			return d.bad(fmt.Sprintf("empty %s pattern", d.l.kw))
 		}
 		if d.e.active {
@@ -480,11 +520,16 @@ func (d *dirLine) groupPatterns(dst *lval) bool {
 
 func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 	v := strings.TrimLeft(string(cstr(line, d.str)), whitespace)
-	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
-		return d.fatal(0, KindBadValue, fmt.Sprintf("%s must be an absolute path", d.l.kw))
+	if d.str < 0 && d.e.pre87 {
+		return d.bad("Missing argument.")
 	}
-	// sshd tests authorized_keys_command for both keywords.
-	if d.e.active && !o.authorizedKeysCommand.set {
+	if !strings.HasPrefix(v, "/") && !strings.EqualFold(v, "none") {
+		return d.fatal(0, KindBadValue, d.pre87(fmt.Sprintf("%s must be an absolute path", d.l.kw),
+			Lookup(d.l.kw).Name+" must be an absolute path"))
+	}
+	// Up to 9.2 sshd tests authorized_keys_command for both keywords
+	// (9.6 tests each its own: measured).
+	if d.e.active && (d.e.c.rel.Before("9.3") && !o.authorizedKeysCommand.set || d.e.c.rel.AtLeast("9.3") && !dst.set) {
 		dst.set1(v, d.l.pos)
 	}
 	d.av.consume()
@@ -492,7 +537,7 @@ func (d *dirLine) command(o *options, dst *sval, line []byte) bool {
 }
 
 func (d *dirLine) permitHosts(dst *lval, listen bool) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing "+strings.ToLower(Lookup(d.l.kw).Name)+" specification"))
 	if !ok {
 		return true
 	}
@@ -512,15 +557,15 @@ func (d *dirLine) permitHosts(dst *lval, listen bool) bool {
 			entry = arg
 			_, more, okh := hpdelim(arg)
 			if !okh {
-				return d.bad(fmt.Sprintf("%s missing host", d.l.kw))
+				return d.bad(d.pre87(fmt.Sprintf("%s missing host", d.l.kw), "missing host in "+strings.ToLower(Lookup(d.l.kw).Name)))
 			}
 			if more == nil {
-				return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
+				return d.bad(d.pre87(fmt.Sprintf("%s bad port number", d.l.kw), "bad port number in "+strings.ToLower(Lookup(d.l.kw).Name)))
 			}
 			port = *more
 		}
 		if permitopenPort(port, d.e.c.opt.Services) < 0 {
-			return d.bad(fmt.Sprintf("%s bad port number", d.l.kw))
+			return d.bad(d.pre87(fmt.Sprintf("%s bad port number", d.l.kw), "bad port number in "+strings.ToLower(Lookup(d.l.kw).Name)))
 		}
 		if d.e.active && first {
 			dst.add(entry, d.l.pos)

@@ -316,13 +316,7 @@ func dumpOnly(o *options, r *Release, only string) []Setting {
 
 	if want("subsystem") {
 		for _, s := range o.subsystems {
-			v := s.name + " " + s.args
-			if s.cmdOnly && r.AtLeast("9.5") && r.Before("9.7") {
-				// 9.5 and 9.6 join the command and its (no) arguments
-				// with a blank (fixed by ee6d932ac).
-				v += " "
-			}
-			put("subsystem", v, s.pos)
+			put("subsystem", s.name+" "+s.args, s.pos)
 		}
 	}
 	if want("maxstartups") {

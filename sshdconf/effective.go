@@ -27,7 +27,15 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	e := newEvaluator(c, &spec)
 	mo := newOptions()
 	e.active = false
-	e.parseDepth(mo, c.Main, cfgMatchOnly, 0, Pos{})
+	// SSHCFG_MATCH_ONLY came in 8.4: in 8.2 and 8.3 the second pass reads
+	// the files an inactive Include line names as never matching, so the
+	// Match blocks of drop-ins included from the global section never
+	// apply to a connection (measured on 8.2p1).
+	flags := cfgMatchOnly
+	if c.rel.Before("8.4") {
+		flags = 0
+	}
+	e.parseDepth(mo, c.Main, flags, 0, Pos{})
 	if e.m.over != nil {
 		return nil, e.m.over // not after a first pass that read it all
 	}
@@ -39,6 +47,14 @@ func (c *Config) Effective(spec ConnSpec) (*Effective, error) {
 	o := c.global.clone()
 	if msg := copySet(o, mo, c.rel); msg != "" {
 		return nil, Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg}
+	}
+	if c.rel.AtLeast("9.5") {
+		mergeSubsystems(o, mo)
+	}
+	if c.rel.Before("8.5") {
+		// SetEnv joined COPY_MATCH_STRING_OPTS in 8.5 (8.7p1 has it,
+		// 8.4p1 not): before, a Match block's SetEnv is read and unused.
+		o.setEnv = c.global.setEnv
 	}
 	return &Effective{Settings: dump(o, c.rel)}, nil
 }
@@ -161,4 +177,16 @@ func (r *Release) Normalize(keyword string, args []string) (string, error) {
 		return s[0].Value, nil
 	}
 	return "", fmt.Errorf("%s: not printed", keyword)
+}
+
+// mergeSubsystems ports what copy_set_server_options does with
+// subsystems from 9.5 on, when Match allows Subsystem: the subsystems of
+// the matching Match blocks replace the global list (M_CP_STRARRAYOPT of
+// COPY_MATCH_STRING_OPTS), and servconf_merge_subsystems then finds
+// nothing to add (measured on 9.6p1 to 10.6: global sftp and sub1, Match
+// sub3 prints sub3 alone).
+func mergeSubsystems(dst, src *options) {
+	if len(src.subsystems) > 0 {
+		dst.subsystems = src.subsystems
+	}
 }

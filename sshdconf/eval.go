@@ -1,6 +1,7 @@
 package sshdconf
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,10 +29,13 @@ type evaluator struct {
 	// (inc_flags: cfgNeverMatch, cfgMatchOnly).
 	active   bool
 	incFlags int
+	// pre87: the release reads lines as sshd before 8.7 did (see
+	// processLine), worked out once.
+	pre87 bool
 }
 
 func newEvaluator(c *Config, ci *ConnSpec) *evaluator {
-	return &evaluator{c: c, ci: ci, m: meter{opt: &c.opt}}
+	return &evaluator{c: c, ci: ci, m: meter{opt: &c.opt}, pre87: c.rel.Before("8.7")}
 }
 
 const maxIncludeDepth = 16 // SERVCONF_MAX_DEPTH
@@ -52,6 +56,9 @@ func (c *Config) firstPass() error {
 		c.over = e.m.over
 	}
 	e.processQueuedListens(o)
+	if c.rel.Before("8.7") {
+		challengeResponse(o)
+	}
 	if msg := c.fillDefaults(o); msg != "" {
 		e.add(Diag{Kind: KindBadValue, Severity: SevFatal, Msg: msg, SSHD: msg})
 	}
@@ -160,6 +167,19 @@ func (e *evaluator) parseDepth(o *options, name string, flags int, depth int, fr
 		e.add(Diag{Pos: Pos{File: name}, Kind: KindTerminating, Severity: SevFatal,
 			Msg:  fmt.Sprintf("%d bad configuration options", bad),
 			SSHD: fmt.Sprintf("%s: terminating, %d bad configuration options", msgFile, bad)})
+		return
+	}
+	if depth > 0 && e.ci == nil && e.c.rel.Before("8.4") {
+		// 8.2 and 8.3 run process_queued_listen_addrs at the end of every
+		// file: an included file read before any Port line adds port 22
+		// (and fixes AddressFamily to any), and later Port lines add to
+		// it (measured on 8.2p1).
+		if len(o.ports) == 0 {
+			o.ports = []ival{{v: 22}}
+		}
+		if o.addressFamily.v == -1 {
+			o.addressFamily = ival{v: 0}
+		}
 	}
 }
 
@@ -277,6 +297,16 @@ func (a *argv) peek() (string, bool) {
 // a "bad configuration option" (counted), true otherwise; fatal problems are
 // recorded as diagnostics.
 func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string, syn *Line, depth int) bool {
+	// Before 8.7 load_server_config cut every line at its first '#', in a
+	// value too, and arguments were read one strdelim at a time (8.7 moved
+	// to argv_split: quotes of both kinds, escapes, a '#' starting a word).
+	old := e.pre87
+	if old {
+		if i := bytes.IndexByte(line, '#'); i >= 0 {
+			line = line[: i+1 : i+1]
+			line[i] = 0
+		}
+	}
 	// Strip trailing whitespace and form feeds.
 	n := len(line) - 1 // line is NUL-terminated
 	if n <= 0 {
@@ -301,7 +331,7 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	}
 	keyword := string(kwb)
 	l := lineCtx{pos: pos, syn: syn, kw: keyword, file: msgFile}
-	if str < 0 || line[str] == 0 {
+	if !old && (str < 0 || line[str] == 0) {
 		e.errorLine(l, -1, KindSyntax, fmt.Sprintf("no argument after keyword \"%s\"", keyword))
 		return false
 	}
@@ -311,17 +341,22 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 		kw = nil // a keyword of a later OpenSSH
 	}
 	if kw != nil {
-		op, flags = kw.op, kw.flags
+		op, flags = kw.opIn(e.c.rel), kw.flagsIn(e.c.rel)
 	} else if e.keeps(SevError) {
 		e.add(Diag{Pos: l.at(-1), Kind: KindBadOption, Severity: SevError,
 			Msg:  fmt.Sprintf("unknown keyword %q", keyword),
 			SSHD: fmt.Sprintf("%s: line %d: Bad configuration option: %s", l.file, pos.Line, keyword)})
 	}
-	rest := cstr(line, str)
-	vals, ok := argvSplit(rest)
-	if !ok {
-		e.errorLine(l, 0, KindSyntax, "invalid quotes")
-		return false
+	var vals []string
+	if old {
+		vals = strdelimAll(line, str)
+	} else {
+		rest := cstr(line, str)
+		vals, ok = argvSplit(rest)
+		if !ok {
+			e.errorLine(l, 0, KindSyntax, "invalid quotes")
+			return false
+		}
 	}
 	if !e.active && flags&cfgMatch == 0 {
 		if e.ci == nil {
@@ -350,9 +385,51 @@ func (e *evaluator) processLine(o *options, line []byte, pos Pos, msgFile string
 	if here {
 		return true // sshd stopped at this line
 	}
+	if old {
+		if arg, ok := d.av.peek(); ok && arg != "" {
+			e.fatalLine(l, d.av.i, KindSyntax, fmt.Sprintf("garbage at end of line; \"%.200s\".", arg))
+		}
+		return true
+	}
 	if d.av.left() > 0 {
 		e.errorLine(l, d.av.i, KindSyntax, fmt.Sprintf("keyword %s extra arguments at end of line", keyword))
 		return false
 	}
 	return true
+}
+
+// strdelimAll returns the arguments sshd before 8.7 reads from the C
+// string line[str:] by calling strdelim until it returns NULL (an
+// unclosed quote ends them) or an empty string at the end of the line.
+func strdelimAll(line []byte, str int) []string {
+	if str < 0 {
+		return nil
+	}
+	b := append([]byte(nil), line...) // strdelim writes into its line
+	var vals []string
+	for {
+		// After a quoted word at the end of the line strdelim returns
+		// "", not NULL: the next word of IPQoS "cs1" is "" (and bad).
+		tok, ok := strdelim(b, &str)
+		if !ok {
+			return vals
+		}
+		vals = append(vals, string(tok))
+		if str < 0 {
+			return vals
+		}
+	}
+}
+
+// challengeResponse ports what releases before 8.7 do with
+// ChallengeResponseAuthentication, then a keyword of its own (global only,
+// default yes): sshd.c sets KbdInteractiveAuthentication (default no then)
+// when it is on. Match blocks may still set KbdInteractiveAuthentication.
+func challengeResponse(o *options) {
+	switch cr := o.challengeResponse; {
+	case cr.v != 0:
+		o.kbdInteractiveAuthentication = ival{1, cr.pos}
+	case o.kbdInteractiveAuthentication.v == -1:
+		o.kbdInteractiveAuthentication = ival{0, Pos{}}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sshwarden/sshwarden/internal/oracle"
+	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
 // TestRandomTreesAgainstSSHD is a property-based differential test: it
@@ -92,6 +93,16 @@ type generator struct {
 	lines      int // lines generated so far, to place the invalid one
 	invalidAt  int
 	hasMatch   bool
+	// rel is the release a tree is made for (nil: the trees of
+	// TestRandomTreesAgainstSSHD, Debian 12's 9.2, as they always were).
+	// With a release, the generator also writes the keywords and Match
+	// criteria of other releases (newer keywords, old names, Debian's),
+	// mostly those rel knows, now and then one it refuses; see
+	// directive.in.
+	rel *sshdconf.Release
+	// noInclude: this tree has no Include line (a release before 8.2,
+	// which refuses Include, mostly gets such trees).
+	noInclude bool
 }
 
 func (g *generator) intn(n int) int        { return g.r.IntN(n) }
@@ -127,10 +138,18 @@ var (
 	genLports = []string{"22", "2222", "2200"}
 )
 
-func generateTree(seed uint64) *genTree {
-	g := &generator{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+func generateTree(seed uint64) *genTree { return generateReleaseTree(seed, nil) }
+
+// generateReleaseTree is generateTree for release rel: the same kinds of
+// trees, with the keywords and Match criteria of every release mixed in
+// (see generator.rel). rel nil gives generateTree's trees.
+func generateReleaseTree(seed uint64, rel *sshdconf.Release) *genTree {
+	g := &generator{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), rel: rel}
 	g.invalid = g.intn(8) == 0
 	g.invalidAt = g.intn(20)
+	if rel != nil && rel.Before("8.2") {
+		g.noInclude = g.chance(0.85)
+	}
 	t := &genTree{files: map[string][]byte{}, main: "/etc/ssh/sshd_config"}
 	put := func(name string, f *file) {
 		if _, ok := t.files[name]; !ok {
@@ -155,7 +174,7 @@ func generateTree(seed uint64) *genTree {
 			f.add("# drop-in " + n)
 		}
 		g.directives(f, false, 1+g.intn(4))
-		if !nestedUsed && g.chance(0.3) {
+		if !nestedUsed && !g.noInclude && g.chance(0.3) {
 			nestedUsed = true
 			f.add(g.kw("Include") + g.sep() + pick(g, "/etc/ssh/nested/level1.conf", "nested/level1.conf"))
 			g.directives(f, false, g.intn(2))
@@ -190,7 +209,7 @@ func generateTree(seed uint64) *genTree {
 	// Files included from inside a Match block: only Match-allowed keywords,
 	// and sometimes a nested Match.
 	matchIncl := false
-	if g.chance(0.35) {
+	if !g.noInclude && g.chance(0.35) {
 		matchIncl = true
 		for _, n := range []string{"10-m.conf", "20-m.conf"} {
 			if g.chance(0.7) {
@@ -210,6 +229,7 @@ func generateTree(seed uint64) *genTree {
 		m.add("# This is the sshd server system-wide configuration file.", "")
 	}
 	switch x := g.intn(10); {
+	case g.noInclude:
 	case x < 7:
 		m.add(g.kw("Include") + g.sep() + "/etc/ssh/sshd_config.d/*.conf")
 	case x < 9:
@@ -225,7 +245,7 @@ func generateTree(seed uint64) *genTree {
 		}
 	}
 	g.directives(m, false, 3+g.intn(10))
-	if g.chance(0.25) { // several paths on one line, and patterns matching nothing
+	if g.chance(0.25) && !g.noInclude { // several paths on one line, and patterns matching nothing
 		paths := []string{"/etc/ssh/extra.d/*.conf", "/etc/ssh/none.d/*.conf", "/etc/ssh/missing.conf", "extra.d/*.conf", "/etc/ssh/sshd_config.d/*.nomatch"}
 		g.r.Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
 		m.add(g.kw("Include") + g.sep() + strings.Join(paths[:1+g.intn(3)], pick(g, " ", "\t", "  ")))
@@ -264,6 +284,9 @@ func generateTree(seed uint64) *genTree {
 	for i, n := 0, 3+g.intn(2); i < n; i++ {
 		t.specs = append(t.specs, fmt.Sprintf("user=%s,host=%s,addr=%s,laddr=%s,lport=%s",
 			pick(g, genUsers...), pick(g, genHosts...), pick(g, genAddrs...), pick(g, genLaddrs...), pick(g, genLports...)))
+		if g.rel != nil && g.rel.AtLeast("9.9") && g.chance(0.25) {
+			t.specs[len(t.specs)-1] += ",invalid-user" // Match Invalid-User
+		}
 	}
 	return t
 }
@@ -329,6 +352,11 @@ func (g *generator) quote(arg string) string {
 	case 0:
 		return `"` + arg + `"`
 	case 1:
+		// Before 8.7 a single quote is a character like any other: a
+		// tree for such a release mostly gets double quotes.
+		if g.rel != nil && g.rel.Before("8.7") && g.chance(0.8) {
+			return `"` + arg + `"`
+		}
 		return "'" + arg + "'"
 	}
 	return arg
@@ -340,15 +368,33 @@ type directive struct {
 	args   string
 	global bool // not allowed in a Match block
 	raw    bool // args must not be re-quoted or commented (take the rest of the line)
+	// Which releases know the keyword, as the generator believes (it only
+	// steers how often a tree has a line its release refuses; the
+	// comparison with sshd is the judge): from since, before until, only
+	// Debian's build (debian), only a build with GSSAPI (gss); allowed in a
+	// Match block from matchSince (when set; otherwise unless global).
+	since, until, matchSince string
+	debian, gss              bool
+}
+
+// in reports whether the generator believes release r knows d.
+func (d directive) in(r *sshdconf.Release) bool {
+	return (d.since == "" || r.AtLeast(d.since)) && (d.until == "" || r.Before(d.until)) &&
+		(!d.debian || r.Debian()) && (!d.gss || r.GSSAPI())
+}
+
+// inMatch reports whether the generator believes release r (nil: 9.2)
+// allows d in a Match block.
+func (d directive) inMatch(r *sshdconf.Release) bool {
+	if r == nil || d.matchSince == "" {
+		return !d.global
+	}
+	return r.AtLeast(d.matchSince)
 }
 
 var genTimes = []string{"0", "30", "90", "010", "2m", "1h", "1h30m", "1M1m", "5m30s", "1d", "1w", "45s", "10M"}
 
 func (g *generator) directive() directive {
-	type gen struct {
-		w int
-		f func() directive
-	}
 	d := func(kw, args string) directive { return directive{kw: kw, args: args} }
 	gl := func(kw, args string) directive { return directive{kw: kw, args: args, global: true} }
 	yn := func() string { return pick(g, "yes", "no") }
@@ -366,16 +412,16 @@ func (g *generator) directive() directive {
 		}
 		return prefix + strings.Join(out, ",")
 	}
-	gens := []gen{
+	gens := []genFunc{
 		{6, func() directive { return d("ClientAliveInterval", pick(g, genTimes...)) }},
 		{4, func() directive { return d("ClientAliveCountMax", pick(g, "0", "3", "5", "10")) }},
 		{3, func() directive { return gl("LoginGraceTime", pick(g, genTimes...)) }},
 		{3, func() directive {
-			return d("UnusedConnectionTimeout", pick(g, "none", "0", "5m", "1h30m", "NONE", "30"))
+			return since("9.2", d("UnusedConnectionTimeout", pick(g, "none", "0", "5m", "1h30m", "NONE", "30")))
 		}},
 		{3, func() directive {
-			return d("ChannelTimeout", pick(g, "session:*=5m", "session=1m", "none", "session=1m global=1h",
-				"agent-connection=10m direct-tcpip=1h", "x11-connection=30s", "session:shell=1h30m session:*=5m", "session=1m none"))
+			return since("9.2", d("ChannelTimeout", pick(g, "session:*=5m", "session=1m", "none", "session=1m global=1h",
+				"agent-connection=10m direct-tcpip=1h", "x11-connection=30s", "session:shell=1h30m session:*=5m", "session=1m none")))
 		}},
 		{4, func() directive { return d("MaxSessions", pick(g, "0", "1", "2", "10", "15")) }},
 		{4, func() directive { return d("MaxAuthTries", pick(g, "1", "3", "6", "10")) }},
@@ -384,7 +430,11 @@ func (g *generator) directive() directive {
 		}},
 		{5, func() directive { return d("PasswordAuthentication", yn()) }},
 		{3, func() directive { return d("KbdInteractiveAuthentication", yn()) }},
-		{3, func() directive { return d("ChallengeResponseAuthentication", yn()) }},
+		{3, func() directive {
+			x := d("ChallengeResponseAuthentication", yn())
+			x.matchSince = "8.7" // a keyword of its own, global only, before 8.7
+			return x
+		}},
 		{3, func() directive { return d("PubkeyAuthentication", yn()) }},
 		{4, func() directive { return d("X11Forwarding", yn()) }},
 		{4, func() directive { return d("AllowTcpForwarding", pick(g, "yes", "no", "local", "remote", "all")) }},
@@ -422,7 +472,7 @@ func (g *generator) directive() directive {
 				name = "sftp"
 			}
 			return directive{kw: "Subsystem", args: name + " " + pick(g, "/usr/lib/openssh/sftp-server", "internal-sftp",
-				"/usr/lib/openssh/sftp-server -f AUTHPRIV -l INFO"), global: true, raw: true}
+				"/usr/lib/openssh/sftp-server -f AUTHPRIV -l INFO"), global: true, raw: true, matchSince: "9.5"}
 		}},
 		{4, func() directive {
 			return d("LogLevel", pick(g, "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "info", "Verbose"))
@@ -431,8 +481,10 @@ func (g *generator) directive() directive {
 			return gl("SyslogFacility", pick(g, "AUTH", "AUTHPRIV", "DAEMON", "USER", "LOCAL0", "LOCAL7", "authpriv"))
 		}},
 		{3, func() directive { return gl("MaxStartups", pick(g, "10", "10:30:100", "20:30:80", "5:50:20", "100")) }},
-		{2, func() directive { return gl("PerSourceMaxStartups", pick(g, "none", "3", "10")) }},
-		{2, func() directive { return gl("PerSourceNetBlockSize", pick(g, "32", "24:64", "16:48", "8")) }},
+		{2, func() directive { return since("8.5", gl("PerSourceMaxStartups", pick(g, "none", "3", "10"))) }},
+		{2, func() directive {
+			return since("8.5", gl("PerSourceNetBlockSize", pick(g, "32", "24:64", "16:48", "8")))
+		}},
 		{3, func() directive {
 			q := []string{"af21", "af11", "cs1", "cs0", "ef", "lowdelay", "throughput", "reliability", "8", "0x20", "010", "255", "none", "le", "af42"}
 			if g.chance(0.5) {
@@ -458,7 +510,7 @@ func (g *generator) directive() directive {
 			return gl("HostKeyAlgorithms", algs("ssh-ed25519", "ssh-rsa", "rsa-sha2-512", "ecdsa-sha2-nistp256", "ssh-dss", "ssh-ed25519-cert-v01@openssh.com", "*-cert-v01@openssh.com"))
 		}},
 		{2, func() directive {
-			return d("PubkeyAcceptedAlgorithms", algs("ssh-ed25519", "ssh-rsa", "rsa-sha2-256", "ecdsa-sha2-nistp384", "ssh-dss", "sk-ssh-ed25519@openssh.com", "ssh-rsa*"))
+			return since("8.5", d("PubkeyAcceptedAlgorithms", algs("ssh-ed25519", "ssh-rsa", "rsa-sha2-256", "ecdsa-sha2-nistp384", "ssh-dss", "sk-ssh-ed25519@openssh.com", "ssh-rsa*")))
 		}},
 		{2, func() directive {
 			return d("PermitOpen", pick(g, "any", "none", "localhost:8080", "db.internal:5432 10.0.0.5:443", "*:443", "[::1]:22", "localhost:*"))
@@ -486,13 +538,16 @@ func (g *generator) directive() directive {
 		{1, func() directive { return gl("PidFile", pick(g, "/run/sshd.pid", "none", "/var/run/sshd2.pid")) }},
 		{1, func() directive { return gl("HostKey", "/etc/ssh/ssh_host_ed25519_key") }},
 		{2, func() directive {
-			return d("LogVerbose", pick(g, "kex.c:*:1000", "auth.c:*", "none", "kex.c:*:1000,*:kex_exchange_identification():*"))
+			return since("8.5", d("LogVerbose", pick(g, "kex.c:*:1000", "auth.c:*", "none", "kex.c:*:1000,*:kex_exchange_identification():*")))
 		}},
 		{1, func() directive { return gl("Protocol", "2") }},
 		{1, func() directive { return gl("UsePrivilegeSeparation", "yes") }},
 		{2, func() directive { return gl("UsePAM", yn()) }},
 		{2, func() directive { return gl("PrintMotd", yn()) }},
 		{2, func() directive { return d("AllowAgentForwarding", yn()) }},
+	}
+	if g.rel != nil {
+		gens = append(gens, g.releaseGens(d, gl, yn, algs)...)
 	}
 	total := 0
 	for _, x := range gens {
@@ -524,9 +579,19 @@ func (g *generator) directives(f *file, inMatch bool, n int) {
 		var d directive
 		for {
 			d = g.directive()
-			if !(inMatch && d.global) {
-				break
+			if inMatch && !d.inMatch(g.rel) {
+				// Now and then, a keyword Match allows from a later
+				// release, in a Match of an earlier one.
+				if g.rel == nil || d.matchSince == "" || !g.chance(0.1) {
+					continue
+				}
 			}
+			// Mostly keywords the release knows: a line it refuses makes
+			// the whole tree refused.
+			if g.rel != nil && !d.in(g.rel) && g.chance(0.85) {
+				continue
+			}
+			break
 		}
 		f.add(g.indent(inMatch) + g.line(d))
 	}
@@ -566,7 +631,11 @@ func (g *generator) matchBlock(f *file, n int) {
 func (g *generator) matchCriteria() string {
 	crit := func() string {
 		var name, val string
-		switch g.intn(13) {
+		n := 13
+		if g.rel != nil {
+			n = 16 // the criteria of later releases too
+		}
+		switch g.intn(n) {
 		case 0:
 			name = "User"
 			val = pick(g, "alice", "alice,bob", "!root,*", "a*", "?ob", "*", "!mallory,*", "root", "deploy,carol", "!alice", "mallory")
@@ -586,6 +655,18 @@ func (g *generator) matchCriteria() string {
 		case 5: // rare: without a connection spec sshd -T refuses it
 			name = "LocalPort"
 			val = pick(g, "22", "2222", "2200")
+		case 13: // 9.9 on: no argument
+			if g.chance(0.5) {
+				return pick(g, "Invalid-User", "invalid-user", "INVALID-USER")
+			}
+			name, val = "RDomain", pick(g, "vrf-mgmt", "*", "!vrf-*")
+		case 14: // 10.0 on
+			name = "Version"
+			val = pick(g, "OpenSSH_10.*", "OpenSSH_9*", "*", "!OpenSSH_8*,*", "OpenSSH_10.0*")
+		case 15:
+			name = "User"
+			val = pick(g, "alice", "root")
+			return name + "=" + val
 		default:
 			name = "User"
 			val = pick(g, "alice", "bob", "carol", "deploy")
@@ -649,4 +730,93 @@ func (g *generator) invalidLine(inMatch bool) string {
 		bad = append(bad, "Port 2222", "Ciphers aes128-ctr", "Subsystem sftp internal-sftp", "ListenAddress 127.0.0.1")
 	}
 	return pick(g, bad...)
+}
+
+// genFunc is a directive generator and its weight.
+type genFunc struct {
+	w int
+	f func() directive
+}
+
+func since(v string, d directive) directive { d.since = v; return d }
+
+// releaseGens are the directives of the trees made for a release (see
+// generator.rel): keywords that came, went or changed between 8.0 and
+// 10.6, old names, Debian's and GSSAPI's, and keywords of 9.2 the plain
+// trees do not write.
+func (g *generator) releaseGens(d, gl func(kw, args string) directive, yn func() string, algs func(...string) string) []genFunc {
+	keyTypes := []string{"ssh-ed25519", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519-cert-v01@openssh.com", "rsa-sha2-512"}
+	gss := func(x directive) directive { x.gss = true; return x }
+	deb := func(x directive) directive { x.debian = true; return x }
+	return []genFunc{
+		// Old names and their successors.
+		{2, func() directive { return d("PubkeyAcceptedKeyTypes", algs(keyTypes...)) }},
+		{1, func() directive { return d("HostbasedAcceptedKeyTypes", algs(keyTypes...)) }},
+		{1, func() directive { return since("8.5", d("HostbasedAcceptedAlgorithms", algs(keyTypes...))) }},
+		{1, func() directive { return d("CASignatureAlgorithms", algs(keyTypes...)) }},
+		{1, func() directive {
+			x := d("SkeyAuthentication", yn()) // deprecated before 8.7, then KbdInteractiveAuthentication
+			x.matchSince = "8.7"
+			return x
+		}},
+		{2, func() directive {
+			x := gl("IgnoreRhosts", pick(g, "yes", "no", "shosts-only"))
+			x.matchSince = "8.4"
+			return x
+		}},
+		// Keywords added from 8.2 on.
+		{1, func() directive {
+			return since("8.2", gl("SecurityKeyProvider", pick(g, "internal", "/usr/lib/libsk.so")))
+		}},
+		{2, func() directive {
+			return since("8.2", d("PubkeyAuthOptions", pick(g, "none", "touch-required", "verify-required", "touch-required verify-required")))
+		}},
+		{1, func() directive {
+			return since("8.5", gl("ModuliFile", pick(g, "/etc/ssh/moduli", "/etc/ssh/moduli.safe")))
+		}},
+		{2, func() directive { return since("9.1", d("RequiredRSASize", pick(g, "1024", "2048", "3072", "512"))) }},
+		{2, func() directive {
+			return since("9.8", gl("PerSourcePenalties", pick(g, "authfail:10", "crash:1m noauth:5", "no", "max:10m min:30s", "yes")))
+		}},
+		{1, func() directive {
+			return since("9.8", gl("PerSourcePenaltyExemptList", pick(g, "10.0.0.0/8", "192.0.2.0/24,2001:db8::/32")))
+		}},
+		{2, func() directive { return since("9.9", d("RefuseConnection", yn())) }},
+		{1, func() directive { return since("9.8", d("PAMServiceName", pick(g, "sshd", "other", "sshd-%u"))) }},
+		{1, func() directive { return since("9.8", gl("SshdSessionPath", "/usr/lib/openssh/sshd-session")) }},
+		{1, func() directive { return since("10.0", gl("SshdAuthPath", "/usr/lib/openssh/sshd-auth")) }},
+		{1, func() directive { return gss(since("10.3", gl("GSSAPIDelegateCredentials", yn()))) }},
+		// GSSAPI and Kerberos (a build without them calls them unsupported),
+		// and Debian's keywords.
+		{2, func() directive { return gss(d("GSSAPIAuthentication", yn())) }},
+		{1, func() directive { return gss(gl("GSSAPICleanupCredentials", yn())) }},
+		{1, func() directive { return gss(gl("GSSAPIStrictAcceptorCheck", yn())) }},
+		{1, func() directive { return gss(d("KerberosAuthentication", yn())) }},
+		{1, func() directive { return gss(gl("KerberosOrLocalPasswd", yn())) }},
+		{1, func() directive { return deb(gss(gl("GSSAPIKeyExchange", yn()))) }},
+		{1, func() directive { return deb(gss(gl("GSSAPIStoreCredentialsOnRekey", yn()))) }},
+		{1, func() directive { return deb(gl("DebianBanner", yn())) }},
+		// Keywords of 9.2 the plain trees do not write.
+		{1, func() directive { return d("ExposeAuthInfo", yn()) }},
+		{1, func() directive { return d("DisableForwarding", yn()) }},
+		{1, func() directive { return d("PermitUserRC", yn()) }},
+		{1, func() directive { return d("StreamLocalBindUnlink", yn()) }},
+		{1, func() directive {
+			return d("AllowStreamLocalForwarding", pick(g, "yes", "no", "local", "remote", "all"))
+		}},
+		{1, func() directive { return d("X11UseLocalhost", yn()) }},
+		{1, func() directive { return d("X11DisplayOffset", pick(g, "10", "20")) }},
+		{1, func() directive { return d("PermitEmptyPasswords", yn()) }},
+		{1, func() directive { return d("HostbasedAuthentication", yn()) }},
+		{1, func() directive { return gl("TCPKeepAlive", yn()) }},
+		{1, func() directive { return gl("StrictModes", yn()) }},
+		{1, func() directive { return gl("PrintLastLog", yn()) }},
+		{1, func() directive { return d("TrustedUserCAKeys", pick(g, "/etc/ssh/user_ca.pub", "none")) }},
+		{1, func() directive { return d("RevokedKeys", pick(g, "/etc/ssh/revoked_keys", "none")) }},
+		{1, func() directive { return d("AuthorizedPrincipalsFile", pick(g, "/etc/ssh/principals/%u", "none")) }},
+		{1, func() directive {
+			return directive{kw: "AuthorizedKeysCommand", args: pick(g, "/usr/bin/sss_ssh_authorizedkeys %u", "none"), raw: true}
+		}},
+		{1, func() directive { return d("AuthorizedKeysCommandUser", pick(g, "nobody", "root")) }},
+	}
 }

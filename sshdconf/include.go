@@ -11,9 +11,13 @@ import (
 func (d *dirLine) include(o *options) bool {
 	e, l, av := d.e, d.l, &d.av
 	n := 0
+	// 8.2 and 8.3 joined SSHDIR with the wrong variable (arg, not arg2):
+	// a relative pattern reads as SSHDIR/KEYWORD, the keyword as written,
+	// then SSHDIR/the previous pattern (fixed in 8.4).
+	prev := l.kw
 	for {
 		arg2, ok := av.next()
-		if !ok {
+		if !ok || arg2 == "" && e.pre87 {
 			break
 		}
 		if arg2 == "" {
@@ -24,7 +28,11 @@ func (d *dirLine) include(o *options) bool {
 		pattern := arg2
 		if !strings.HasPrefix(arg2, "/") && !strings.HasPrefix(arg2, "~") {
 			pattern = e.c.opt.SSHDir + "/" + arg2
+			if e.c.rel.Before("8.4") {
+				pattern = e.c.opt.SSHDir + "/" + prev
+			}
 		}
+		prev = pattern
 		oactive := e.active
 		flags := 0
 		switch {
@@ -56,11 +64,16 @@ func (d *dirLine) include(o *options) bool {
 func (d *dirLine) match(line []byte) bool {
 	e, l, av, str := d.e, d.l, &d.av, d.str
 	ci := e.ci
-	if e.incFlags&cfgNeverMatch != 0 {
-		ci = nil
+	if e.incFlags&cfgNeverMatch != 0 && e.c.rel.AtLeast("8.4") {
+		ci = nil // before 8.4 the criteria are checked with the spec all the same
 	}
 	e.detail = ""
-	value := e.matchCfgLine(l, line, &str, ci)
+	var value int
+	if e.c.rel.AtLeast("9.9") {
+		value = e.matchCfgArgv(l, av, ci)
+	} else {
+		value = e.matchCfgLine(l, line, &str, ci)
+	}
 	if e.m.over != nil {
 		av.consume()
 		return true
@@ -78,28 +91,34 @@ func (d *dirLine) match(line []byte) bool {
 	// value is 1 or 0 here.
 	e.active = value == 1 && e.incFlags&cfgNeverMatch == 0
 	e.incFlags &^= cfgMatchOnly
-	if str < 0 || line[str] == 0 {
+	if e.c.rel.AtLeast("9.9") || e.c.rel.Before("8.7") || str < 0 || line[str] == 0 {
 		av.consume()
 	}
 	return true
 }
 
-// matchCfgLine ports match_cfg_line: 1 when every criterion matches, 0 when
-// one does not, -1 for a malformed line (after reporting why).
+// badMatch records why a Match line is malformed (error() before the fatal
+// "Bad Match condition") and returns -1.
+func (e *evaluator) badMatch(l lineCtx, msg string) int {
+	e.detail = strings.ToLower(msg[:1]) + msg[1:]
+	e.add(Diag{Pos: l.at(0), Kind: KindDetail, Severity: SevError, Msg: e.detail, SSHD: msg})
+	return -1
+}
+
+// matchCfgLine ports match_cfg_line up to 9.8, which reads the Match line
+// with strdelim: 1 when every criterion matches, 0 when one does not, -1
+// for a malformed line (after reporting why).
 func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) int {
 	result, attributes := 1, 0
-	bad := func(msg string) int {
-		e.detail = strings.ToLower(msg[:1]) + msg[1:]
-		e.add(Diag{Pos: l.at(0), Kind: KindDetail, Severity: SevError, Msg: e.detail, SSHD: msg})
-		return -1
-	}
+	// 8.0 and 8.1 read neither a comment nor an "all" with one after it.
+	comments := e.c.rel.AtLeast("8.2")
 	for {
 		attribB, ok := strdelim(line, cp)
 		if !ok || len(attribB) == 0 {
 			break
 		}
 		attrib := string(attribB)
-		if attrib[0] == '#' {
+		if attrib[0] == '#' && comments {
 			*cp = -1
 			break
 		}
@@ -109,8 +128,8 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 		}
 		if strings.EqualFold(attrib, "all") {
 			argB, ok := strdelim(line, cp)
-			if attributes > 1 || (ok && len(argB) > 0 && argB[0] != '#') {
-				return bad("'all' cannot be combined with other Match attributes")
+			if attributes > 1 || (ok && len(argB) > 0 && (argB[0] != '#' || !comments)) {
+				return e.badMatch(l, "'all' cannot be combined with other Match attributes")
 			}
 			if ok && len(argB) > 0 && argB[0] == '#' {
 				*cp = -1
@@ -118,98 +137,228 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 			return 1
 		}
 		argB, ok := strdelim(line, cp)
-		if !ok || len(argB) == 0 || argB[0] == '#' {
-			return bad("Missing Match criteria for " + attrib)
+		if !ok || len(argB) == 0 || argB[0] == '#' && comments {
+			return e.badMatch(l, "Missing Match criteria for "+attrib)
 		}
-		arg := string(argB)
-		switch strings.ToLower(attrib) {
-		case "user":
-			if ci == nil || !ci.given(ci.User, specUser) {
-				result = 0
-				continue
-			}
-			if matchPatternList(ci.User, arg, false) != 1 {
-				result = 0
-			}
-		case "group":
-			if ci == nil || ci.User == "" {
-				result = 0
-				continue
-			}
-			if !e.matchGroup(arg, ci.User) {
-				result = 0
-			}
-		case "host":
-			if ci == nil || !ci.given(ci.Host, specHost) {
-				result = 0
-				continue
-			}
-			if matchHostname(ci.Host, arg) != 1 {
-				result = 0
-			}
-		case "address", "localaddress":
-			addr := ""
-			if ci != nil {
-				addr = ci.Addr
-				if strings.EqualFold(attrib, "localaddress") {
-					addr = ci.LAddr
-				}
-			}
-			if ci == nil || addr == "" {
-				// Checked without an address from 8.4 (8.2p1 accepts
-				// "Match Address 10.0.0.1/8" until a spec has addr=).
-				if e.c.rel.AtLeast("8.4") && e.addrRules().matchList("", true, arg) != 0 {
-					what := "address"
-					if strings.EqualFold(attrib, "localaddress") {
-						what = "localaddress"
-					}
-					e.fatalf(l, 0, KindBadMatch, fmt.Sprintf("invalid Match %s argument '%s'", what, arg),
-						fmt.Sprintf("Invalid Match %s argument '%s' at line %d", what, arg, l.pos.Line))
-					return 0
-				}
-				result = 0
-				continue
-			}
-			switch e.addrRules().matchList(addr, false, arg) {
-			case 1:
-			case -2:
-				return -1
-			default:
-				result = 0
-			}
-		case "localport":
-			port := a2port(arg, e.c.opt.Services)
-			if port == -1 {
-				return bad(fmt.Sprintf("Invalid LocalPort '%s' on Match line", arg))
-			}
-			if ci == nil {
-				result = 0
-				continue
-			}
-			if ci.LPort == 0 {
-				e.fatalf(l, 0, KindBadMatch, "Match LocalPort needs lport in the connection spec",
-					"'Match LocalPort' in configuration but 'lport' not in connection test specification.")
-				return 0
-			}
-			if port != ci.LPort {
-				result = 0
-			}
-		case "rdomain":
-			if ci == nil || !ci.given(ci.RDomain, specRDomain) {
-				result = 0
-				continue
-			}
-			if matchPatternList(ci.RDomain, arg, false) != 1 {
-				result = 0
-			}
+		switch r := e.matchCriterion(l, attrib, attrib, string(argB), ci); r {
+		case 0:
+			result = 0
+		case 1:
+		case matchStop:
+			return 0
 		default:
-			return bad("Unsupported Match attribute " + attrib)
+			return r
 		}
 	}
 	if attributes == 0 {
-		return bad("One or more attributes required for Match")
+		return e.badMatch(l, "One or more attributes required for Match")
 	}
 	return result
+}
+
+// matchCfgArgv ports match_cfg_line from 9.9 on, which reads the Match
+// line's words as split for every keyword (argv_split: quotes, a comment
+// ends the line), knows "Invalid-User" (no argument), and from 9.9p2
+// "criterion=pattern" in one word (9.9p1 refused it).
+func (e *evaluator) matchCfgArgv(l lineCtx, av *argv, ci *ConnSpec) int {
+	result, attributes := 1, 0
+	for {
+		oattrib, ok := av.next()
+		if !ok {
+			break
+		}
+		if oattrib != "" && oattrib[0] == '#' {
+			av.consume()
+			break
+		}
+		attributes++
+		if !e.m.criteria(attributes, l.pos) {
+			return 0
+		}
+		attrib := oattrib
+		if strings.EqualFold(attrib, "all") {
+			arg, ok := av.next()
+			if attributes > 1 || ok && arg != "" && arg[0] != '#' {
+				return e.badMatch(l, "'all' cannot be combined with other Match attributes")
+			}
+			av.consume()
+			return 1
+		}
+		if strings.EqualFold(attrib, "invalid-user") {
+			if ci == nil || !ci.InvalidUser {
+				result = 0
+			}
+			continue
+		}
+		var arg string
+		if name, val, ok := strings.Cut(attrib, "="); ok && matchCriterionKnown(name, e.c.rel) {
+			attrib, arg = name, val
+		} else {
+			arg, _ = av.next()
+		}
+		if arg == "" || arg[0] == '#' {
+			return e.badMatch(l, "Missing Match criteria for "+attrib)
+		}
+		switch r := e.matchCriterion(l, attrib, oattrib, arg, ci); r {
+		case 0:
+			result = 0
+		case 1:
+		case matchStop:
+			return 0
+		default:
+			return r
+		}
+	}
+	if attributes == 0 {
+		return e.badMatch(l, "One or more attributes required for Match")
+	}
+	return result
+}
+
+// matchCriterionKnown reports whether name is a criterion release r reads
+// in the form "name=pattern" (9.9p2's list: all but Invalid-User, with
+// Version from 10.0). 9.9p1 (RHEL 10's) reads none so (fixed in 9.9p2 by
+// commit 66878e12a; read in the source, not run).
+func matchCriterionKnown(name string, r *Release) bool {
+	if r.major == 9 && r.minor == 9 && r.patch < 2 {
+		return false
+	}
+	switch strings.ToLower(name) {
+	case "user", "group", "host", "address", "localaddress", "localport", "rdomain":
+		return true
+	case "version":
+		return r.AtLeast("10.0")
+	}
+	return false
+}
+
+// sshRelease is SSH_RELEASE, the version Match Version matches: upstream
+// "OpenSSH_10.2p1"; Debian's builds add their package revision, the one
+// of the checked build (a later security update changes it).
+func sshRelease(r *Release) string {
+	switch r.checked {
+	case "10.0-debian":
+		return "OpenSSH_10.0p2 Debian-7+deb13u4"
+	case "10.6-debian":
+		return "OpenSSH_10.6p1 Debian-1"
+	}
+	return fmt.Sprintf("OpenSSH_%sp%d", r.version(), r.patch)
+}
+
+// matchStop is matchCriterion's result when sshd stops at the criterion
+// (a fatal diagnostic is recorded).
+const matchStop = -3
+
+// matchCriterion evaluates one criterion attrib with its pattern list arg
+// (oattrib: the word as written, for messages): 1 when it matches, 0 when
+// not, -1 for a malformed line, matchStop when sshd stops there.
+func (e *evaluator) matchCriterion(l lineCtx, attrib, oattrib, arg string, ci *ConnSpec) int {
+	// Before 8.2 a connection spec lacking the field is fatal (8.2 added
+	// ci->test), and plain sshd -T evaluates Match with an empty spec.
+	missing := func(criterion, field string) int {
+		e.fatalf(l, 0, KindBadMatch, fmt.Sprintf("Match %s needs %s in the connection spec", criterion, field),
+			fmt.Sprintf("'Match %s' in configuration but '%s' not in connection test specification.", criterion, field))
+		return matchStop
+	}
+	old := e.c.rel.Before("8.2") // 8.0 and 8.1
+	switch strings.ToLower(attrib) {
+	case "user":
+		if ci == nil || !ci.given(ci.User, specUser) {
+			if ci != nil && old {
+				return missing("User", "user")
+			}
+			return 0
+		}
+		if matchPatternList(ci.User, arg, false) != 1 {
+			return 0
+		}
+	case "group":
+		if ci == nil || ci.User == "" {
+			if ci != nil && old {
+				return missing("Group", "user")
+			}
+			return 0
+		}
+		if !e.matchGroup(arg, ci.User) {
+			return 0
+		}
+	case "host":
+		if ci == nil || !ci.given(ci.Host, specHost) {
+			if ci != nil && old {
+				return missing("Host", "host")
+			}
+			return 0
+		}
+		if matchHostname(ci.Host, arg) != 1 {
+			return 0
+		}
+	case "address", "localaddress":
+		addr := ""
+		if ci != nil {
+			addr = ci.Addr
+			if strings.EqualFold(attrib, "localaddress") {
+				addr = ci.LAddr
+			}
+		}
+		if ci == nil || addr == "" {
+			if ci != nil && old {
+				if strings.EqualFold(attrib, "localaddress") {
+					return missing("LocalAddress", "laddr")
+				}
+				return missing("Address", "addr")
+			}
+			// 8.4 on check the list's syntax here (8.2p1 has no check).
+			if e.c.rel.AtLeast("8.4") && e.addrRules().matchList("", true, arg) != 0 {
+				what := "address"
+				if strings.EqualFold(attrib, "localaddress") {
+					what = "localaddress"
+				}
+				e.fatalf(l, 0, KindBadMatch, fmt.Sprintf("invalid Match %s argument '%s'", what, arg),
+					fmt.Sprintf("Invalid Match %s argument '%s' at line %d", what, arg, l.pos.Line))
+				return matchStop
+			}
+			return 0
+		}
+		switch e.addrRules().matchList(addr, false, arg) {
+		case 1:
+		case -2:
+			return -1
+		default:
+			return 0
+		}
+	case "localport":
+		port := a2port(arg, e.c.opt.Services)
+		if port == -1 {
+			return e.badMatch(l, fmt.Sprintf("Invalid LocalPort '%s' on Match line", arg))
+		}
+		if ci == nil {
+			return 0
+		}
+		if ci.LPort == 0 {
+			return missing("LocalPort", "lport")
+		}
+		if port != ci.LPort {
+			return 0
+		}
+	case "rdomain":
+		if ci == nil || !ci.given(ci.RDomain, specRDomain) {
+			// 8.2 on: fatal only outside test mode, which -C always is.
+			return 0
+		}
+		if matchPatternList(ci.RDomain, arg, false) != 1 {
+			return 0
+		}
+	case "version":
+		if e.c.rel.Before("10.0") {
+			return e.badMatch(l, "Unsupported Match attribute "+oattrib)
+		}
+		if matchPatternList(sshRelease(e.c.rel), arg, false) != 1 {
+			return 0
+		}
+	default:
+		return e.badMatch(l, "Unsupported Match attribute "+oattrib)
+	}
+	return 1
 }
 
 // matchGroup ports match_cfg_line_group and ga_match_pattern_list.

@@ -84,7 +84,7 @@ func (d *dirLine) hostKeyAgent(o *options) bool {
 // verify-required.
 func (d *dirLine) pubkeyAuthOptions(o *options) bool {
 	v, maxPK := 0, -1
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		switch {
 		case strings.EqualFold(arg, "none"):
 		case strings.EqualFold(arg, "touch-required"):
@@ -101,7 +101,7 @@ func (d *dirLine) pubkeyAuthOptions(o *options) bool {
 			maxPK = n
 		case d.e.c.rel.Before("8.7"):
 			// fatal until 8.7 (strdelim before argv_split)
-			return d.bad(fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
+			return d.bad(fmt.Sprintf("unsupported PubkeyAuthOptions option %s", arg))
 		default:
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("unsupported %s option %s", d.l.kw, arg))
 			return false
@@ -130,7 +130,7 @@ func (d *dirLine) gssKexAlgorithms(o *options) bool {
 // permitUserEnvironment ports sPermitUserEnvironment: yes, no, or a
 // pattern list of the variables allowed.
 func (d *dirLine) permitUserEnvironment(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing argument."))
 	if !ok {
 		return true
 	}
@@ -154,7 +154,7 @@ func (d *dirLine) permitUserEnvironment(o *options) bool {
 // rekeyLimit ports sRekeyLimit: a byte count ("default" or a scaled
 // number) and an optional time ("none" or a time).
 func (d *dirLine) rekeyLimit(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing argument."))
 	if !ok {
 		return true
 	}
@@ -162,10 +162,10 @@ func (d *dirLine) rekeyLimit(o *options) bool {
 	if arg != "default" {
 		n, errno := scanScaled(arg)
 		if errno != "" {
-			return d.bad(fmt.Sprintf("Bad %s number '%s': %s", d.l.kw, arg, errno))
+			return d.bad(d.pre87(fmt.Sprintf("Bad %s number '%s': %s", d.l.kw, arg, errno), fmt.Sprintf("Bad number '%s': %s", arg, errno)))
 		}
 		if n != 0 && n < 16 {
-			return d.bad(fmt.Sprintf("%s too small", d.l.kw))
+			return d.bad(d.pre87(fmt.Sprintf("%s too small", d.l.kw), "RekeyLimit too small"))
 		}
 		v = n
 	}
@@ -231,21 +231,33 @@ func (d *dirLine) logVerbose(o *options) bool {
 }
 
 // subsystem ports sSubsystem: a name and a command, each name once, 256
-// at most.
+// at most. From 9.5 (commit 6c1a4de2, Subsystem allowed in Match) a name
+// defined again is ignored, there is no limit, and the command and its
+// arguments are re-quoted (argv_assemble); 9.5 to 9.8 leave a blank after
+// a command without arguments.
 func (d *dirLine) subsystem(o *options) bool {
-	if len(o.subsystems) >= 256 {
+	rel := d.e.c.rel
+	if len(o.subsystems) >= 256 && rel.Before("9.5") {
 		return d.fatal(-1, KindBadValue, "too many subsystems defined.")
 	}
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing subsystem name."))
 	if !ok {
 		return true
 	}
 	if !d.e.active {
-		d.av.next()
+		if rel.AtLeast("9.5") {
+			d.av.consume()
+		} else {
+			d.av.next()
+		}
 		return true
 	}
 	for _, s := range o.subsystems {
 		if s.name == arg {
+			if rel.AtLeast("9.5") {
+				d.av.consume()
+				return true
+			}
 			return d.bad(fmt.Sprintf("Subsystem '%s' already defined.", arg))
 		}
 	}
@@ -253,19 +265,56 @@ func (d *dirLine) subsystem(o *options) bool {
 	if arg, ok = d.arg("Missing subsystem command."); !ok {
 		return true
 	}
-	args, cmdOnly := arg, d.av.left() == 0
+	args := arg
+	if rel.AtLeast("9.5") {
+		args = argvAssemble(d.av.v[d.av.i-1 : d.av.i])
+		rest := argvAssemble(d.av.v[d.av.i:])
+		d.av.consume()
+		// 9.5 and 9.6 join a command without arguments to its (empty)
+		// arguments with a blank, printed by sshd -T (measured on 9.6p1;
+		// removed by upstream ee6d932ac before 9.7: 9.7 and 9.8 are not
+		// checked against an sshd, 9.9p2 is).
+		if rest != "" || rel.Before("9.7") {
+			args += " " + rest
+		}
+	}
 	for a, ok := d.av.next(); ok; a, ok = d.av.next() {
 		args += " " + a
 	}
-	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos, cmdOnly: cmdOnly})
+	o.subsystems = append(o.subsystems, subsystem{name: name, args: args, pos: d.l.pos})
 	return true
 }
 
-// maxStartups ports sMaxStartups: N or start:rate:full; the last line wins.
+// firstWinsFrom is the release from which the first value of a keyword
+// wins, for the keywords whose last value won before (servconf.c checked
+// that the option was unset only from then on; measured with each
+// release's sshd -T: PerSourceMaxStartups first in 9.6, MaxStartups and
+// PerSourceNetBlockSize in 10.2, IPQoS in 10.5, StreamLocalBindMask in
+// Debian's 10.6; FingerprintHash's last value still wins there).
+var firstWinsFrom = map[opcode]string{
+	sPerSourceMaxStartups:  "9.5",
+	sMaxStartups:           "10.1",
+	sPerSourceNetBlockSize: "10.1",
+	sIPQoS:                 "10.3",
+	sStreamLocalBindMask:   "10.6",
+}
+
+// lastWins reports whether the last value of the keyword of opcode op
+// wins in the release read as.
+func (d *dirLine) lastWins(op opcode) bool {
+	v, ok := firstWinsFrom[op]
+	return ok && d.e.c.rel.Before(v)
+}
+
+// maxStartups ports sMaxStartups: N or start:rate:full; the last line wins
+// up to 10.0, the first from 10.1.
 func (d *dirLine) maxStartups(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing MaxStartups spec."))
 	if !ok {
 		return true
+	}
+	if !d.lastWins(sMaxStartups) {
+		return d.maxStartupsFirst(o, arg)
 	}
 	p := d.l.pos
 	vals := []int{o.maxStartupsBegin.v, o.maxStartupsRate.v, o.maxStartups.v}
@@ -273,7 +322,7 @@ func (d *dirLine) maxStartups(o *options) bool {
 	o.maxStartupsBegin = ival{vals[0], p}
 	o.maxStartupsRate = ival{vals[1], p}
 	o.maxStartups = ival{vals[2], p}
-	invalid := fmt.Sprintf("Invalid %s spec.", d.l.kw)
+	invalid := d.pre87(fmt.Sprintf("Invalid %s spec.", d.l.kw), "Illegal MaxStartups spec.")
 	switch {
 	case n == 3:
 		if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
@@ -290,8 +339,40 @@ func (d *dirLine) maxStartups(o *options) bool {
 	return true
 }
 
+// maxStartupsFirst is sMaxStartups from 10.1, where the first value wins:
+// "N" alone leaves start and rate to their defaults (10.5: start N).
+func (d *dirLine) maxStartupsFirst(o *options, arg string) bool {
+	vals := []int{0, 0, 0}
+	invalid := fmt.Sprintf("Invalid %s spec.", d.l.kw)
+	switch n := scanfInts(arg, vals); {
+	case n == 3:
+		if vals[0] > vals[2] || vals[1] > 100 || vals[1] < 1 {
+			return d.bad(invalid)
+		}
+	case n == 1:
+		vals[2] = vals[0]
+		vals[1] = -1
+		if d.e.c.rel.Before("10.5") {
+			vals[0] = -1
+		}
+	default:
+		return d.bad(invalid)
+	}
+	if d.e.c.rel.AtLeast("10.5") && vals[0] <= 0 || vals[2] <= 0 || vals[1] != -1 && vals[0] <= 0 {
+		return d.bad(invalid)
+	}
+	if d.e.active && o.maxStartups.v == -1 {
+		p := d.l.pos
+		o.maxStartupsBegin = ival{vals[0], p}
+		o.maxStartupsRate = ival{vals[1], p}
+		o.maxStartups = ival{vals[2], p}
+	}
+	return true
+}
+
 // perSourceNetBlockSize ports sPerSourceNetBlockSize: v4[:v6] prefix
-// lengths; the last line wins.
+// lengths; the last line wins up to 10.0, the first from 10.1. A v4 length
+// alone sets v6 to 0 (10.5: leaves it).
 func (d *dirLine) perSourceNetBlockSize(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
@@ -313,15 +394,17 @@ func (d *dirLine) perSourceNetBlockSize(o *options) bool {
 	if n != 1 && n != 2 {
 		return d.bad(fmt.Sprintf("Invalid %s spec.", d.l.kw))
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sPerSourceNetBlockSize) || o.perSourceMasklenIPv4.v == -1) {
 		o.perSourceMasklenIPv4 = ival{vals[0], d.l.pos}
-		o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+		if n == 2 || d.e.c.rel.Before("10.5") {
+			o.perSourceMasklenIPv6 = ival{vals[1], d.l.pos}
+		}
 	}
 	return true
 }
 
 // perSourceMaxStartups ports sPerSourceMaxStartups: a number or "none";
-// the last line wins.
+// the last line wins up to 9.4, the first from 9.5.
 func (d *dirLine) perSourceMaxStartups(o *options) bool {
 	arg, ok := d.arg(missingArg)
 	if !ok {
@@ -335,16 +418,24 @@ func (d *dirLine) perSourceMaxStartups(o *options) bool {
 			return d.bad(fmt.Sprintf("%s integer value %s.", d.l.kw, errstr))
 		}
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sPerSourceMaxStartups) || o.perSourceMaxStartups.v == -1) {
 		o.perSourceMaxStartups = ival{v, d.l.pos}
 	}
 	return true
 }
 
 // authorizedKeysFile ports sAuthorizedKeysFile: the list of the first
-// line, ~ expanded.
+// line, ~ expanded (before 8.7 up to an empty word, and the rest of the
+// line unread).
 func (d *dirLine) authorizedKeysFile(o *options) bool {
 	first := len(o.authorizedKeysFiles.v) == 0
+	if d.e.c.rel.Before("8.7") {
+		for arg, ok := d.av.next(); ok && arg != "" && d.e.active && first; arg, ok = d.av.next() {
+			o.authorizedKeysFiles.add(d.e.tildeExpand(d.l, arg), d.l.pos)
+		}
+		d.av.consume()
+		return true
+	}
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
 		if arg == "" {
 			d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s empty argument", d.l.kw))
@@ -360,7 +451,7 @@ func (d *dirLine) authorizedKeysFile(o *options) bool {
 // authorizedPrincipalsFile ports sAuthorizedPrincipalsFile: a file name,
 // ~ expanded.
 func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing file name."))
 	if !ok {
 		return true
 	}
@@ -372,7 +463,7 @@ func (d *dirLine) authorizedPrincipalsFile(o *options) bool {
 
 // acceptEnv ports sAcceptEnv: every line adds its names.
 func (d *dirLine) acceptEnv(o *options) bool {
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || strings.Contains(arg, "=") {
 			return d.bad("Invalid environment name.")
 		}
@@ -384,10 +475,23 @@ func (d *dirLine) acceptEnv(o *options) bool {
 }
 
 // setEnv ports sSetEnv: NAME=VALUE words of the first line, the first of
-// each name.
-func (d *dirLine) setEnv(o *options) bool {
+// each name (before 9.0 (8.9 measured): every word, and read with
+// strdelimw before 8.7, up to an empty word).
+func (d *dirLine) setEnv(o *options, line []byte) bool {
+	if d.e.c.rel.Before("8.7") {
+		var words []string
+		b := append([]byte(nil), line...)
+		for s := d.str; s >= 0; {
+			w, ok := strdelimw(b, &s)
+			if !ok || len(w) == 0 {
+				break
+			}
+			words = append(words, string(w))
+		}
+		d.av = argv{v: words}
+	}
 	first := len(o.setEnv.v) == 0
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
 		if arg == "" || !strings.Contains(arg, "=") {
 			return d.bad("Invalid environment.")
 		}
@@ -395,6 +499,10 @@ func (d *dirLine) setEnv(o *options) bool {
 			continue
 		}
 		name, _, _ := strings.Cut(arg, "=")
+		if d.e.c.rel.Before("9.0") {
+			o.setEnv.add(arg, d.l.pos)
+			continue
+		}
 		dup := false
 		for _, x := range o.setEnv.v {
 			dup = dup || strings.HasPrefix(x, name+"=")
@@ -408,13 +516,13 @@ func (d *dirLine) setEnv(o *options) bool {
 
 // permitTunnel ports sPermitTunnel: a tunnel mode, case sensitive.
 func (d *dirLine) permitTunnel(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing yes/point-to-point/ethernet/no argument."))
 	if !ok {
 		return true
 	}
 	v := lookupState(tunModes, arg, false)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("bad %s argument %s", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("bad %s argument %s", d.l.kw, arg), "Bad yes/point-to-point/ethernet/no argument: "+arg))
 	}
 	d.setInt(&o.permitTun, v)
 	return true
@@ -423,8 +531,8 @@ func (d *dirLine) permitTunnel(o *options) bool {
 // forceCommand ports sForceCommand: the rest of the line.
 func (d *dirLine) forceCommand(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
-	if rest == "" {
-		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	if d.str < 0 || rest == "" {
+		return d.bad(d.pre87(fmt.Sprintf(missingArg, d.l.kw), "Missing argument."))
 	}
 	d.setStr(&o.admForcedCommand, strings.TrimLeft(rest, whitespace))
 	d.av.consume()
@@ -434,7 +542,7 @@ func (d *dirLine) forceCommand(o *options, line []byte) bool {
 // securityKeyProvider ports sSecurityKeyProvider: a library path, or
 // "internal".
 func (d *dirLine) securityKeyProvider(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing file name."))
 	if !ok {
 		return true
 	}
@@ -448,23 +556,27 @@ func (d *dirLine) securityKeyProvider(o *options) bool {
 	return true
 }
 
-// ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins.
+// ipQoS ports sIPQoS: one or two DSCP or ToS values; the last line wins
+// up to 10.2, the first from 10.3.
 func (d *dirLine) ipQoS(o *options) bool {
+	if _, ok := d.av.peek(); !ok && d.e.pre87 {
+		return d.bad("Bad IPQoS value: (null)") // parse_ipqos(NULL), printf's "(null)"
+	}
 	arg, ok := d.arg(missingArg)
 	if !ok {
 		return true
 	}
-	v := parseIPQoS(arg)
+	v := parseIPQoSIn(arg, d.e.c.rel)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg), "Bad IPQoS value: "+arg))
 	}
 	v2 := v
 	if arg, ok = d.av.next(); ok {
-		if v2 = parseIPQoS(arg); v2 == -1 {
-			return d.bad(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg))
+		if v2 = parseIPQoSIn(arg, d.e.c.rel); v2 == -1 {
+			return d.bad(d.pre87(fmt.Sprintf("Bad %s value: %s", d.l.kw, arg), "Bad IPQoS value: "+arg))
 		}
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sIPQoS) || o.ipQoSInteractive.v == -1) {
 		o.ipQoSInteractive = ival{v, d.l.pos}
 		o.ipQoSBulk = ival{v2, d.l.pos}
 	}
@@ -475,12 +587,12 @@ func (d *dirLine) ipQoS(o *options) bool {
 // for nothing.
 func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 	rest := string(cstr(line, d.str))
-	if rest == "" {
-		return d.bad(fmt.Sprintf(missingArg, d.l.kw))
+	if d.str < 0 || rest == "" {
+		return d.bad(d.pre87(fmt.Sprintf(missingArg, d.l.kw), "Missing argument."))
 	}
 	v := strings.TrimLeft(rest, whitespace)
 	if strings.Contains(v, "\r") {
-		return d.fatal(0, KindBadValue, fmt.Sprintf("Invalid %s argument", d.l.kw))
+		return d.fatal(0, KindBadValue, d.pre87(fmt.Sprintf("Invalid %s argument", d.l.kw), "Invalid argument"))
 	}
 	if d.e.active && !o.versionAddendum.set {
 		if strings.EqualFold(v, "none") {
@@ -496,18 +608,28 @@ func (d *dirLine) versionAddendum(o *options, line []byte) bool {
 // first line, or "any" alone.
 func (d *dirLine) authenticationMethods(o *options) bool {
 	found := len(o.authMethods.v) == 0
+	if !found && d.e.pre87 {
+		// Before 8.7 a line after the one that set it is not read at all.
+		d.av.consume()
+		return true
+	}
 	sawAny, parsed := false, false
-	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
+	// Up to 9.7 "any" after any earlier AuthenticationMethods line that
+	// set the option is fatal; from 9.8 only after a method of the same
+	// line (9.9p2 measured).
+	n := 0
+	for arg, ok := d.loopNext(); ok; arg, ok = d.loopNext() {
+		n++
 		switch {
 		case arg == "any":
-			if len(o.authMethods.v) > 0 {
-				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+			if d.e.c.rel.AtLeast("9.8") && n > 1 || d.e.c.rel.Before("9.8") && len(o.authMethods.v) > 0 {
+				return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.pre87(d.l.kw, "AuthenticationMethods")))
 			}
 			sawAny = true
 		case sawAny:
-			return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.l.kw))
+			return d.bad(fmt.Sprintf("\"any\" must appear alone in %s", d.pre87(d.l.kw, "AuthenticationMethods")))
 		case !authMethodsValid(arg):
-			return d.bad(fmt.Sprintf("invalid %s method list.", d.l.kw))
+			return d.bad(d.pre87(fmt.Sprintf("invalid %s method list.", d.l.kw), "invalid authentication method list."))
 		}
 		parsed = true
 		if found && d.e.active {
@@ -515,23 +637,23 @@ func (d *dirLine) authenticationMethods(o *options) bool {
 		}
 	}
 	if !parsed {
-		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.l.kw))
+		return d.fatal(-1, KindBadValue, fmt.Sprintf("no %s specified", d.pre87(d.l.kw, "AuthenticationMethods")))
 	}
 	return true
 }
 
 // streamLocalBindMask ports sStreamLocalBindMask: an octal mask; the last
-// line wins.
+// line wins, the first from 10.6.
 func (d *dirLine) streamLocalBindMask(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "missing StreamLocalBindMask argument."))
 	if !ok {
 		return true
 	}
 	v, n, _ := strtoll(arg, 8)
 	if n == 0 || v < 0 || v > 0o777 {
-		return d.bad(fmt.Sprintf("Invalid %s.", d.l.kw))
+		return d.bad(d.pre87(fmt.Sprintf("Invalid %s.", d.l.kw), "Bad mask."))
 	}
-	if d.e.active {
+	if d.e.active && (d.lastWins(sStreamLocalBindMask) || o.streamLocalBindMask.v == -1) {
 		o.streamLocalBindMask = ival{int(v), d.l.pos}
 	}
 	return true
@@ -539,13 +661,13 @@ func (d *dirLine) streamLocalBindMask(o *options) bool {
 
 // fingerprintHash ports sFingerprintHash: a digest name; the last line wins.
 func (d *dirLine) fingerprintHash(o *options) bool {
-	arg, ok := d.arg(missingArg)
+	arg, ok := d.arg(d.pre87(missingArg, "Missing argument."))
 	if !ok {
 		return true
 	}
 	v := lookupState(digests, arg, true)
 	if v == -1 {
-		return d.bad(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg))
+		return d.bad(d.pre87(fmt.Sprintf("Invalid %s algorithm \"%s\".", d.l.kw, arg), fmt.Sprintf("Invalid hash algorithm \"%s\".", arg)))
 	}
 	if d.e.active {
 		o.fingerprintHash = ival{v, d.l.pos}
@@ -553,10 +675,22 @@ func (d *dirLine) fingerprintHash(o *options) bool {
 	return true
 }
 
-// rDomain ports sRDomain: Linux builds of OpenSSH 9.2 have no routing
-// domains.
-func (d *dirLine) rDomain() bool {
-	return d.fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
+// rDomain ports sRDomain: Linux builds from 8.4 on have no routing
+// domains; 8.0 and 8.2 take "none", "%D", or a routing domain that exists
+// (the model knows none: "bad routing domain").
+func (d *dirLine) rDomain(o *options) bool {
+	if d.e.c.rel.AtLeast("8.4") {
+		return d.fatal(-1, KindBadValue, "setting RDomain not supported on this platform.")
+	}
+	arg, ok := d.arg("Missing argument.")
+	if !ok {
+		return true
+	}
+	if !strings.EqualFold(arg, "none") && arg != "%D" {
+		return d.bad("bad routing domain")
+	}
+	d.setStr(&o.routingDomain, arg)
+	return true
 }
 
 // channelTimeout ports sChannelTimeout: type=interval words of the first
@@ -564,15 +698,20 @@ func (d *dirLine) rDomain() bool {
 func (d *dirLine) channelTimeout(o *options) bool {
 	first := len(o.channelTimeouts.v) == 0
 	i := 0
+	counts := d.e.c.rel.AtLeast("9.8")
 	for arg, ok := d.av.next(); ok; arg, ok = d.av.next() {
-		// sshd never counts i up here, so "none" is refused only when
-		// more arguments follow it.
+		// Up to 9.7 sshd never counts i up here, so "none" is refused
+		// only when more arguments follow it; from 9.8 (9.9p2 measured)
+		// also after others.
+		if counts {
+			i = d.av.i - 1
+		}
 		if strings.EqualFold(arg, "none") {
 			if i > 0 || d.av.left() > 0 {
 				d.e.errorLine(d.l, d.argi(), KindBadValue, fmt.Sprintf("keyword %s \"none\" argument must appear alone.", d.l.kw))
 				return false
 			}
-		} else if !validChannelTimeout(arg) {
+		} else if !validChannelTimeout(arg, d.e.c.rel) {
 			return d.bad(fmt.Sprintf("invalid channel timeout %s", arg))
 		}
 		if d.e.active && first {
@@ -596,9 +735,9 @@ func (d *dirLine) unusedConnectionTimeout(o *options) bool {
 }
 
 // validChannelTimeout ports parse_timeout: "type=interval" with a non-empty type.
-func validChannelTimeout(s string) bool {
+func validChannelTimeout(s string, r *Release) bool {
 	i := strings.IndexByte(s, '=')
-	return i > 0 && convtime(s[i+1:]) >= 0
+	return i > 0 && convtimeIn(s[i+1:], r) >= 0
 }
 
 // hpdelim ports hpdelim: it splits "host:port" or "[v6]:port". more is nil
@@ -731,10 +870,6 @@ func (d *dirLine) releaseValue(op opcode, o *options) (ok, done bool) {
 	switch {
 	case op == sTCPKeepAlive && r.AtLeast("10.6"):
 		return d.choice(&o.tcpKeepAlive, msTrueFalse), true
-	case op == sKbdInteractiveAuthentication && r.Before("8.7") && asciiLower(d.l.kw) == "challengeresponseauthentication":
-		// A separate option before 8.7, which turns on
-		// keyboard-interactive authentication as well.
-		return d.choice(&o.challengeResponse, msFlag), true
 	case op == sRevokedKeys && r.AtLeast("10.3"):
 		return d.revokedKeysList(o), true
 	}
@@ -977,5 +1112,31 @@ func (p penalties) String(r *Release) string {
 	b.WriteString(" grace-exceeded:" + f(p.grace) + " refuseconnection:" + f(p.refuse) + " max:" + f(p.max) + " min:" + f(p.min))
 	b.WriteString(" max-sources4:" + strconv.Itoa(p.sources4) + " max-sources6:" + strconv.Itoa(p.sources6))
 	b.WriteString(" overflow:" + mode(p.overflow) + " overflow6:" + mode(p.overflow6))
+	return b.String()
+}
+
+// argvAssemble ports argv_assemble (misc.c): the words joined by blanks,
+// backslash, quote and double quote escaped, a word with blanks in double
+// quotes.
+func argvAssemble(words []string) string {
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		ws := strings.ContainsAny(w, " \t")
+		if ws {
+			b.WriteByte('"')
+		}
+		for j := 0; j < len(w); j++ {
+			if c := w[j]; c == '\\' || c == '\'' || c == '"' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(w[j])
+		}
+		if ws {
+			b.WriteByte('"')
+		}
+	}
 	return b.String()
 }

@@ -110,6 +110,8 @@ const (
 	sChannelTimeout
 	sUnusedConnectionTimeout
 	sDebianBanner
+	// ChallengeResponseAuthentication before 8.7: a keyword of its own.
+	sChallengeResponse
 	// Keywords of OpenSSH releases after 9.2; an older sshd calls them bad.
 	sPerSourcePenalties
 	sPerSourcePenaltyExemptList
@@ -175,7 +177,8 @@ type Keyword struct {
 	Default string    // the value `sshd -T` prints when unset ("" when it prints nothing)
 	Since   string    // OpenSSH release that introduced it ("" for releases before 7.0)
 	// MatchSince is the release from which Match allows it, when that came
-	// later than the keyword (Match is what sshd 9.2 allows).
+	// later than the keyword (Match, and the flags, are what sshd 9.2
+	// allows; see MatchIn).
 	MatchSince string
 	// Deprecated is the release that deprecated it, and AliasOf the keyword it
 	// now stands for, if any.
@@ -185,7 +188,8 @@ type Keyword struct {
 	// every release from Since on does).
 	Until string
 	// Debian marks keywords only Debian's build knows (its patches), and
-	// GSS those a build without GSSAPI calls unsupported.
+	// GSS those a build without GSSAPI calls unsupported (or, for Debian's
+	// GSSAPI keywords, does not know: Debian forky's 10.6p1 measured).
 	Debian, GSS bool
 	op          opcode
 	flags       int
@@ -197,13 +201,13 @@ type Keyword struct {
 // later keywords marked with Since, which an older sshd refuses.
 var keywords = []Keyword{
 	{Name: "UsePAM", op: sUsePAM, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
-	{Name: "PAMAuthenticationViaKbdInt", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "4.0"},
+	{Name: "PAMAuthenticationViaKbdInt", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "4.0", Until: "10.5"},
 	{Name: "Port", op: sPort, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate, Default: "22"},
 	{Name: "HostKey", op: sHostKeyFile, flags: cfgGlobal, Type: TypePath, Combine: Accumulate},
 	{Name: "HostDSAKey", op: sHostKeyFile, flags: cfgGlobal, Type: TypePath, Combine: Accumulate, AliasOf: "HostKey"},
 	{Name: "HostKeyAgent", op: sHostKeyAgent, flags: cfgGlobal, Type: TypePath, Default: "none"},
 	{Name: "PidFile", op: sPidFile, flags: cfgGlobal, Type: TypePath, Default: "/run/sshd.pid"},
-	{Name: "ModuliFile", op: sModuliFile, flags: cfgGlobal, Type: TypePath, Default: "/etc/ssh/moduli", Since: "8.4"},
+	{Name: "ModuliFile", op: sModuliFile, flags: cfgGlobal, Type: TypePath, Default: "/etc/ssh/moduli", Since: "8.5"},
 	{Name: "ServerKeyBits", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
 	{Name: "LoginGraceTime", op: sLoginGraceTime, flags: cfgGlobal, Type: TypeTime, Default: "120"},
 	{Name: "KeyRegenerationInterval", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
@@ -224,38 +228,38 @@ var keywords = []Keyword{
 	{Name: "PubkeyAcceptedKeyTypes", op: sPubkeyAcceptedAlgorithms, flags: cfgAll, Type: TypeAlgos, Deprecated: "8.5", AliasOf: "PubkeyAcceptedAlgorithms"},
 	{Name: "PubkeyAuthOptions", op: sPubkeyAuthOptions, flags: cfgAll, Type: TypeSpecial, Default: "none", Since: "8.2"},
 	{Name: "DSAAuthentication", op: sPubkeyAuthentication, flags: cfgGlobal, Type: TypeFlag, AliasOf: "PubkeyAuthentication"},
-	{Name: "KerberosAuthentication", op: sKerberosAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no"},
-	{Name: "KerberosOrLocalPasswd", op: sKerberosOrLocalPasswd, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "KerberosTicketCleanup", op: sKerberosTicketCleanup, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
+	{Name: "KerberosAuthentication", op: sKerberosAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no", GSS: true},
+	{Name: "KerberosOrLocalPasswd", op: sKerberosOrLocalPasswd, flags: cfgGlobal, Type: TypeFlag, Default: "yes", GSS: true},
+	{Name: "KerberosTicketCleanup", op: sKerberosTicketCleanup, flags: cfgGlobal, Type: TypeFlag, Default: "yes", GSS: true},
 	{Name: "KerberosGetAFSToken", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
 	{Name: "KerberosTgtPassing", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
 	{Name: "AFSTokenPassing", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
-	{Name: "GSSAPIAuthentication", op: sGssAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no"},
-	{Name: "GSSAPICleanupCredentials", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "GSSAPICleanupCreds", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, AliasOf: "GSSAPICleanupCredentials"},
-	{Name: "GSSAPIStrictAcceptorCheck", op: sGssStrictAcceptor, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "GSSAPIKeyExchange", op: sGssKeyEx, flags: cfgGlobal, Type: TypeFlag, Debian: true, Default: "no"},
-	{Name: "GSSAPIStoreCredentialsOnRekey", op: sGssStoreRekey, flags: cfgGlobal, Type: TypeFlag, Debian: true, Default: "no"},
-	{Name: "GSSAPIKexAlgorithms", op: sGssKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos, Debian: true},
-	{Name: "GSSUseSessionCCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
-	{Name: "GSSAPIUseSessionCredCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone},
+	{Name: "GSSAPIAuthentication", op: sGssAuthentication, flags: cfgAll, Type: TypeFlag, Default: "no", GSS: true},
+	{Name: "GSSAPICleanupCredentials", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, Default: "yes", GSS: true},
+	{Name: "GSSAPICleanupCreds", op: sGssCleanupCreds, flags: cfgGlobal, Type: TypeFlag, AliasOf: "GSSAPICleanupCredentials", Debian: true, GSS: true},
+	{Name: "GSSAPIStrictAcceptorCheck", op: sGssStrictAcceptor, flags: cfgGlobal, Type: TypeFlag, Default: "yes", GSS: true},
+	{Name: "GSSAPIKeyExchange", op: sGssKeyEx, flags: cfgGlobal, Type: TypeFlag, Debian: true, GSS: true, Default: "no"},
+	{Name: "GSSAPIStoreCredentialsOnRekey", op: sGssStoreRekey, flags: cfgGlobal, Type: TypeFlag, Debian: true, GSS: true, Default: "no"},
+	{Name: "GSSAPIKexAlgorithms", op: sGssKexAlgorithms, flags: cfgGlobal, Type: TypeAlgos, Debian: true, GSS: true},
+	{Name: "GSSUseSessionCCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone, Debian: true, GSS: true},
+	{Name: "GSSAPIUseSessionCredCache", op: sUnsupported, flags: cfgGlobal, Type: TypeNone, Debian: true, GSS: true},
 	{Name: "PasswordAuthentication", op: sPasswordAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
 	{Name: "KbdInteractiveAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, Default: "yes"},
-	{Name: "ChallengeResponseAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, Deprecated: "8.7", AliasOf: "KbdInteractiveAuthentication"},
-	{Name: "SkeyAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, AliasOf: "KbdInteractiveAuthentication"},
+	{Name: "ChallengeResponseAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, Deprecated: "8.7", AliasOf: "KbdInteractiveAuthentication", MatchSince: "8.7"},
+	{Name: "SkeyAuthentication", op: sKbdInteractiveAuthentication, flags: cfgAll, Type: TypeFlag, AliasOf: "KbdInteractiveAuthentication", MatchSince: "8.7"},
 	{Name: "CheckMail", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
 	{Name: "ListenAddress", op: sListenAddress, flags: cfgGlobal, Type: TypeSpecial, Combine: Accumulate},
 	{Name: "AddressFamily", op: sAddressFamily, flags: cfgGlobal, Type: TypeEnum, Choices: []string{"any", "inet", "inet6"}, Default: "any"},
 	{Name: "PrintMotd", op: sPrintMotd, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
 	{Name: "PrintLastLog", op: sPrintLastLog, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "IgnoreRhosts", op: sIgnoreRhosts, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "no", "shosts-only"}, Default: "yes"},
+	{Name: "IgnoreRhosts", op: sIgnoreRhosts, flags: cfgAll, Type: TypeEnum, Choices: []string{"yes", "no", "shosts-only"}, Default: "yes", MatchSince: "8.4"},
 	{Name: "IgnoreUserKnownHosts", op: sIgnoreUserKnownHosts, flags: cfgGlobal, Type: TypeFlag, Default: "no"},
 	{Name: "X11Forwarding", op: sX11Forwarding, flags: cfgAll, Type: TypeFlag, Default: "no"},
 	{Name: "X11DisplayOffset", op: sX11DisplayOffset, flags: cfgAll, Type: TypeInt, Default: "10"},
 	{Name: "X11UseLocalhost", op: sX11UseLocalhost, flags: cfgAll, Type: TypeFlag, Default: "yes"},
 	{Name: "XAuthLocation", op: sXAuthLocation, flags: cfgGlobal, Type: TypePath, Default: "/usr/bin/xauth"},
 	{Name: "StrictModes", op: sStrictModes, flags: cfgGlobal, Type: TypeFlag, Default: "yes"},
-	{Name: "PermitBlacklistedKeys", op: sDeprecated, flags: cfgGlobal, Type: TypeNone},
+	{Name: "PermitBlacklistedKeys", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Debian: true},
 	{Name: "PermitEmptyPasswords", op: sEmptyPasswd, flags: cfgAll, Type: TypeFlag, Default: "no"},
 	{Name: "PermitUserEnvironment", op: sPermitUserEnvironment, flags: cfgGlobal, Type: TypeSpecial, Default: "no"},
 	{Name: "UseLogin", op: sDeprecated, flags: cfgGlobal, Type: TypeNone, Deprecated: "7.4"},
@@ -374,7 +378,41 @@ func buildIndex() ([]Keyword, map[string]*Keyword, []*Keyword) {
 // In reports whether release r's sshd knows k (it may still ignore it, as
 // a deprecated or unsupported keyword).
 func (k *Keyword) In(r *Release) bool {
-	return (k.Since == "" || r.AtLeast(k.Since)) && (k.Until == "" || r.Before(k.Until)) && (!k.Debian || r.debian)
+	return (k.Since == "" || r.AtLeast(k.Since)) && (k.Until == "" || r.Before(k.Until)) && (!k.Debian || r.debian) &&
+		(!k.Debian || !k.GSS || r.gssapi)
+}
+
+// opIn returns the opcode release r's sshd reads k with, which changed for
+// a few keywords (measured with each release's sshd -t).
+func (k *Keyword) opIn(r *Release) opcode {
+	switch {
+	case k.GSS && !r.gssapi:
+		return sUnsupported // "Unsupported option", and ignored
+	case k.lower == "challengeresponseauthentication" && r.Before("8.7"):
+		return sChallengeResponse // not yet KbdInteractiveAuthentication
+	case k.lower == "skeyauthentication" && r.Before("8.7"):
+		return sDeprecated
+	case (k.lower == "kerberostgtpassing" || k.lower == "afstokenpassing") && r.AtLeast("10.5"):
+		return sDeprecated // "Deprecated option" (servconf.c rewritten in 10.5)
+	}
+	return k.op
+}
+
+// MatchIn reports whether release r's sshd allows k inside a Match block.
+func (k *Keyword) MatchIn(r *Release) bool { return k.flagsIn(r)&cfgMatch != 0 }
+
+// flagsIn returns k's flags (cfgGlobal, cfgMatch) in release r: Match
+// allows some keywords only from MatchSince on.
+func (k *Keyword) flagsIn(r *Release) int {
+	f := k.flags
+	if k.MatchSince != "" {
+		if r.AtLeast(k.MatchSince) {
+			f |= cfgMatch
+		} else {
+			f &^= cfgMatch
+		}
+	}
+	return f
 }
 
 // Keywords returns the keyword table, in servconf.c's order.

@@ -48,7 +48,12 @@ func indexByte(s string, c byte) int {
 // It costs the length of the token, not of the rest of the line: a Match
 // line is read one strdelim at a time, and 10,000 criteria on one line made
 // a version that measured the rest at each call quadratic.
-func strdelim(b []byte, s *int) (tok []byte, ok bool) {
+func strdelim(b []byte, s *int) (tok []byte, ok bool) { return strdelimInternal(b, s, true) }
+
+// strdelimw ports strdelimw: strdelim with '=' an ordinary character.
+func strdelimw(b []byte, s *int) (tok []byte, ok bool) { return strdelimInternal(b, s, false) }
+
+func strdelimInternal(b []byte, s *int, splitEquals bool) (tok []byte, ok bool) {
 	if *s < 0 {
 		return nil, false
 	}
@@ -61,8 +66,12 @@ func strdelim(b []byte, s *int) (tok []byte, ok bool) {
 scan:
 	for ; p < len(b); p++ {
 		switch b[p] {
-		case 0, ' ', '\t', '\r', '\n', '"', '=':
+		case 0, ' ', '\t', '\r', '\n', '"':
 			break scan
+		case '=':
+			if splitEquals {
+				break scan
+			}
 		}
 	}
 	if p == len(b) || b[p] == 0 {
@@ -92,10 +101,10 @@ scan:
 		*s = q + 1 + strspn(b, q+1, whitespace)
 		return b[old : q-1], true
 	}
-	wspace := b[p] == '='
+	wspace := splitEquals && b[p] == '='
 	b[p] = 0
 	*s = p + 1 + strspn(b, p+1, whitespace)
-	if *s < len(b) && b[*s] == '=' && !wspace {
+	if splitEquals && *s < len(b) && b[*s] == '=' && !wspace {
 		*s += 1 + strspn(b, *s+1, whitespace)
 	}
 	return b[old:p], true

@@ -181,6 +181,9 @@ type ConnSpec struct {
 	// sshd then matches "" against the patterns (Match User * applies),
 	// where a field not given makes its criterion fail.
 	empty specFields
+	// InvalidUser is the "invalid-user" flag of 9.9 on: the user does not
+	// exist (Match Invalid-User).
+	InvalidUser bool
 }
 
 // specFields is a set of ConnSpec fields.
@@ -232,6 +235,8 @@ func ParseConnSpecWith(s string, services func(name string) (int, bool)) (ConnSp
 			c.RDomain, c.empty = "", c.empty|specRDomain
 		case strings.HasPrefix(p, "rdomain="):
 			c.RDomain, c.empty = p[8:], c.empty&^specRDomain
+		case p == "invalid-user":
+			c.InvalidUser = true
 		case strings.HasPrefix(p, "lport="):
 			c.LPort = a2port(p[6:], services)
 			if c.LPort == -1 {
@@ -275,5 +280,8 @@ func (c ConnSpec) String() string {
 		parts = append(parts, fmt.Sprintf("lport=%d", c.LPort))
 	}
 	add("rdomain", c.RDomain, specRDomain)
+	if c.InvalidUser {
+		parts = append(parts, "invalid-user")
+	}
 	return strings.Join(parts, ",")
 }

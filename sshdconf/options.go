@@ -30,6 +30,7 @@ type options struct {
 	gssKexAlgorithms             sval
 	passwordAuthentication       ival
 	kbdInteractiveAuthentication ival
+	challengeResponse            ival // before 8.7 (-1: unset, on by default)
 	printMotd                    ival
 	printLastLog                 ival
 	ignoreRhosts                 ival
@@ -108,7 +109,6 @@ type options struct {
 	debianBanner                 ival
 
 	// Options of releases other than 9.2.
-	challengeResponse      ival      // ChallengeResponseAuthentication before 8.7
 	revokedKeysFiles       lval      // RevokedKeys from 10.3: the files of the first line
 	maxPKOK                ival      // PubkeyAuthOptions max-pk-ok:N (10.6)
 	pamServiceName         sval      // 9.8
@@ -167,7 +167,6 @@ type listenAddr struct {
 type subsystem struct {
 	name, args string
 	pos        Pos
-	cmdOnly    bool // a command without arguments
 }
 
 func (l *lval) add(s string, p Pos) {
@@ -209,7 +208,7 @@ func (o *options) ints() []*ival {
 		&o.usePAM, &o.addressFamily, &o.loginGraceTime, &o.permitRootLogin, &o.logFacility, &o.logLevel,
 		&o.kerberosAuthentication, &o.kerberosOrLocalPasswd, &o.kerberosTicketCleanup,
 		&o.gssAuthentication, &o.gssCleanupCreds, &o.gssStrictAcceptor, &o.gssKeyEx, &o.gssStoreRekey,
-		&o.passwordAuthentication, &o.kbdInteractiveAuthentication, &o.printMotd, &o.printLastLog,
+		&o.passwordAuthentication, &o.kbdInteractiveAuthentication, &o.challengeResponse, &o.printMotd, &o.printLastLog,
 		&o.ignoreRhosts, &o.ignoreUserKnownHosts, &o.x11Forwarding, &o.x11DisplayOffset, &o.x11UseLocalhost,
 		&o.permitTTY, &o.permitUserRC, &o.strictModes, &o.permitEmptyPasswd, &o.tcpKeepAlive, &o.permitUserEnv,
 		&o.allowTCPForwarding, &o.allowStreamLocalForwarding, &o.allowAgentForwarding, &o.disableForwarding,
@@ -219,7 +218,7 @@ func (o *options) ints() []*ival {
 		&o.maxAuthTries, &o.maxSessions, &o.useDNS, &o.clientAliveInterval, &o.clientAliveCountMax,
 		&o.permitTun, &o.ipQoSInteractive, &o.ipQoSBulk, &o.streamLocalBindMask, &o.streamLocalBindUnlink,
 		&o.fingerprintHash, &o.exposeUserauthInfo, &o.requiredRSASize, &o.unusedConnectionTimeout, &o.debianBanner,
-		&o.challengeResponse, &o.maxPKOK, &o.refuseConnection, &o.gssDelegateCreds, &o.warnWeakCrypto,
+		&o.maxPKOK, &o.refuseConnection, &o.gssDelegateCreds, &o.warnWeakCrypto,
 	}
 }
 
@@ -389,6 +388,8 @@ func (o *options) intField(op opcode) *ival {
 		return &o.passwordAuthentication
 	case sKbdInteractiveAuthentication:
 		return &o.kbdInteractiveAuthentication
+	case sChallengeResponse:
+		return &o.challengeResponse
 	case sPrintMotd:
 		return &o.printMotd
 	case sPrintLastLog:

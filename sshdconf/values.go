@@ -107,13 +107,35 @@ func atoiErr(s string, present bool) (int, string) {
 
 // convtime ports convtime: "N[smhdwSMHDW]" groups, summed, at most INT_MAX.
 // It returns -1 for an invalid time.
-func convtime(s string) int {
+func convtime(s string) int { return convtimeIn(s, DefaultRelease()) }
+
+// convtimeIn is convtime of release r, as each release's sshd -T
+// measured: 8.0 to 8.3 keep a unit for the groups that follow it ("1h30"
+// is 111600 there, 3630 from 8.4) and sum in 64 bits; from 9.9 (strtonum)
+// a group starts with a digit ("+30" refused, 10.2 measured); from 10.3
+// (convtime_double; 10.5 measured) seconds may have decimals ("1.5" is 1)
+// and only one group may be seconds ("1s1s" refused).
+func convtimeIn(s string, r *Release) int {
+	if r.AtLeast("10.3") {
+		d := convtimeDouble(s) // then convtime's int check
+		if d < 0 || d > intMax {
+			return -1
+		}
+		return int(d)
+	}
+	if r.Before("8.4") {
+		return convtimeSticky(s)
+	}
 	if s == "" {
 		return -1
 	}
+	digitFirst := r.AtLeast("9.9")
 	total := int64(0)
 	p := s
 	for p != "" {
+		if digitFirst && (p[0] < '0' || p[0] > '9') {
+			return -1
+		}
 		secs, n, over := strtoll(p, 10)
 		if n == 0 || (over && (secs == math.MinInt64 || secs == math.MaxInt64)) || secs < 0 {
 			return -1
@@ -147,6 +169,59 @@ func convtime(s string) int {
 		total += secs
 	}
 	return int(total)
+}
+
+// unitOf returns the seconds of a time unit letter, 0 for none.
+func unitOf(c byte) int64 {
+	switch c {
+	case 's', 'S':
+		return 1
+	case 'm', 'M':
+		return 60
+	case 'h', 'H':
+		return 3600
+	case 'd', 'D':
+		return 86400
+	case 'w', 'W':
+		return 604800
+	}
+	return 0
+}
+
+// convtimeSticky ports convtime of 8.0 to 8.3: the multiplier is not reset
+// between groups ("5m30s" is 2100), the sums are longs, and the result is
+// cut to an int.
+func convtimeSticky(s string) int {
+	if s == "" {
+		return -1
+	}
+	total, mult := int64(0), int64(1)
+	for p := s; p != ""; {
+		secs, n, over := strtoll(p, 10)
+		if n == 0 || over || secs < 0 {
+			return -1
+		}
+		p = p[n:]
+		if p != "" {
+			u := unitOf(p[0])
+			if u == 0 {
+				return -1
+			}
+			if u > 1 { // 's' leaves the multiplier as it was too
+				mult = u
+			}
+			p = p[1:]
+		}
+		if secs >= math.MaxInt64/mult {
+			return -1
+		}
+		secs *= mult
+		if total >= math.MaxInt64-secs {
+			return -1
+		}
+		total += secs
+	}
+	return int(int32(total))
 }
 
 // a2port ports a2port: 0..65535, or a TCP service name from services.
@@ -296,13 +371,37 @@ var ipqos = []struct {
 	{"lowdelay", 0x10}, {"throughput", 0x08}, {"reliability", 0x04},
 }
 
-func parseIPQoS(s string) int {
+// parseIPQoSIn ports parse_ipqos of release r, as each release's sshd -T
+// measured: "le" from 8.2; numbers in any base (strtol) up to 9.6, decimal
+// only (strtonum) from 9.7 (9.9p2 refuses 0x20); lowdelay, throughput and
+// reliability deprecated from 10.0 (they read as "none", the system's
+// default); "va" from 10.3 (10.5 knows it, 10.2 not).
+func parseIPQoSIn(s string, r *Release) int {
+	switch strings.ToLower(s) {
+	case "le":
+		if r.Before("8.2") {
+			return -1
+		}
+	case "lowdelay", "throughput", "reliability":
+		if r.AtLeast("10.0") {
+			return intMax
+		}
+	case "va":
+		if r.AtLeast("10.3") {
+			return 0xb0 // IPTOS_DSCP_VA
+		}
+		return -1
+	}
 	for _, q := range ipqos {
 		if strings.EqualFold(s, q.name) {
 			return q.val
 		}
 	}
-	v, n, _ := strtoll(s, 0)
+	base := 0
+	if r.AtLeast("9.7") {
+		base = 10
+	}
+	v, n, _ := strtoll(s, base)
 	if s == "" || n != len(s) || v < 0 || v > 255 {
 		return -1
 	}

@@ -19,7 +19,7 @@ func overridden() *Check {
 		Run: func(p *Pass) {
 			global := p.Config.Global()
 			dirs := p.Config.Directives()
-			matchAll := matchAllLines(dirs)
+			matchAll := matchAllLines(dirs, p.Config.Release())
 			seenInBlock := map[*sshdconf.Directive]map[string]*sshdconf.Directive{}
 			// Reading order, to tell whether the line that won came after
 			// (the last value won) or before: which one wins is the model's
@@ -35,7 +35,7 @@ func overridden() *Check {
 				if k == nil || !k.In(p.Config.Release()) || k.Printed() == "" || k.Combine == sshdconf.Accumulate {
 					continue
 				}
-				if inBlock(d) {
+				if inBlock(d, p.Config.Release()) {
 					// Inside one Match block the first line wins too.
 					block := seenInBlock[d.Match]
 					if block == nil {
@@ -80,17 +80,17 @@ func overridden() *Check {
 // inBlock reports whether d is evaluated per connection: inside a Match
 // block, including "Match all" for keywords Match allows (sshd applies
 // those again for every connection, over the global value).
-func inBlock(d *sshdconf.Directive) bool {
-	return d.Match != nil && (!d.Match.MatchAll() || d.Keyword.Match)
+func inBlock(d *sshdconf.Directive, r *sshdconf.Release) bool {
+	return d.Match != nil && (!d.Match.MatchAll() || d.Keyword.MatchIn(r))
 }
 
 // matchAllLines returns, per printed keyword, the first line of a "Match
 // all" block that sets a keyword Match allows: it overrides the global value
 // for every connection.
-func matchAllLines(dirs []*sshdconf.Directive) map[string]*sshdconf.Directive {
+func matchAllLines(dirs []*sshdconf.Directive, r *sshdconf.Release) map[string]*sshdconf.Directive {
 	out := map[string]*sshdconf.Directive{}
 	for _, d := range dirs {
-		if d.Keyword == nil || d.Match == nil || !d.Match.MatchAll() || !d.Keyword.Match || d.Keyword.Printed() == "" {
+		if d.Keyword == nil || d.Match == nil || !d.Match.MatchAll() || !d.Keyword.MatchIn(r) || d.Keyword.Printed() == "" {
 			continue
 		}
 		if _, ok := out[d.Keyword.Printed()]; !ok {

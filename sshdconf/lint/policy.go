@@ -25,7 +25,7 @@ func policy() *Check {
 			}
 			global := p.Config.Global()
 			dirs := p.Config.Directives()
-			matchAll := matchAllLines(dirs)
+			matchAll := matchAllLines(dirs, p.Config.Release())
 			mainPos := sshdconf.Pos{File: p.Config.Main, Line: 1, Col: 1}
 			for _, r := range p.Requirements {
 				k := sshdconf.Lookup(r.Keyword)
@@ -63,7 +63,7 @@ func policy() *Check {
 					if d.Keyword != k && !(d.Keyword != nil && d.Keyword.Printed() == k.Printed()) {
 						continue
 					}
-					if !inBlock(d) || seen[d.Match] {
+					if !inBlock(d, p.Config.Release()) || seen[d.Match] {
 						continue
 					}
 					seen[d.Match] = true
