@@ -228,6 +228,12 @@ func (c *Config) fillDefaults(o *options) string {
 	if len(o.revokedKeysFiles.v) == 1 && strings.EqualFold(o.revokedKeysFiles.v[0], "none") {
 		o.revokedKeysFiles = lval{}
 	}
+	// From 10.3 (CLEAR_ON_NONE_ARRAY; 10.2p1 has none): "AuthorizedKeysFile
+	// none" leaves no file, and sshd -T prints no line (measured on 10.5p1
+	// and 10.6).
+	if c.rel.AtLeast("10.3") && len(o.authorizedKeysFiles.v) == 1 && strings.EqualFold(o.authorizedKeysFiles.v[0], "none") {
+		o.authorizedKeysFiles = lval{}
+	}
 	return failed
 }
 

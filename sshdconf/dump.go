@@ -287,7 +287,7 @@ func dumpOnly(o *options, r *Release, only string) []Setting {
 	}
 
 	if want("loglevel") {
-		put("loglevel", stateName(logLevels, o.logLevel.v), o.logLevel.pos)
+		put("loglevel", logLevelName(o.logLevel.v, r), o.logLevel.pos)
 	}
 	if want("syslogfacility") {
 		put("syslogfacility", stateName(logFacilities, o.logFacility.v), o.logFacility.pos)
@@ -345,7 +345,7 @@ func dumpOnly(o *options, r *Release, only string) []Setting {
 		put("permittunnel", tun, o.permitTun.pos)
 	}
 	if want("ipqos") {
-		put("ipqos", iptos2str(o.ipQoSInteractive.v)+" "+iptos2str(o.ipQoSBulk.v), o.ipQoSInteractive.pos)
+		put("ipqos", iptos2str(o.ipQoSInteractive.v, r)+" "+iptos2str(o.ipQoSBulk.v, r), o.ipQoSInteractive.pos)
 	}
 	if want("rekeylimit") {
 		p := o.rekeyLimit.pos
@@ -435,4 +435,14 @@ func fmtIntArg(op opcode, v int, r *Release) string {
 		return "yes"
 	}
 	return "UNKNOWN"
+}
+
+// logLevelName is the name r's sshd -T prints for a LogLevel: Debian's
+// log.c lists SILENT first (so QUIET prints as SILENT), upstream's has only
+// QUIET (measured: 9.6p1 and 10.5p1 print QUIET, Debian's 9.2 SILENT).
+func logLevelName(v int, r *Release) string {
+	if v == 0 && !r.Debian() {
+		return "QUIET"
+	}
+	return stateName(logLevels, v)
 }

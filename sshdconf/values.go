@@ -382,6 +382,9 @@ func parseIPQoSIn(s string, r *Release) int {
 		if r.Before("8.2") {
 			return -1
 		}
+		if r.Before("8.9") {
+			return dscpLEOld
+		}
 	case "lowdelay", "throughput", "reliability":
 		if r.AtLeast("10.0") {
 			return intMax
@@ -408,8 +411,28 @@ func parseIPQoSIn(s string, r *Release) int {
 	return int(v)
 }
 
-func iptos2str(v int) string {
+// dscpLEOld is IPTOS_DSCP_LE as defines.h gave it up to 8.7 (0x01, where
+// glibc has none; 0x04 from 8.9): 8.7p1 prints "IPQoS reliability" as
+// reliability and "le" as le (measured).
+const dscpLEOld = 0x01
+
+// iptos2str ports iptos2str of release r: the first name of v in its
+// table ("le" was 0x01 before 8.9; "va" from 10.3; the deprecated ToS names
+// are out of the table from 10.0, so 0x10 prints in hex), else "0x%02x".
+func iptos2str(v int, r *Release) string {
+	if v == dscpLEOld && r.AtLeast("8.2") && r.Before("8.9") {
+		return "le"
+	}
+	if v == 0xb0 && r.AtLeast("10.3") {
+		return "va"
+	}
 	for _, q := range ipqos {
+		switch {
+		case q.name == "le" && r.Before("8.9"):
+			continue
+		case (q.name == "lowdelay" || q.name == "throughput" || q.name == "reliability") && r.AtLeast("10.0"):
+			continue
+		}
 		if q.val == v {
 			return q.name
 		}
