@@ -2,20 +2,16 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/sshwarden/sshwarden/policy"
-	"github.com/sshwarden/sshwarden/sshdconf"
 )
 
 func TestMain(m *testing.M) {
@@ -49,33 +45,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
 		},
-		Condition: modelCondition,
 	})
-}
-
-// modelCondition answers the script condition [model:RELEASE:LINE]: does
-// the sshdconf model of RELEASE read the one-line configuration LINE
-// without an error? A script about what a newer release accepts runs once
-// the model has it (see testdata/script/lint_debian13.txtar).
-func modelCondition(cond string) (bool, error) {
-	what, ok := strings.CutPrefix(cond, "model:")
-	if !ok {
-		return false, fmt.Errorf("unknown condition %q", cond)
-	}
-	name, line, ok := strings.Cut(what, ":")
-	if !ok {
-		return false, fmt.Errorf("condition %q: want model:RELEASE:LINE", cond)
-	}
-	rel, err := sshdconf.ParseRelease(name)
-	if err != nil {
-		return false, err
-	}
-	fsys := fstest.MapFS{"etc/ssh/sshd_config": {Data: []byte(line + "\n")}}
-	cfg, err := sshdconf.Load(fsys, "/etc/ssh/sshd_config", &sshdconf.LoadOptions{Release: rel})
-	if err != nil {
-		return false, err
-	}
-	return cfg.Err() == nil, nil
 }
 
 // cmdStatus is the script command "status N PROGRAM [ARG...]": it runs
