@@ -368,6 +368,9 @@ func classifyLines(want []string, got []sshdconf.Setting, set map[string]bool, d
 	modelDefault := map[string]bool{}
 	for _, s := range got {
 		k := strings.ToLower(s.Keyword)
+		if s.Name != "" {
+			k = strings.ToLower(s.Name) // the name the release prints (pubkeyacceptedkeytypes before 8.5)
+		}
 		if _, ok := g[k]; !ok {
 			modelDefault[k] = true
 			if _, ok := w[k]; !ok {
