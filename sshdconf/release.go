@@ -174,10 +174,15 @@ func (r *Release) Checked() string { return r.checked }
 
 // AtLeast reports whether r is version v ("9.3", "10.0") or later.
 func (r *Release) AtLeast(v string) bool {
-	maj, min, _ := strings.Cut(v, ".")
-	a, _ := strconv.Atoi(maj)
-	b, _ := strconv.Atoi(min)
-	return !r.less(Release{major: a, minor: b})
+	// By hand: the model asks this for many lines of every load.
+	a, b, i := 0, 0, 0
+	for ; i < len(v) && v[i] != '.'; i++ {
+		a = a*10 + int(v[i]-'0')
+	}
+	for i++; i < len(v); i++ {
+		b = b*10 + int(v[i]-'0')
+	}
+	return r.major > a || r.major == a && r.minor >= b
 }
 
 // Before reports whether r is older than version v.
