@@ -140,14 +140,9 @@ func (e *evaluator) matchCfgLine(l lineCtx, line []byte, cp *int, ci *ConnSpec) 
 		if !ok || len(argB) == 0 || argB[0] == '#' && comments {
 			return e.badMatch(l, "Missing Match criteria for "+attrib)
 		}
-		switch r := e.matchCriterion(l, attrib, attrib, string(argB), ci); r {
-		case 0:
-			result = 0
-		case 1:
-		case matchStop:
-			return 0
-		default:
-			return r
+		var stop bool
+		if result, stop = foldCriterion(result, e.matchCriterion(l, attrib, attrib, string(argB), ci)); stop {
+			return result
 		}
 	}
 	if attributes == 0 {
@@ -199,14 +194,9 @@ func (e *evaluator) matchCfgArgv(l lineCtx, av *argv, ci *ConnSpec) int {
 		if arg == "" || arg[0] == '#' {
 			return e.badMatch(l, "Missing Match criteria for "+attrib)
 		}
-		switch r := e.matchCriterion(l, attrib, oattrib, arg, ci); r {
-		case 0:
-			result = 0
-		case 1:
-		case matchStop:
-			return 0
-		default:
-			return r
+		var stop bool
+		if result, stop = foldCriterion(result, e.matchCriterion(l, attrib, oattrib, arg, ci)); stop {
+			return result
 		}
 	}
 	if attributes == 0 {
@@ -359,6 +349,21 @@ func (e *evaluator) matchCriterion(l lineCtx, attrib, oattrib, arg string, ci *C
 		return e.badMatch(l, "Unsupported Match attribute "+oattrib)
 	}
 	return 1
+}
+
+// foldCriterion folds the result of one criterion (matchCriterion) into
+// the Match line's: it returns the line's result, and whether to stop
+// reading the line (an error, or matchStop).
+func foldCriterion(result, r int) (int, bool) {
+	switch r {
+	case 0:
+		return 0, false
+	case 1:
+		return result, false
+	case matchStop:
+		return 0, true
+	}
+	return r, true
 }
 
 // matchGroup ports match_cfg_line_group and ga_match_pattern_list.

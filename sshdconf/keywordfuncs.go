@@ -1029,24 +1029,18 @@ func convtimeDouble(s string) float64 {
 		}
 		p = p[n:]
 		mult := 1.0
-		if p == "" || p[0] == 's' || p[0] == 'S' {
+		if p != "" {
+			u := unitOf(p[0])
+			if u == 0 {
+				return -1
+			}
+			mult = float64(u)
+		}
+		if mult == 1 {
 			if seenSeconds {
 				return -1
 			}
 			seenSeconds = true
-		} else {
-			switch p[0] {
-			case 'm', 'M':
-				mult = 60
-			case 'h', 'H':
-				mult = 3600
-			case 'd', 'D':
-				mult = 86400
-			case 'w', 'W':
-				mult = 604800
-			default:
-				return -1
-			}
 		}
 		if strings.Contains(num, ".") && (mult > 1 || num[len(num)-1] < '0' || num[len(num)-1] > '9') {
 			return -1 // fractions only of seconds, and digits after the dot

@@ -144,17 +144,7 @@ func convtimeIn(s string, r *Release) int {
 		p = p[n:]
 		mult := int64(1)
 		if p != "" {
-			switch p[0] {
-			case 's', 'S':
-			case 'm', 'M':
-				mult = 60
-			case 'h', 'H':
-				mult = 3600
-			case 'd', 'D':
-				mult = 86400
-			case 'w', 'W':
-				mult = 604800
-			default:
+			if mult = unitOf(p[0]); mult == 0 {
 				return -1
 			}
 			p = p[1:]
