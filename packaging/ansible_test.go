@@ -42,6 +42,7 @@ const (
 // does not: the role then only enables the unit).
 const ansibleVars = `sshwarden_package_file: %s
 sshwarden_sshd_root: %s
+sshwarden_openssh: 8.9-debian
 sshwarden_sshd_reload: false
 sshwarden_service_state: stopped
 sshwarden_policy:
@@ -422,10 +423,10 @@ func TestAnsibleRole(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(tree, cloudInit)); string(b) != "PasswordAuthentication no\n" {
 		t.Errorf("%s after the run: %q, want the policy's PasswordAuthentication no", cloudInit, b)
 	}
-	if out, err := try(bin, "effective", "--root", tree, "passwordauthentication", "clientaliveinterval", "clientalivecountmax"); err != nil || out != "clientaliveinterval 300\nclientalivecountmax 2\npasswordauthentication no\n" {
+	if out, err := try(bin, "effective", "--root", tree, "--openssh", "8.9-debian", "passwordauthentication", "clientaliveinterval", "clientalivecountmax"); err != nil || out != "clientaliveinterval 300\nclientalivecountmax 2\npasswordauthentication no\n" {
 		t.Errorf("sshwarden effective on the fixed tree: %v\n%s", err, out)
 	}
-	out, _ := try(bin, "lint", "--format", "json", "--policy", policy, "--root", tree)
+	out, _ := try(bin, "lint", "--format", "json", "--policy", policy, "--root", tree, "--openssh", "8.9-debian")
 	var lint struct {
 		Findings []struct{ Check, Severity, File, Message string }
 	}
@@ -437,7 +438,7 @@ func TestAnsibleRole(t *testing.T) {
 			t.Errorf("after the run, lint still finds %s: %s: %s", f.Check, f.File, f.Message)
 		}
 	}
-	if out, err := try(bin, "fix", "--policy", policy, "--root", tree); err != nil {
+	if out, err := try(bin, "fix", "--policy", policy, "--root", tree, "--openssh", "8.9-debian"); err != nil {
 		t.Errorf("sshwarden fix on the fixed tree: %v, want exit 0 (nothing to change)\n%s", err, out)
 	}
 	treeFixed := treeState(t, tree)
