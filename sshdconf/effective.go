@@ -132,10 +132,6 @@ func (k *Keyword) Printed() string {
 	return opName(k.op)
 }
 
-// Newer reports whether k came after release r, which therefore refuses
-// it.
-func (k *Keyword) Newer(r *Release) bool { return k.Since != "" && r.Before(k.Since) }
-
 // Normalize returns the value sshd -T prints for one line "keyword args...",
 // read on its own (times in seconds, "prohibit-password" as
 // "without-password", ...), or the reason sshd refuses the line, as

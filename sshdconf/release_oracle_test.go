@@ -33,13 +33,11 @@ import (
 //   - value: both accept, and a keyword the tree sets is printed with a
 //     different value (which value wins, Match, value syntax);
 //   - printing: anything else sshd -T prints differently (defaults,
-//     algorithm lists, keyword case, keywords one side does not print).
+//     algorithm lists, keyword case, keywords one side does not print,
+//     the order of the lines).
 //
-// comparePrinting says whether printing differences (defaults, algorithm
-// lists, keyword case, new keywords' values) fail the test too: they do,
-// every line must be equal. (They were counted apart while the printing
-// per release was being built.)
-const comparePrinting = true
+// Every kind fails the test; known differences, listed with their cause,
+// are counted apart.
 
 // oracleSeeds returns the seeds to run: SSHWARDEN_ORACLE_SEED, or 1..N
 // with N from SSHWARDEN_ORACLE_SEEDS or def.
@@ -141,11 +139,9 @@ func algorithmRefusal(msg string) bool {
 }
 
 func (d treeDiff) failures() []string {
-	f := slices.Concat(d.verdict, d.errLine, d.values)
-	if comparePrinting {
-		f = append(f, d.printing...)
-	}
-	return f
+	// Printing differences fail too: every line must be equal. (They are
+	// classed apart only to say what kind of difference a failure is.)
+	return slices.Concat(d.verdict, d.errLine, d.values, d.printing)
 }
 
 // algorithmKeywords print lists whose content is the release's defaults
@@ -402,7 +398,7 @@ func classifyLines(want []string, got []sshdconf.Setting, set map[string]bool, d
 		printingKeys = append(printingKeys, k)
 	}
 	// The order of the lines is printing too.
-	if !comparePrinting || len(values)+len(printing) > 0 {
+	if len(values)+len(printing) > 0 {
 		return values, printing, printingKeys
 	}
 	var gotLines []string
