@@ -20,8 +20,6 @@ type Service struct {
 	// "enabled", "disabled", "not-found"...; "active", "inactive",
 	// "failed"...
 	Enabled, Active string
-	// Since is when the unit last became active (ActiveEnterTimestamp).
-	Since time.Time
 }
 
 // Running reports whether the agent runs now.
@@ -29,24 +27,29 @@ func (s Service) Running() bool { return s.Active == "active" || s.Active == "re
 
 // ReadService asks the host's systemd about unit (sshwarden.service).
 func ReadService(ctx context.Context, unit string) Service {
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
+	if !systemdRuns() {
 		return Service{}
 	}
-	ask := func(args ...string) string {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		out, _ := exec.CommandContext(ctx, "systemctl", args...).Output() // is-active exits 3 when inactive
-		return strings.TrimSpace(string(out))
-	}
-	s := Service{Systemd: true, Enabled: ask("is-enabled", unit), Active: ask("is-active", unit)}
-	if v := ask("show", "-p", "ActiveEnterTimestampMonotonic", "--value", unit); v != "" && v != "0" {
-		if t := ask("show", "-p", "ActiveEnterTimestamp", "--value", unit); t != "" {
-			if ts, err := time.Parse("Mon 2006-01-02 15:04:05 MST", t); err == nil {
-				s.Since = ts
-			}
-		}
-	}
-	return s
+	return Service{Systemd: true, Enabled: systemctl(ctx, "is-enabled", unit), Active: systemctl(ctx, "is-active", unit)}
+}
+
+// LogindRunning reports whether systemd-logind runs here.
+func LogindRunning(ctx context.Context) bool {
+	return systemdRuns() && systemctl(ctx, "is-active", "systemd-logind.service") == "active"
+}
+
+func systemdRuns() bool {
+	_, err := os.Stat("/run/systemd/system")
+	return err == nil
+}
+
+// systemctl runs `systemctl VERB UNIT` and returns what it printed (its
+// exit status says the same: is-active exits 3 when inactive).
+func systemctl(ctx context.Context, verb, unit string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "systemctl", verb, unit).Output()
+	return strings.TrimSpace(string(out))
 }
 
 // Agent tells what the sshwarden agent closes: pty sessions idle for

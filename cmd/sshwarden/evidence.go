@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -110,28 +108,12 @@ func runEvidence(e *env, args []string) int {
 	src.OS = osName(fsys)
 	if cf.root == "" {
 		src.Service = evidence.ReadService(ctx, "sshwarden.service")
-		src.Logind = src.Service.Systemd && systemctlActive(ctx, "systemd-logind.service")
+		src.Logind = evidence.LogindRunning(ctx)
 	} else {
 		src.Host = cf.root
 	}
-	opt := audit.ReportOptions{Since: from}
-	switch {
-	case *input == "-":
-		src.Trail, src.TrailErr = audit.ReadReport(os.Stdin, opt)
-	case *input != "":
-		f, err := os.Open(*input)
-		if err != nil {
-			src.TrailErr = err
-			break
-		}
-		src.Trail, src.TrailErr = audit.ReadReport(bufio.NewReader(f), opt)
-		f.Close()
-	case cf.root == "":
-		var note string
-		src.Trail, note, src.TrailErr = audit.ReadJournal(ctx, opt, audit.JournalQuery{})
-		if note != "" {
-			fmt.Fprintf(e.stderr, "sshwarden: note: journalctl: %s\n", note)
-		}
+	if *input != "" || cf.root == "" {
+		src.Trail, src.TrailErr = e.readTrail(*input, audit.ReportOptions{Since: from}, audit.JournalQuery{})
 	}
 	rep := evidence.Build(src)
 
@@ -196,11 +178,4 @@ func osName(fsys iofs.FS) string {
 		}
 	}
 	return "unknown OS"
-}
-
-func systemctlActive(ctx context.Context, unit string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, _ := exec.CommandContext(ctx, "systemctl", "is-active", unit).Output()
-	return strings.TrimSpace(string(out)) == "active"
 }

@@ -87,26 +87,7 @@ func runReport(e *env, args []string) int {
 		return exitUsage
 	}
 
-	var rep *audit.Report
-	var err error
-	switch *input {
-	case "":
-		var note string
-		rep, note, err = audit.ReadJournal(context.Background(), opt, audit.JournalQuery{Directory: *dir, Namespace: *namespace})
-		if note != "" {
-			// Warnings such as "No journal files were found": the report
-			// may be empty for that reason, so say it.
-			fmt.Fprintf(e.stderr, "sshwarden: note: journalctl: %s\n", note)
-		}
-	case "-":
-		rep, err = audit.ReadReport(os.Stdin, opt)
-	default:
-		var f *os.File
-		if f, err = os.Open(*input); err == nil {
-			rep, err = audit.ReadReport(f, opt)
-			f.Close()
-		}
-	}
+	rep, err := e.readTrail(*input, opt, audit.JournalQuery{Directory: *dir, Namespace: *namespace})
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
@@ -123,6 +104,30 @@ func runReport(e *env, args []string) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// readTrail reads the audit trail for report and evidence: from the
+// journal (journalctl, a note it prints goes to stderr), or from input, a
+// file of JSON lines ("-" for standard input).
+func (e *env) readTrail(input string, opt audit.ReportOptions, q audit.JournalQuery) (*audit.Report, error) {
+	switch input {
+	case "":
+		rep, note, err := audit.ReadJournal(context.Background(), opt, q)
+		if note != "" {
+			// Warnings such as "No journal files were found": the report
+			// may be empty for that reason, so say it.
+			fmt.Fprintf(e.stderr, "sshwarden: note: journalctl: %s\n", note)
+		}
+		return rep, err
+	case "-":
+		return audit.ReadReport(os.Stdin, opt)
+	}
+	f, err := os.Open(input)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return audit.ReadReport(f, opt)
 }
 
 // parseWhen reads a --since or --until TIME (see reportUsage) relative to
