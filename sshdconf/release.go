@@ -56,15 +56,9 @@ var releaseRE = regexp.MustCompile(`^(?:openssh_)?([0-9]{1,2})\.([0-9]{1,2})(?:p
 // Versions from 8.0 to the newest the model knows are accepted; the ones
 // compared with their real sshd are listed by [Releases].
 func ParseRelease(s string) (*Release, error) {
-	m := releaseRE.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
-	if m == nil {
+	r, ok := parseName(strings.ToLower(strings.TrimSpace(s)))
+	if !ok {
 		return nil, fmt.Errorf("%q is not an OpenSSH release (write one such as 8.7, 9.6p1 or 10.0-debian)", s)
-	}
-	r := Release{patch: 1, debian: m[4] == "-debian", gssapi: true}
-	r.major, _ = strconv.Atoi(m[1])
-	r.minor, _ = strconv.Atoi(m[2])
-	if m[3] != "" {
-		r.patch, _ = strconv.Atoi(m[3])
 	}
 	if r.less(oldest) || newest.less(r) {
 		return nil, fmt.Errorf("OpenSSH %d.%d is not known: this sshwarden models OpenSSH %s to %s (sshwarden version lists them)", r.major, r.minor, oldest.version(), newest.version())
@@ -103,19 +97,29 @@ func buildReleases() ([]*Release, map[string]*Release) {
 	var list []*Release
 	by := map[string]*Release{}
 	for _, k := range knownReleases {
-		name, debian := strings.CutSuffix(k.name, "-debian")
-		m := releaseRE.FindStringSubmatch(name)
-		r := Release{debian: debian, gssapi: k.gssapi, checked: k.name, patch: 1}
-		r.major, _ = strconv.Atoi(m[1])
-		r.minor, _ = strconv.Atoi(m[2])
-		if m[3] != "" {
-			r.patch, _ = strconv.Atoi(m[3])
-		}
+		r, _ := parseName(k.name)
+		r.gssapi, r.checked = k.gssapi, k.name
 		p := newRelease(r)
 		list = append(list, p)
 		by[p.key()] = p
 	}
 	return list, by
+}
+
+// parseName reads a lower-case VERSION (releaseRE) into a release built
+// with GSSAPI, not yet in the table.
+func parseName(s string) (Release, bool) {
+	m := releaseRE.FindStringSubmatch(s)
+	if m == nil {
+		return Release{}, false
+	}
+	r := Release{patch: 1, debian: m[4] == "-debian", gssapi: true}
+	r.major, _ = strconv.Atoi(m[1])
+	r.minor, _ = strconv.Atoi(m[2])
+	if m[3] != "" {
+		r.patch, _ = strconv.Atoi(m[3])
+	}
+	return r, true
 }
 
 func newRelease(r Release) *Release {
