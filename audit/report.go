@@ -1248,8 +1248,9 @@ func printableKey(s, empty string) string {
 	return s + more
 }
 
-// fmtSeconds formats a number of seconds as 1h2m3s, leaving out zero parts.
-func fmtSeconds(s int64) string {
+// FormatSeconds formats a number of seconds as 1h2m3s, leaving out zero
+// parts ("0s" for none): the report's times, and the evidence's.
+func FormatSeconds(s int64) string {
 	if s <= 0 {
 		return "0s"
 	}
@@ -1362,21 +1363,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		exact := ""
 		if ia.ResolutionSeconds > 1 {
-			exact = fmt.Sprintf(" (to %s)", fmtSeconds(ia.ResolutionSeconds))
+			exact = fmt.Sprintf(" (to %s)", FormatSeconds(ia.ResolutionSeconds))
 		}
-		ew.printf("%s, median %s, p90 %s, max %s%s\n", pluralN(ia.Count, "close", "closes"), fmtSeconds(ia.MedianSeconds), fmtSeconds(ia.P90Seconds), fmtSeconds(ia.MaxSeconds), exact)
+		ew.printf("%s, median %s, p90 %s, max %s%s\n", pluralN(ia.Count, "close", "closes"), FormatSeconds(ia.MedianSeconds), FormatSeconds(ia.P90Seconds), FormatSeconds(ia.MaxSeconds), exact)
 		top := 0
 		for _, b := range ia.Buckets {
 			top = max(top, b.Count)
 		}
 		var prev int64
 		for _, b := range ia.Buckets {
-			label := "over " + fmtSeconds(prev)
+			label := "over " + FormatSeconds(prev)
 			switch {
 			case b.LESeconds > 0 && prev == 0:
-				label = "up to " + fmtSeconds(b.LESeconds)
+				label = "up to " + FormatSeconds(b.LESeconds)
 			case b.LESeconds > 0:
-				label = fmtSeconds(prev) + " to " + fmtSeconds(b.LESeconds)
+				label = FormatSeconds(prev) + " to " + FormatSeconds(b.LESeconds)
 			}
 			ew.printf("  %-12s %6d%s\n", label, b.Count, histBar(b.Count, top))
 			prev = b.LESeconds

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshwarden/sshwarden/audit"
 	"github.com/sshwarden/sshwarden/policy"
 	"github.com/sshwarden/sshwarden/watcher"
 )
@@ -128,8 +129,5 @@ func fmtDuration(d time.Duration) string {
 	case d == Infinity:
 		return "never"
 	}
-	s := d.String()
-	s = strings.Replace(s, "m0s", "m", 1)
-	s = strings.Replace(s, "h0m", "h", 1)
-	return s
+	return audit.FormatSeconds(int64(d / time.Second))
 }

@@ -16,8 +16,6 @@ var htmlSource string
 // context, so a user name or a config comment holding <script> is text.
 var htmlTemplate = template.Must(template.New("evidence").Funcs(template.FuncMap{
 	"upper": strings.ToUpper,
-	"dur":   fmtDuration,
-	"secs":  func(n int64) string { return fmtDuration(time.Duration(n) * time.Second) },
 	"gap":   gapText,
 	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"day":   func(t time.Time) string { return t.Format("2006-01-02") },
